@@ -1,0 +1,104 @@
+"""The application: global filters in a sidebar, one tab per section, theme toggle, URL sync."""
+from __future__ import annotations
+
+import os
+
+import panel as pn
+import param
+
+from .data.store import DataStore
+from .views.attribution import AttributionSection
+from .views.base import Section
+from .views.budget import BudgetSection
+from .views.campaigns import CampaignSection
+from .views.customers import CustomerSection
+from .views.experiments import ExperimentSection
+from .views.filters import Filters
+from .views.geography import GeographySection
+from .views.model_evaluation import ModelEvaluationSection
+from .views.overview import OverviewSection
+from .views.products import ProductSection
+from .views.quality import QualitySection
+from .views.segments import SegmentSection
+
+SECTIONS: tuple[type[Section], ...] = (
+    OverviewSection, CampaignSection, CustomerSection, ProductSection, GeographySection,
+    AttributionSection, ModelEvaluationSection, BudgetSection, SegmentSection, ExperimentSection,
+    QualitySection,
+)
+TITLE = "NovaMart Marketing Analytics"
+
+# Filter params mirrored in the URL, by query-string key.
+URL_FILTERS = {"date_range": "dates", "channels": "channels", "regions": "regions",
+               "campaign_types": "types"}
+
+
+def extension() -> None:
+    """Load the Panel extensions the app needs (call once per process or notebook)."""
+    pn.extension("tabulator", sizing_mode="stretch_width", throttled=True, notifications=True)
+
+
+class App(pn.viewable.Viewer):
+    """The whole app for one browser session (or one notebook cell): its own filters and sections."""
+
+    section = param.Selector(default=SECTIONS[0].slug, objects=[s.slug for s in SECTIONS],
+                             doc="The active tab")
+
+    def __init__(self, data_dir: str | os.PathLike | None = None, **params):
+        super().__init__(**params)
+        self.store = DataStore.open(data_dir)
+        self.filters = Filters(self.store)
+        self.sections = [cls(store=self.store, filters=self.filters) for cls in SECTIONS]
+        self._tabs = None
+
+    def section_view(self, slug: str) -> Section:
+        """One section on its own (e.g. to show it alone in a notebook)."""
+        for section in self.sections:
+            if section.slug == slug:
+                return section
+        raise KeyError(f"no section {slug!r}; choose one of {', '.join(s.slug for s in self.sections)}")
+
+    @property
+    def tabs(self) -> pn.Tabs:
+        if self._tabs is None:
+            slugs = [s.slug for s in self.sections]
+            self._tabs = pn.Tabs(*[(s.title, s) for s in self.sections], dynamic=True,
+                                 active=slugs.index(self.section), sizing_mode="stretch_width")
+            self._tabs.param.watch(lambda e: setattr(self, "section", slugs[e.new]), "active")
+            self.param.watch(lambda e: setattr(self._tabs, "active", slugs.index(e.new)), "section")
+        return self._tabs
+
+    def sidebar(self) -> pn.Column:
+        folder = pn.pane.Markdown(f"<small>Data: `{self.store.folder}`</small>", sizing_mode="stretch_width")
+        return pn.Column("### Filters", self.filters, folder, sizing_mode="stretch_width")
+
+    def sync_url(self) -> None:
+        """Mirror the active tab and the global filters in the page URL (served sessions only)."""
+        location = pn.state.location
+        if location is None:
+            return
+        location.sync(self, {"section": "tab"})
+        location.sync(self.filters, URL_FILTERS)
+
+    def __panel__(self):
+        """Inline layout (notebooks): filters beside the tabs."""
+        return pn.Row(pn.Column(self.sidebar(), width=300), self.tabs, sizing_mode="stretch_width")
+
+    def template(self) -> pn.template.BaseTemplate:
+        """The served page: sidebar filters, tabs, light/dark toggle."""
+        # Bootstrap, not Fast: the Fast design pulls its font from a CDN and the app must work offline.
+        template = pn.template.BootstrapTemplate(
+            title=TITLE, sidebar=[self.sidebar()], main=[self.tabs], theme_toggle=True,
+            sidebar_width=320, header_background="#0072B5",
+        )
+        self.sync_url()
+        return template
+
+    def servable(self, title: str | None = None, **kwargs):
+        return self.template().servable(title=title or TITLE, **kwargs)
+
+
+def create_app(data_dir: str | os.PathLike | None = None) -> pn.template.BaseTemplate:
+    """A fresh served page (a factory: every session gets its own objects)."""
+    extension()
+    return App(data_dir).template()

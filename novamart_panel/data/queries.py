@@ -1,0 +1,132 @@
+"""Parameterised SQL shared by several sections, and the translation of filters into WHERE clauses.
+
+SQL text here is built only from fixed fragments and contract column names; every value a user or a
+data file supplies travels as a `?` parameter.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from .contract import FILTER_COLUMNS
+from .store import DataStore
+
+SUMS_SQL = ("sum(spend) AS spend, sum(impressions) AS impressions, sum(clicks) AS clicks, "
+            "sum(conversions) AS conversions, sum(revenue) AS revenue")
+
+# Time grains a chart may aggregate to (a closed set: the key is user-chosen, the SQL is ours).
+GRAINS = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter"}
+
+
+@dataclass(frozen=True)
+class FilterState:
+    """The global filter values as plain data; empty tuples mean "all"."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    channels: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    campaign_types: tuple[str, ...] = ()
+
+    def where(self, table: str, alias: str = "") -> tuple[str, list]:
+        """`WHERE …` (or '') and its parameters for the filters whose columns `table` has."""
+        prefix = f"{alias}." if alias else ""
+        clauses, params = [], []
+        if (self.start or self.end) and "date_range" in _filters_for(table):
+            column = FILTER_COLUMNS["date_range"][table]
+            clauses.append(f"{prefix}{column} BETWEEN ? AND ?")
+            params += [self.start or dt.date.min, self.end or dt.date.max]
+        for name in ("channels", "regions", "campaign_types"):
+            values = getattr(self, name)
+            if values and name in _filters_for(table):
+                clauses.append(f"list_contains(?, {prefix}{FILTER_COLUMNS[name][table]})")
+                params.append(list(values))
+        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def previous_period(self) -> "FilterState":
+        """The same filters over the window of equal length that ends the day before `start`."""
+        if not (self.start and self.end):
+            return self
+        length = self.end - self.start
+        end = self.start - dt.timedelta(days=1)
+        return replace(self, start=end - length, end=end)
+
+    def applies_to(self, table: str) -> list[str]:
+        """Names of the filters that narrow `table`."""
+        return _filters_for(table)
+
+    @property
+    def active(self) -> dict[str, object]:
+        """The filters that currently narrow anything (for captions and exports)."""
+        out: dict[str, object] = {}
+        if self.start or self.end:
+            out["date_range"] = (self.start, self.end)
+        for name in ("channels", "regions", "campaign_types"):
+            if getattr(self, name):
+                out[name] = getattr(self, name)
+        return out
+
+
+def _filters_for(table: str) -> list[str]:
+    return [name for name, tables in FILTER_COLUMNS.items() if table in tables]
+
+
+def campaign_totals(store: DataStore, state: FilterState) -> dict[str, float]:
+    """Sums of spend, impressions, clicks, conversions and revenue under the filters."""
+    where, params = state.where("campaigns")
+    frame = store.query(f"SELECT {SUMS_SQL}, count(DISTINCT campaign_id) AS campaigns FROM campaigns {where}", params)
+    return {k: (float(v) if pd.notna(v) else 0.0) for k, v in frame.iloc[0].items()}
+
+
+def campaign_sums_by(store: DataStore, state: FilterState, *dimensions: str) -> pd.DataFrame:
+    """Sums grouped by contract columns of the campaign table (e.g. 'channel', 'region')."""
+    from .contract import CAMPAIGNS
+
+    allowed = set(CAMPAIGNS.column_names)
+    for dim in dimensions:
+        if dim not in allowed:
+            raise ValueError(f"{dim!r} is not a column of {CAMPAIGNS.filename}")
+    dims = ", ".join(dimensions)
+    where, params = state.where("campaigns")
+    return store.query(f"SELECT {dims}, {SUMS_SQL} FROM campaigns {where} GROUP BY ALL ORDER BY {dims}", params)
+
+
+def campaign_sums_over_time(store: DataStore, state: FilterState, grain: str = "daily",
+                            by: str | None = None) -> pd.DataFrame:
+    """Sums per period (`grain` in GRAINS), optionally split by one campaign column."""
+    from .contract import CAMPAIGNS
+
+    if grain not in GRAINS:
+        raise ValueError(f"grain must be one of {', '.join(GRAINS)}")
+    if by is not None and by not in CAMPAIGNS.column_names:
+        raise ValueError(f"{by!r} is not a column of {CAMPAIGNS.filename}")
+    period = f"date_trunc('{GRAINS[grain]}', date)::DATE AS period"
+    split = f", {by}" if by else ""
+    where, params = state.where("campaigns")
+    return store.query(
+        f"SELECT {period}{split}, {SUMS_SQL} FROM campaigns {where} GROUP BY ALL ORDER BY period{split}", params)
+
+
+def date_bounds(store: DataStore) -> tuple[dt.date, dt.date] | None:
+    """First and last campaign date, or None when the campaign file is unusable."""
+    if not store.has("campaigns"):
+        return None
+    frame = store.query("SELECT min(date) AS lo, max(date) AS hi FROM campaigns")
+    lo, hi = frame.iloc[0]
+    if pd.isna(lo):
+        return None
+    return pd.Timestamp(lo).date(), pd.Timestamp(hi).date()
+
+
+def distinct_values(store: DataStore, table: str, column: str) -> list[str]:
+    """Sorted distinct values of a contract column (for filter options)."""
+    from .contract import BY_TABLE
+
+    if column not in BY_TABLE[table].column_names:
+        raise ValueError(f"{column!r} is not a column of {BY_TABLE[table].filename}")
+    if not store.has(table):
+        return []
+    frame = store.query(f"SELECT DISTINCT {column} AS v FROM {table} WHERE {column} IS NOT NULL ORDER BY 1")
+    return [str(v) for v in frame["v"]]

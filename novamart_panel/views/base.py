@@ -1,0 +1,140 @@
+"""What every section shares: the Section base class and the small components sections are built of.
+
+A section is a `pn.viewable.Viewer` holding the store and the shared `Filters`; its data methods
+depend on the filters (`FILTER_DEPS`) and its own params, and its layout is built once per session.
+"""
+from __future__ import annotations
+
+import io
+from typing import ClassVar
+
+import holoviews as hv
+import pandas as pd
+import panel as pn
+import param
+
+from ..data.contract import BY_TABLE, FILTER_COLUMNS
+from ..data.store import DataStore
+from ..export import safe_csv
+from .filters import FILTER_LABELS, Filters
+
+FILTER_DEPS = ("filters.date_range", "filters.channels", "filters.regions", "filters.campaign_types")
+
+GOOD, BAD, NEUTRAL = "#1a9850", "#d73027", "#7f7f7f"
+
+
+class Section(pn.viewable.Viewer):
+    """One tab of the app. Subclasses set `title`, `slug`, `tables` and implement `layout()`."""
+
+    title: ClassVar[str] = ""
+    slug: ClassVar[str] = ""
+    tables: ClassVar[tuple[str, ...]] = ()   # tables the section cannot work without
+    spec_section: ClassVar[str] = ""
+
+    store = param.ClassSelector(class_=DataStore, constant=True)
+    filters = param.ClassSelector(class_=Filters, constant=True)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._layout = None
+
+    @property
+    def missing_tables(self) -> list[str]:
+        return [t for t in self.tables if not self.store.has(t)]
+
+    def __panel__(self):
+        if self._layout is None:
+            if self.missing_tables:
+                self._layout = notice(" ".join(self.store.missing_message(t) for t in self.missing_tables),
+                                      kind="warning")
+            else:
+                self._layout = self.layout()
+        return self._layout
+
+    def layout(self) -> pn.viewable.Viewable:
+        """The section's views; the base class says the section belongs to a later release."""
+        return notice(f"**{self.title}** is not built yet: its views are planned in a later release "
+                      f"(SPEC §{self.spec_section}).", kind="secondary")
+
+    def filter_note(self) -> str:
+        """Which global filters narrow this section's data, and which do not apply here."""
+        applied, ignored = [], []
+        for name, tables in FILTER_COLUMNS.items():
+            (applied if any(t in tables for t in self.tables) else ignored).append(FILTER_LABELS[name].lower())
+        note = f"Global filters applied here: {', '.join(applied) or 'none'}."
+        if ignored:
+            note += f" Not applicable to this data: {', '.join(ignored)}."
+        return note
+
+    def export_frame(self) -> pd.DataFrame:
+        """The section's filtered data, for the download button."""
+        return pd.DataFrame()
+
+    def download_button(self, label: str = "Download data (CSV)") -> pn.widgets.FileDownload:
+        """A CSV download of `export_frame()`, formula injection neutralised."""
+        return csv_download(self.export_frame, f"novamart_{self.slug}.csv", label)
+
+
+def csv_download(frame_fn, filename: str, label: str = "Download CSV") -> pn.widgets.FileDownload:
+    """A download button that writes `frame_fn()` as spreadsheet-safe CSV when clicked."""
+
+    def payload():
+        return io.BytesIO(safe_csv(frame_fn()).encode("utf-8"))
+
+    return pn.widgets.FileDownload(callback=payload, filename=filename, label=label, button_type="primary",
+                                   button_style="outline", embed=False, width=220)
+
+
+def notice(text: str, kind: str = "info") -> pn.pane.Alert:
+    """A sentence to the user: a missing file, a section not built yet, a filter that does not apply."""
+    return pn.pane.Alert(text, alert_type=kind, sizing_mode="stretch_width")
+
+
+def insight(text_fn) -> pn.pane.Markdown:
+    """An insight sentence beside a chart; `text_fn` is a param-dependent method returning Markdown."""
+    return pn.pane.Markdown(text_fn, sizing_mode="stretch_width", css_classes=["insight"],
+                            styles={"border-left": "4px solid #0072B5", "padding-left": "8px"})
+
+
+def house_opts(element: hv.Element, **options) -> hv.Element:
+    """The options every chart shares: responsive, hover, a toolbar that stays out of the way."""
+    defaults = dict(responsive=True, height=360, tools=["hover"], active_tools=["wheel_zoom"],
+                    toolbar="above", default_tools=["pan", "wheel_zoom", "box_zoom", "reset", "save"])
+    defaults.update(options)
+    return element.opts(**defaults)
+
+
+def chart(plot_fn, framewise: bool = True, height: int = 380) -> pn.pane.HoloViews:
+    """A reactive chart: `plot_fn` is a param-dependent method; a DynamicMap keeps zoom across updates."""
+    dmap = hv.DynamicMap(plot_fn)
+    if framewise:
+        dmap = dmap.opts(framewise=True)
+    return pn.pane.HoloViews(dmap, sizing_mode="stretch_width", min_height=height, linked_axes=False)
+
+
+def kpi_card(label: str, value: str, change: str = "", good: bool | None = None, caption: str = "") -> str:
+    """HTML of one KPI card: the value, and the change coloured green (good), red (bad) or grey."""
+    colour = {True: GOOD, False: BAD, None: NEUTRAL}[good]
+    arrow = "" if not change or change == "n/a" else ("▲ " if change.startswith("+") else "▼ " if change.startswith("−") else "")
+    return (
+        f'<div class="kpi-card" data-kpi="{label.lower()}" style="padding:10px 14px;border-radius:8px;'
+        f'border:1px solid rgba(128,128,128,.35);min-width:150px">'
+        f'<div style="font-size:.85em;opacity:.8">{label}</div>'
+        f'<div class="kpi-value" style="font-size:1.7em;font-weight:600">{value}</div>'
+        f'<div class="kpi-change" style="color:{colour};font-size:.9em">{arrow}{change}</div>'
+        f'<div style="font-size:.75em;opacity:.7">{caption}</div></div>'
+    )
+
+
+def section_header(section: Section, description: str) -> pn.Column:
+    """Title row: what the section answers, which filters apply, and its download button."""
+    return pn.Column(
+        pn.pane.Markdown(f"## {section.title}\n{description}\n\n*{section.filter_note()}*",
+                         sizing_mode="stretch_width"),
+        section.download_button(),
+        sizing_mode="stretch_width",
+    )
+
+
+def table_label(table: str) -> str:
+    return BY_TABLE[table].filename

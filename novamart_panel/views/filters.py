@@ -1,0 +1,75 @@
+"""The global filters every section shares: date range, channels, regions, campaign types."""
+from __future__ import annotations
+
+import datetime as dt
+
+import panel as pn
+import param
+
+from ..data.queries import FilterState, date_bounds, distinct_values
+from ..data.store import DataStore
+
+FILTER_LABELS = {
+    "date_range": "Date range",
+    "channels": "Channels",
+    "regions": "Regions",
+    "campaign_types": "Campaign types",
+}
+
+
+class Filters(pn.viewable.Viewer):
+    """Global filter state. Empty selections mean "all"; option lists come from the loaded data."""
+
+    date_range = param.DateRange(default=None, doc="First and last campaign day included")
+    channels = param.ListSelector(default=[], objects=[], doc="Marketing channels (empty = all)")
+    regions = param.ListSelector(default=[], objects=[], doc="Regions (empty = all)")
+    campaign_types = param.ListSelector(default=[], objects=[], doc="Campaign types (empty = all)")
+
+    def __init__(self, store: DataStore, **params):
+        bounds = date_bounds(store)
+        self.param.channels.objects = distinct_values(store, "campaigns", "channel")
+        self.param.campaign_types.objects = distinct_values(store, "campaigns", "campaign_type")
+        regions = set(distinct_values(store, "campaigns", "region")) | set(
+            distinct_values(store, "customers", "region"))
+        self.param.regions.objects = sorted(regions)
+        if bounds:
+            self.param.date_range.bounds = bounds
+            params.setdefault("date_range", bounds)
+        super().__init__(**params)
+        self.full_range = bounds
+
+    @param.depends("date_range", "channels", "regions", "campaign_types")
+    def state(self) -> FilterState:
+        """The current values as plain, hashable data for the query layer."""
+        start, end = self.date_range or (None, None)
+        return FilterState(
+            start=_as_date(start), end=_as_date(end), channels=tuple(self.channels),
+            regions=tuple(self.regions), campaign_types=tuple(self.campaign_types),
+        )
+
+    def reset(self, event=None) -> None:
+        """Back to everything."""
+        self.param.update(date_range=self.full_range, channels=[], regions=[], campaign_types=[])
+
+    def __panel__(self):
+        widgets = []
+        if self.full_range:
+            widgets.append(pn.widgets.DateRangeSlider.from_param(
+                self.param.date_range, name=FILTER_LABELS["date_range"], sizing_mode="stretch_width",
+                format="%d %b %Y"))
+        for name in ("channels", "regions", "campaign_types"):
+            label = FILTER_LABELS[name]
+            widgets.append(pn.widgets.MultiChoice.from_param(
+                getattr(self.param, name), name=label, placeholder=f"All {label.lower()}",
+                sizing_mode="stretch_width"))
+        reset = pn.widgets.Button(name="Reset filters", button_type="light", sizing_mode="stretch_width")
+        reset.on_click(self.reset)
+        return pn.Column(*widgets, reset, sizing_mode="stretch_width")
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value
