@@ -1,0 +1,42 @@
+"""Shared fixtures: the reference data beside the repository, the packaged data, and stores over them."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGED_DIR = REPO / "data"
+# CI clones the repository with shared/ beside it; NOVAMART_REFERENCE overrides the location.
+REFERENCE_DIR = Path(os.environ.get("NOVAMART_REFERENCE", REPO.parent / "shared" / "reference-data" / "novamart"))
+if not REFERENCE_DIR.is_dir():
+    REFERENCE_DIR = Path("/work/shared/reference-data/novamart")
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    """The real NovaMart files (read-only); tests that need them skip where they are not beside the repo."""
+    if not REFERENCE_DIR.is_dir():
+        pytest.skip("the reference data folder ../shared/reference-data/novamart is not present")
+    return REFERENCE_DIR
+
+
+@pytest.fixture(scope="session")
+def packaged_dir() -> Path:
+    """The generated data shipped in data/."""
+    return PACKAGED_DIR
+
+
+@pytest.fixture(scope="session")
+def reference_store(reference_dir):
+    from novamart_panel.data.store import DataStore
+
+    return DataStore.open(reference_dir)
+
+
+@pytest.fixture(scope="session")
+def packaged_store(packaged_dir):
+    from novamart_panel.data.store import DataStore
+
+    return DataStore.open(packaged_dir)
