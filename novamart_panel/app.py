@@ -79,6 +79,7 @@ class App(pn.viewable.Viewer):
             return
         location.sync(self, {"section": "tab"})
         location.sync(self.filters, URL_FILTERS)
+        location.sync(self.section_view("model"), {"threshold": "threshold"})
 
     def __panel__(self):
         """Inline layout (notebooks): filters beside the tabs."""
@@ -88,7 +89,7 @@ class App(pn.viewable.Viewer):
         """The served page: sidebar filters, tabs, light/dark toggle."""
         # Bootstrap, not Fast: the Fast design pulls its font from a CDN and the app must work offline.
         template = pn.template.BootstrapTemplate(
-            title=TITLE, sidebar=[self.sidebar()], main=[self.tabs], theme_toggle=True,
+            title=TITLE, sidebar=[self.sidebar()], main=[self.tabs], header=[theme_toggle()],
             sidebar_width=320, header_background="#0072B5",
         )
         self.sync_url()
@@ -96,6 +97,25 @@ class App(pn.viewable.Viewer):
 
     def servable(self, title: str | None = None, **kwargs):
         return self.template().servable(title=title or TITLE, **kwargs)
+
+
+# Panel reads `?theme=dark` when a session starts; the filters and tab live in the URL, so a reload
+# into the other theme keeps the user's view.
+_TOGGLE_THEME_JS = """
+const url = new URL(window.location.href);
+url.searchParams.set('theme', url.searchParams.get('theme') === 'dark' ? 'default' : 'dark');
+window.location.href = url.toString();
+"""
+
+
+def theme_toggle() -> pn.widgets.Button:
+    """A header button that reloads the page in the other theme (Bootstrap has no built-in toggle)."""
+    dark = pn.config.theme == "dark"
+    button = pn.widgets.Button(name="☀ Light theme" if dark else "☾ Dark theme", button_type="light",
+                               button_style="outline", width=140, css_classes=["theme-toggle"],
+                               align="center")
+    button.js_on_click(code=_TOGGLE_THEME_JS)
+    return button
 
 
 def create_app(data_dir: str | os.PathLike | None = None) -> pn.template.BaseTemplate:

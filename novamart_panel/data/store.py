@@ -6,9 +6,11 @@ cursor per query. Aggregation happens in DuckDB; callers receive small pandas fr
 """
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -20,6 +22,8 @@ from .validation import ERROR, WARNING, FileReport, Issue, ValidationReport, che
     value_checks, _quote
 
 PACKAGED_DATA = Path(__file__).resolve().parents[2] / "data"
+# The WebAssembly page installs a wheel that carries its data inside the package (see wasm.py).
+BUNDLED_DATA = Path(__file__).resolve().parents[1] / "bundled_data"
 _lock = threading.Lock()
 
 
@@ -30,8 +34,10 @@ def connection() -> duckdb.DuckDBPyConnection:
 
 
 def default_data_dir() -> Path:
-    """`NOVAMART_DATA` if set, else the packaged `data/` folder."""
-    return Path(os.environ.get("NOVAMART_DATA") or PACKAGED_DATA).expanduser().resolve()
+    """`NOVAMART_DATA` if set, else the data bundled in the package (WebAssembly), else the packaged `data/`."""
+    if os.environ.get("NOVAMART_DATA"):
+        return Path(os.environ["NOVAMART_DATA"]).expanduser().resolve()
+    return BUNDLED_DATA if BUNDLED_DATA.is_dir() else PACKAGED_DATA.resolve()
 
 
 def _folder_signature(folder: Path) -> tuple:
@@ -55,9 +61,10 @@ class DataStore:
         self.report = ValidationReport(self.folder)
         self.tables: set[str] = set()
         if not self.folder.is_dir():
-            self.report.files["(folder)"] = FileReport(ALL_FILES[0])
-            self.report.files["(folder)"].issues.append(
-                Issue(str(self.folder), "folder does not exist", check="files"))
+            problem = "is not a folder" if self.folder.exists() else "folder does not exist"
+            folder_report = FileReport(FileSpec("(folder)", "(data folder)", ()))
+            folder_report.issues.append(Issue(str(self.folder), problem, check="files"))
+            self.report.files["(folder)"] = folder_report
             return
         with _lock:
             connection().execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
@@ -121,7 +128,11 @@ class DataStore:
                                            severity=WARNING, check="files"))
             return report
         report.present = True
-        header = read_header(path, spec) if path.stat().st_size else []
+        try:
+            header = read_header(path, spec) if path.stat().st_size else []
+        except (OSError, csv.Error) as exc:
+            report.issues.append(Issue(name, f"cannot read the header row: {exc}", check="parse"))
+            return report
         if not header:
             report.issues.append(Issue(name, "file is empty (no header row)", check="empty"))
             return report
@@ -140,7 +151,7 @@ class DataStore:
                 with self.cursor() as cur:
                     report.issues.extend(self._create_from_text(cur, spec, path, columns, wanted))
             except duckdb.Error as exc:
-                report.issues.append(Issue(name, f"cannot be parsed as CSV: {_first_line(exc)}", check="parse"))
+                report.issues.append(_unparsable(spec, path, len(header), exc))
                 return report
         with self.cursor() as cur:
             report.rows = cur.execute(f"SELECT count(*) FROM {spec.table}").fetchone()[0]
@@ -148,6 +159,7 @@ class DataStore:
                 report.issues.append(Issue(name, "file has a header but no data rows", check="empty"))
                 cur.execute(f"DROP TABLE {spec.table}")
                 return report
+            report.issues.extend(self._blank_non_finite(cur, spec, columns, wanted))
             checked = [c for c in spec.columns] if spec.table != "correlations" else [spec.columns[0]]
             report.issues.extend(value_checks(cur, spec, spec.table, checked))
         report.usable = True
@@ -208,6 +220,55 @@ class DataStore:
         cur.execute(f"CREATE OR REPLACE TABLE {spec.table} AS SELECT {', '.join(casts)} FROM {raw} ORDER BY rowid")
         cur.execute(f"DROP TABLE {raw}")
         return issues
+
+
+    @staticmethod
+    def _blank_non_finite(cur, spec, columns, wanted) -> list[Issue]:
+        """Name 'inf'/'nan' cells of number columns (DuckDB parses them) and treat them as empty."""
+        issues = []
+        for name in wanted:
+            if columns[name] != "DOUBLE":
+                continue
+            ident = _quote(name)
+            bad = cur.execute(f"SELECT rowid + 1 AS r, {ident} FROM {spec.table} WHERE NOT isfinite({ident}) "
+                              "ORDER BY r LIMIT 5").fetchall()
+            if not bad:
+                continue
+            total = cur.execute(f"SELECT count(*) FROM {spec.table} WHERE NOT isfinite({ident})").fetchone()[0]
+            shown = ", ".join(f"row {r}: {v!r}" for r, v in bad)
+            header = spec.column(name).header if spec.table != "correlations" else name
+            issues.append(Issue(spec.filename, f"{total:,} value(s) are not finite numbers ({shown}); "
+                                               "they are treated as empty", column=header, row=bad[0][0],
+                                check="types"))
+            cur.execute(f"UPDATE {spec.table} SET {ident} = NULL WHERE NOT isfinite({ident})")
+        return issues
+
+
+def _unparsable(spec: FileSpec, path: Path, header_fields: int, exc: Exception) -> Issue:
+    """The parse failure, naming the first data rows whose field count differs from the header's."""
+    ragged = []
+    try:
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+            records = csv.reader(handle, delimiter=spec.delimiter)
+            next(records, None)
+            for row, fields in enumerate(records, start=1):
+                if len(fields) > header_fields:
+                    ragged.append((row, len(fields)))
+                    if len(ragged) > 5:
+                        break
+    except (OSError, csv.Error):
+        pass
+    if ragged:
+        shown = ", ".join(f"row {r}: {n} fields" for r, n in ragged[:5])
+        return Issue(spec.filename, f"row(s) with more fields than the header's {header_fields} ({shown}"
+                                    f"{'…' if len(ragged) > 5 else ''}); fix or remove them to load the file",
+                     row=ragged[0][0], check="parse")
+    line = re.search(r"\bLine: (\d+)", str(exc))
+    row = int(line.group(1)) - 1 if line else None  # DuckDB counts file lines; the header is line 1
+    hint = ("it is not UTF-8 encoded; save it as UTF-8" if "unicode" in str(exc).lower()
+            else "an unclosed quote or a malformed row?")
+    return Issue(spec.filename, f"cannot be parsed as CSV ({hint}): {_first_line(exc)}", row=row or None,
+                 check="parse")
 
 
 @functools.lru_cache(maxsize=8)
