@@ -111,9 +111,8 @@ window.location.href = url.toString();
 def theme_toggle() -> pn.widgets.Button:
     """A header button that reloads the page in the other theme (Bootstrap has no built-in toggle)."""
     dark = pn.config.theme == "dark"
-    button = pn.widgets.Button(name="☀ Light theme" if dark else "☾ Dark theme", button_type="light",
-                               button_style="outline", width=140, css_classes=["theme-toggle"],
-                               align="center")
+    button = pn.widgets.Button(label="☀ Light theme" if dark else "☾ Dark theme", color="light", variant="outline",
+                               width=140, css_classes=["theme-toggle"], align="center")
     button.js_on_click(code=_TOGGLE_THEME_JS)
     return button
 

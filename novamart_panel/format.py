@@ -20,11 +20,12 @@ def _undefined(value) -> bool:
 
 
 def _sig(value: float, digits: int = 3) -> str:
-    """`value` to `digits` significant figures, no trailing zeros beyond 2 decimals."""
+    """`value` to `digits` significant figures (at most 2 decimals), trailing zeros dropped."""
     if value == 0:
         return "0"
     decimals = max(0, min(2, digits - 1 - int(math.floor(math.log10(abs(value))))))
-    return f"{value:.{decimals}f}"
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def indian_grouping(value: float, decimals: int = 0) -> str:

@@ -2,7 +2,8 @@
 
 ROAS = revenue / spend, CPA = spend / conversions, CTR = clicks / impressions, CVR = conversions /
 clicks, CPC = spend / clicks, CPM = 1000 · spend / impressions. A zero denominator gives NaN, which the
-formatting module prints as "n/a".
+formatting module prints as "n/a". Cost metrics (CPA, CPC, CPM) are also NaN where nothing was spent:
+organic channels (Direct, Organic Search) have no cost per acquisition, not a cost of ₹0 (SPEC §3).
 """
 from __future__ import annotations
 
@@ -36,7 +37,10 @@ def add_ratios(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for name, (num, den, mult, _) in RATIOS.items():
         if num in out and den in out:
-            out[name] = safe_ratio(out[num], out[den]) * mult
+            values = safe_ratio(out[num], out[den]) * mult
+            if num == "spend":
+                values = np.where(np.asarray(out["spend"], dtype=float) > 0, values, np.nan)
+            out[name] = values
     return out
 
 

@@ -55,14 +55,14 @@ class Filters(pn.viewable.Viewer):
         widgets = []
         if self.full_range:
             widgets.append(pn.widgets.DateRangeSlider.from_param(
-                self.param.date_range, name=FILTER_LABELS["date_range"], sizing_mode="stretch_width",
+                self.param.date_range, label=FILTER_LABELS["date_range"], sizing_mode="stretch_width",
                 format="%d %b %Y"))
         for name in ("channels", "regions", "campaign_types"):
             label = FILTER_LABELS[name]
             widgets.append(pn.widgets.MultiChoice.from_param(
-                getattr(self.param, name), name=label, placeholder=f"All {label.lower()}",
+                getattr(self.param, name), label=label, placeholder=f"All {label.lower()}",
                 sizing_mode="stretch_width"))
-        reset = pn.widgets.Button(name="Reset filters", button_type="light", sizing_mode="stretch_width")
+        reset = pn.widgets.Button(label="Reset filters", color="light", sizing_mode="stretch_width")
         reset.on_click(self.reset)
         return pn.Column(*widgets, reset, sizing_mode="stretch_width")
 

@@ -1,13 +1,314 @@
-"""Executive overview (SPEC §4.1)."""
+"""Executive overview (SPEC §4.1): KPI cards against the previous period, revenue trend, channel
+comparison, automatic alerts on unusual days, and the headline insights."""
 from __future__ import annotations
 
-from .base import Section
+from dataclasses import replace
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from bokeh.models import CustomJSTickFormatter
+
+from ..analytics import insights
+from ..analytics.anomalies import detect_anomalies
+from ..analytics.metrics import add_ratios, is_improvement, relative_change
+from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals
+from ..format import change, count, percent, ratio, rupees
+from .base import FILTER_DEPS, Section, chart, house_opts, insight, kpi_card, section_header
+
+# KPI cards from campaign sums: name → (label, formatter).
+CAMPAIGN_KPIS = {
+    "revenue": ("Revenue", rupees),
+    "spend": ("Spend", rupees),
+    "conversions": ("Conversions", count),
+    "roas": ("ROAS", ratio),
+    "cpa": ("CPA", rupees),
+}
+# Spending more is neither good nor bad news by itself.
+NEUTRAL_KPIS = ("spend",)
+ANOMALY_TABLE_COLUMNS = ("date", "metric", "value", "expected", "size", "direction")
+KPI_COLUMNS = ("kpi", "label", "value", "previous", "change", "good", "value_text", "change_text", "caption")
+
+NO_DATA = "No campaign data under these filters: widen the date range or clear a filter."
+COLOURS = {"revenue": "#4c9be8", "ma7": "#f28e2b", "ma30": "#59a14f", "alert": "#d73027", "bars": "#0072B5"}
+
+# Daily revenue on the full data calendar (days without rows are 0), moving averages over the whole
+# history (the window functions run before the date cut) so that a window's first days average real
+# earlier days.
+TREND_SQL = """
+WITH calendar AS (
+    SELECT unnest(generate_series(min(date), max(date), INTERVAL 1 DAY))::DATE AS date FROM campaigns
+), daily AS (
+    SELECT date, sum(revenue) AS revenue FROM campaigns {where} GROUP BY date
+), series AS (
+    SELECT calendar.date, coalesce(daily.revenue, 0) AS revenue
+    FROM calendar LEFT JOIN daily ON calendar.date = daily.date
+), smoothed AS (
+    SELECT date, revenue,
+           CASE WHEN count(*) OVER week = 7 THEN avg(revenue) OVER week END AS ma7,
+           CASE WHEN count(*) OVER month = 30 THEN avg(revenue) OVER month END AS ma30
+    FROM series
+    WINDOW week AS (ORDER BY date ROWS BETWEEN 6 PRECEDING AND CURRENT ROW),
+           month AS (ORDER BY date ROWS BETWEEN 29 PRECEDING AND CURRENT ROW)
+)
+SELECT date, revenue, ma7, ma30 FROM smoothed
+WHERE date BETWEEN ? AND ?
+ORDER BY date
+"""
+
+
+def rupee_ticks() -> CustomJSTickFormatter:
+    """Axis ticks in lakh / crore (a new Bokeh model per plot: models cannot be shared by documents)."""
+    return CustomJSTickFormatter(code="""
+        const a = Math.abs(tick), s = tick < 0 ? '-' : '';
+        if (a >= 1e7) return s + '₹' + +(a / 1e7).toFixed(2) + ' Cr';
+        if (a >= 1e5) return s + '₹' + +(a / 1e5).toFixed(1) + ' L';
+        return s + '₹' + a.toLocaleString('en-IN');
+    """)
 
 
 class OverviewSection(Section):
-    """Executive overview."""
+    """Executive overview: how the business is doing under the filters, and what changed."""
 
     title = "Executive overview"
     slug = "overview"
     tables = ("campaigns",)
     spec_section = "4.1"
+
+    threshold = param.Number(default=3.5, bounds=(2.0, 8.0), step=0.5,
+                             doc="Robust z-score above which a day counts as unusual")
+
+    # -- periods --------------------------------------------------------------------------------
+    def data_bounds(self):
+        return self.filters.full_range
+
+    @param.depends(*FILTER_DEPS)
+    def previous_state(self) -> tuple[FilterState | None, str]:
+        """The previous period of equal length, or None with the reason it cannot be compared."""
+        state = self.filters.state()
+        bounds = self.data_bounds()
+        if not (bounds and state.start and state.end):
+            return None, "no earlier data"
+        previous = state.previous_period()
+        if previous.end < bounds[0]:
+            return None, "no earlier data"
+        if previous.start < bounds[0]:
+            return None, "earlier data incomplete"
+        return previous, f"vs {insights.day(previous.start)} – {insights.day(previous.end)}"
+
+    def window_days(self) -> int:
+        """Days in the date window (the whole data range when the filter is open)."""
+        state = self.filters.state()
+        bounds = self.data_bounds() or (None, None)
+        return insights.window_days(state.start or bounds[0], state.end or bounds[1])
+
+    # -- data -----------------------------------------------------------------------------------
+    @param.depends(*FILTER_DEPS)
+    def kpis(self) -> pd.DataFrame:
+        """One row per KPI card: value, previous value, relative change and whether it is good news."""
+        current = _campaign_kpis(self.store, self.filters.state())
+        previous_state, caption = self.previous_state()
+        previous = _campaign_kpis(self.store, previous_state) if previous_state else {}
+        rows = []
+        for name, (label, fmt) in CAMPAIGN_KPIS.items():
+            before = previous.get(name, np.nan)
+            delta = float(relative_change(current[name], before)) if previous_state else np.nan
+            good = None if name in NEUTRAL_KPIS else is_improvement(name, delta)
+            rows.append((name, label, current[name], before, delta, good, fmt(current[name]),
+                         change(delta), caption))
+        customers, customer_caption = self.customer_count()
+        rows.append(("customers", "Customers", customers, np.nan, np.nan, None, count(customers), "",
+                     customer_caption))
+        return pd.DataFrame(rows, columns=list(KPI_COLUMNS))
+
+    @param.depends("filters.regions")
+    def customer_count(self) -> tuple[float, str]:
+        """Customers in customer_data.csv under the region filter (the file has no dates or channels)."""
+        if not self.store.has("customers"):
+            return np.nan, "customer_data.csv is not loaded"
+        state = self.filters.state()
+        where, params = state.where("customers")
+        value = float(self.store.scalar(f"SELECT count(*) FROM customers {where}", params))
+        scope = ", ".join(state.regions) if state.regions else "all regions"
+        return value, f"customer file, {scope}; it has no dates or channels: no period change"
+
+    @param.depends(*FILTER_DEPS)
+    def daily_metrics(self) -> pd.DataFrame:
+        """Daily sums and ratios under all the filters (days with campaign rows only)."""
+        return _daily(self.store, self.filters.state())
+
+    @param.depends(*FILTER_DEPS)
+    def revenue_trend(self) -> pd.DataFrame:
+        """Daily revenue (0 on days without campaign rows) with 7- and 30-day moving averages."""
+        state = self.filters.state()
+        where, params = replace(state, start=None, end=None).where("campaigns")
+        bounds = self.data_bounds() or (None, None)
+        window = [state.start or bounds[0], state.end or bounds[1]]
+        frame = self.store.query(TREND_SQL.format(where=where), params + window)
+        return frame.assign(date=pd.to_datetime(frame["date"]))
+
+    @param.depends(*FILTER_DEPS)
+    def channel_revenue(self) -> pd.DataFrame:
+        """Sums and ratios by channel with each channel's revenue share, largest revenue first."""
+        frame = add_ratios(campaign_sums_by(self.store, self.filters.state(), "channel"))
+        total = frame["revenue"].sum()
+        frame["share"] = frame["revenue"] / total if total > 0 else np.nan
+        return frame.sort_values("revenue", ascending=False, ignore_index=True)
+
+    @param.depends(*FILTER_DEPS, "threshold")
+    def anomalies(self) -> pd.DataFrame:
+        """Unusual days inside the date window, scored against the whole history under the other filters."""
+        state = self.filters.state()
+        history = _daily(self.store, replace(state, start=None, end=None))
+        found = detect_anomalies(history, list(insights.OVERVIEW_METRICS), threshold=self.threshold)
+        inside = found["date"].between(pd.Timestamp(state.start or found["date"].min()),
+                                       pd.Timestamp(state.end or found["date"].max()))
+        return found[inside].reset_index(drop=True)
+
+    @param.depends(*FILTER_DEPS, "threshold")
+    def anomaly_table(self) -> pd.DataFrame:
+        """The alerts as the table shows them: largest first, values in their units."""
+        found = self.anomalies()
+        labels = {m: label for m, (label, _) in insights.OVERVIEW_METRICS.items()}
+        table = pd.DataFrame({
+            "date": found["date"].dt.date,
+            "metric": found["metric"].map(labels),
+            "value": [insights.format_metric(m, v) for m, v in zip(found["metric"], found["value"])],
+            "expected": [insights.format_metric(m, v) for m, v in zip(found["metric"], found["expected"])],
+            "size": found["robust_z"].abs().round(1),
+            "direction": np.where(found["robust_z"] > 0, "▲ above", "▼ below"),
+        })
+        return table.sort_values(["size", "date"], ascending=[False, True], ignore_index=True)
+
+    @param.depends(*FILTER_DEPS, "threshold")
+    def insight_list(self) -> list[str]:
+        """The headline sentences for this selection."""
+        previous_state, _ = self.previous_state()
+        previous = campaign_sums_by(self.store, previous_state, "channel") if previous_state else None
+        return insights.top_insights(self.channel_revenue(), previous, self.window_days(),
+                                     self.revenue_trend(), self.anomalies())
+
+    def export_frame(self) -> pd.DataFrame:
+        """Daily metrics by channel under the filters."""
+        frame = campaign_sums_over_time(self.store, self.filters.state(), "daily", by="channel")
+        return add_ratios(frame.rename(columns={"period": "date"}))
+
+    # -- views ----------------------------------------------------------------------------------
+    @param.depends(*FILTER_DEPS)
+    def kpi_html(self) -> str:
+        cards = "".join(kpi_card(row.label, row.value_text, row.change_text, row.good, row.caption)
+                        for row in self.kpis().itertuples())
+        return f'<div style="display:flex;flex-wrap:wrap;gap:12px">{cards}</div>'
+
+    @param.depends(*FILTER_DEPS, "threshold")
+    def plot_trend(self) -> hv.Overlay:
+        trend = self.revenue_trend()
+        shown = trend.assign(**{f"{c}_text": trend[c].map(rupees) for c in ("revenue", "ma7", "ma30")})
+        vdims = ["revenue_text", "ma7_text", "ma30_text"]
+        tooltips = [("Date", "@date{%d %b %Y}"), ("Revenue", "@{revenue_text}"), ("7-day avg", "@{ma7_text}"),
+                    ("30-day avg", "@{ma30_text}")]
+        # One tooltip per day (on the daily curve, following the mouse along x) lists all three values.
+        daily = house_opts(hv.Curve(shown, "date", ["revenue", *vdims], label="Daily revenue"),
+                           color=COLOURS["revenue"], line_width=1, alpha=0.55, hover_mode="vline",
+                           hover_tooltips=tooltips, hover_formatters={"@date": "datetime"})
+        week = house_opts(hv.Curve(shown, "date", "ma7", label="7-day average"), tools=[],
+                          color=COLOURS["ma7"], line_width=2)
+        month = house_opts(hv.Curve(shown, "date", "ma30", label="30-day average"), tools=[],
+                           color=COLOURS["ma30"], line_width=3)
+        alerts = house_opts(hv.Scatter(self._alert_points(trend), "date", ["revenue", "revenue_text", "unusual"],
+                                       label="Unusual day"),
+                            color=COLOURS["alert"], marker="triangle", size=10, hover_tooltips=[
+                                ("Date", "@date{%d %b %Y}"), ("Revenue", "@{revenue_text}"),
+                                ("Unusual", "@{unusual}")], hover_formatters={"@date": "datetime"})
+        overlay = hv.Overlay([daily, week, month, alerts])
+        return overlay.opts(responsive=True, height=380, legend_position="top_left", xlabel="",
+                            ylabel="Revenue", yformatter=rupee_ticks(), title="Daily revenue")
+
+    def _alert_points(self, trend: pd.DataFrame) -> pd.DataFrame:
+        """One marker per unusual day at that day's revenue, naming the metrics that were unusual."""
+        found = self.anomalies()
+        labels = {m: label for m, (label, _) in insights.OVERVIEW_METRICS.items()}
+        marks = (found.assign(mark=found["metric"].map(labels) + np.where(found["robust_z"] > 0, " ▲", " ▼"))
+                 .groupby("date")["mark"].agg(", ".join).rename("unusual").reset_index())
+        points = marks.merge(trend[["date", "revenue"]], on="date", how="inner")
+        return points.assign(revenue_text=points["revenue"].map(rupees))[["date", "revenue", "revenue_text",
+                                                                         "unusual"]]
+
+    @param.depends(*FILTER_DEPS)
+    def plot_channels(self) -> hv.Bars:
+        by_channel = self.channel_revenue().iloc[::-1]   # Bokeh lists categories bottom-up: largest on top
+        shown = by_channel.assign(revenue_text=by_channel["revenue"].map(rupees),
+                                  spend_text=by_channel["spend"].map(rupees),
+                                  roas_text=by_channel["roas"].map(ratio),
+                                  share_text=by_channel["share"].map(percent))
+        bars = hv.Bars(shown, "channel", ["revenue", "revenue_text", "spend_text", "roas_text", "share_text"])
+        # With inverted axes the formatter names the screen axis: revenue runs along x.
+        return house_opts(bars, invert_axes=True, color=COLOURS["bars"], xlabel="", ylabel="Revenue",
+                          xformatter=rupee_ticks(), title="Revenue by channel", height=360, hover_tooltips=[
+                              ("Channel", "@{channel}"), ("Revenue", "@{revenue_text}"), ("Share", "@{share_text}"),
+                              ("Spend", "@{spend_text}"), ("ROAS", "@{roas_text}")])
+
+    @param.depends(*FILTER_DEPS, "threshold")
+    def insight_top(self) -> str:
+        sentences = self.insight_list()
+        return "\n".join(f"- {s}" for s in sentences) or NO_DATA
+
+    @param.depends(*FILTER_DEPS)
+    def insight_trend(self) -> str:
+        trend = self.revenue_trend()
+        if not trend["revenue"].sum() > 0:
+            return NO_DATA
+        return insights.trend_momentum(trend) or (
+            "The window is too short for a 30-day average to move; widen the date range to see the trend.")
+
+    @param.depends(*FILTER_DEPS)
+    def insight_channels(self) -> str:
+        by_channel = self.channel_revenue()
+        return " ".join(s for s in (insights.channel_concentration(by_channel) or
+                                    insights.top_revenue_channel(by_channel),
+                                    insights.roas_extremes(by_channel)) if s) or NO_DATA
+
+    @param.depends(*FILTER_DEPS, "threshold")
+    def insight_alerts(self) -> str:
+        if self.daily_metrics().empty:
+            return NO_DATA
+        return (insights.anomaly_summary(self.anomalies(), self.window_days()) +
+                f" A day is unusual when its robust z-score exceeds {self.threshold:g} after removing the "
+                "rolling-median trend and the weekday pattern (relative, on a log scale).")
+
+    def layout(self) -> pn.viewable.Viewable:
+        threshold = pn.widgets.FloatSlider.from_param(self.param.threshold, name="Alert threshold (|z|)",
+                                                      width=260)
+        alerts = pn.widgets.Tabulator(self.anomaly_table, show_index=False, pagination="local", page_size=8,
+                                      disabled=True, sizing_mode="stretch_width", layout="fit_columns",
+                                      titles={c: c.capitalize() for c in ANOMALY_TABLE_COLUMNS} | {
+                                          "size": "Size (|z|)"})
+
+        def card(title, *objects):
+            return pn.Card(*objects, title=title, collapsible=False, sizing_mode="stretch_width")
+
+        return pn.Column(
+            section_header(self, "How revenue, spend and returns are moving under the filters, compared with "
+                                 "the previous period of the same length; unusual days; the channels behind it."),
+            pn.pane.HTML(self.kpi_html, sizing_mode="stretch_width"),
+            pn.Row(
+                card("Top insights", pn.pane.Markdown(self.insight_top, sizing_mode="stretch_width")),
+                card("Channel comparison", chart(self.plot_channels), insight(self.insight_channels)),
+                sizing_mode="stretch_width",
+            ),
+            card("Revenue trend", chart(self.plot_trend), insight(self.insight_trend)),
+            card("Alerts: unusual days", threshold, alerts, insight(self.insight_alerts)),
+            sizing_mode="stretch_width",
+        )
+
+
+def _campaign_kpis(store, state: FilterState) -> dict[str, float]:
+    sums = campaign_totals(store, state)
+    return {k: float(v) for k, v in add_ratios(pd.DataFrame([sums])).iloc[0].items()}
+
+
+def _daily(store, state: FilterState) -> pd.DataFrame:
+    frame = campaign_sums_over_time(store, state, "daily").rename(columns={"period": "date"})
+    return add_ratios(frame.assign(date=pd.to_datetime(frame["date"])))

@@ -1,0 +1,250 @@
+"""Executive overview: every number against an independent pandas computation on the CSV files."""
+import datetime as dt
+import shutil
+
+import numpy as np
+import pandas as pd
+import panel as pn
+import pytest
+from bokeh.models import ColumnDataSource
+
+from novamart_panel.analytics.anomalies import detect_anomalies
+from novamart_panel.data.store import DataStore
+from novamart_panel.views.filters import Filters
+from novamart_panel.views.overview import OverviewSection
+
+CAMPAIGN_FILE = "campaign_performance.csv"
+# base.csv_download still passes button_type/button_style, which Panel 1.10 deprecates (reported).
+PANEL_BUTTON_DEPRECATION = "ignore:button_(type|style) is deprecated:PendingDeprecationWarning"
+
+
+@pytest.fixture(scope="module")
+def campaigns(reference_dir) -> pd.DataFrame:
+    return pd.read_csv(reference_dir / CAMPAIGN_FILE, parse_dates=["date"])
+
+
+@pytest.fixture(scope="module")
+def customers(reference_dir) -> pd.DataFrame:
+    return pd.read_csv(reference_dir / "customer_data.csv")
+
+
+def overview(store, **filters) -> OverviewSection:
+    section = OverviewSection(store=store, filters=Filters(store))
+    section.filters.param.update(**filters)
+    return section
+
+
+def pandas_kpis(rows: pd.DataFrame) -> dict[str, float]:
+    revenue, spend, conversions = (float(rows[c].sum()) for c in ("revenue", "spend", "conversions"))
+    return {"revenue": revenue, "spend": spend, "conversions": conversions,
+            "roas": revenue / spend if spend else np.nan, "cpa": spend / conversions if conversions else np.nan}
+
+
+def kpi_rows(section) -> pd.DataFrame:
+    return section.kpis().set_index("kpi")
+
+
+FILTER_CASES = {
+    "no filter": ({}, lambda f: f.index == f.index),
+    "channels": ({"channels": ["Google Ads", "Email"]}, lambda f: f["channel"].isin(["Google Ads", "Email"])),
+    "date window": ({"date_range": (dt.date(2024, 4, 1), dt.date(2024, 6, 30))},
+                    lambda f: f["date"].between("2024-04-01", "2024-06-30")),
+    "region": ({"regions": ["West"]}, lambda f: f["region"] == "West"),
+    "campaign type": ({"campaign_types": ["Retargeting"]}, lambda f: f["campaign_type"] == "Retargeting"),
+}
+
+
+@pytest.mark.parametrize("case", FILTER_CASES)
+def test_kpis_equal_pandas_on_the_csv(reference_store, campaigns, case):
+    filters, mask = FILTER_CASES[case]
+    kpis = kpi_rows(overview(reference_store, **filters))
+    expected = pandas_kpis(campaigns[mask(campaigns)])
+    for name, value in expected.items():
+        assert kpis.loc[name, "value"] == pytest.approx(value, rel=1e-9)
+
+
+def test_previous_period_change_is_independent_pandas(reference_store, campaigns):
+    window = (dt.date(2024, 10, 1), dt.date(2024, 12, 31))          # 92 days → 1 Jul – 30 Sep 2024
+    kpis = kpi_rows(overview(reference_store, date_range=window, channels=["Facebook", "LinkedIn"]))
+    paid = campaigns[campaigns["channel"].isin(["Facebook", "LinkedIn"])]
+    now = pandas_kpis(paid[paid["date"].between("2024-10-01", "2024-12-31")])
+    before = pandas_kpis(paid[paid["date"].between("2024-07-01", "2024-09-30")])
+    for name in ("revenue", "spend", "conversions", "roas", "cpa"):
+        change = (now[name] - before[name]) / abs(before[name])
+        assert kpis.loc[name, "previous"] == pytest.approx(before[name], rel=1e-9)
+        assert kpis.loc[name, "change"] == pytest.approx(change, rel=1e-9)
+        sign = "+" if change > 0 else "−"
+        assert kpis.loc[name, "change_text"] == f"{sign}{abs(change) * 100:.1f}%"
+        assert kpis.loc[name, "caption"] == "vs 01 Jul 2024 – 30 Sep 2024"
+    # green/red follows the metric: lower CPA is good news, spend is neither
+    assert kpis.loc["revenue", "good"] == (now["revenue"] > before["revenue"])
+    assert kpis.loc["cpa", "good"] == (now["cpa"] < before["cpa"])
+    assert kpis.loc["spend", "good"] is None
+
+
+def test_change_is_na_without_earlier_data(reference_store):
+    full = kpi_rows(overview(reference_store))
+    assert set(full.loc[["revenue", "roas"], "change_text"]) == {"n/a"}
+    assert set(full.loc[["revenue", "cpa"], "caption"]) == {"no earlier data"}
+    assert full.loc["revenue", "good"] is None
+    partial = kpi_rows(overview(reference_store, date_range=(dt.date(2023, 2, 1), dt.date(2023, 3, 31))))
+    assert partial.loc["revenue", "change_text"] == "n/a"
+    assert partial.loc["revenue", "caption"] == "earlier data incomplete"
+
+
+def test_roas_and_cpa_are_na_with_only_zero_spend_channels(reference_store, campaigns):
+    section = overview(reference_store, channels=["Direct", "Organic Search"])
+    kpis = kpi_rows(section)
+    assert kpis.loc["spend", "value"] == 0
+    assert kpis.loc["revenue", "value"] == pytest.approx(
+        campaigns.loc[campaigns["channel"].isin(["Direct", "Organic Search"]), "revenue"].sum())
+    for name in ("roas", "cpa"):
+        assert np.isnan(kpis.loc[name, "value"]) and kpis.loc[name, "value_text"] == "n/a"
+    assert "inf" not in section.kpi_html()
+    assert "ROAS and CPA are undefined" in section.insight_channels()
+
+
+def test_a_selection_without_rows_says_so(reference_store, customers):
+    section = overview(reference_store, channels=["Email"], regions=["North"])   # Email never ran in North
+    kpis = kpi_rows(section)
+    assert kpis.loc[["revenue", "spend", "conversions"], "value"].tolist() == [0, 0, 0]
+    assert kpis.loc[["roas", "cpa"], "value_text"].tolist() == ["n/a", "n/a"]
+    assert kpis.loc["customers", "value"] == (customers["region"] == "North").sum()
+    for text in (section.insight_top(), section.insight_trend(), section.insight_channels(),
+                 section.insight_alerts()):
+        assert text.startswith("No campaign data under these filters")
+    assert section.anomaly_table().empty
+
+
+def test_customers_card_counts_the_customer_file_under_the_region_filter(reference_store, customers):
+    section = overview(reference_store, regions=["South", "East"], date_range=(dt.date(2024, 1, 1),
+                                                                               dt.date(2024, 1, 31)))
+    card = kpi_rows(section).loc["customers"]
+    assert card["value"] == customers["region"].isin(["South", "East"]).sum()
+    assert card["change_text"] == "" and card["good"] is None
+    assert "no dates" in card["caption"] and "South, East" in card["caption"]
+
+
+def test_revenue_trend_and_moving_averages(reference_store, campaigns):
+    section = overview(reference_store, channels=["LinkedIn"], date_range=(dt.date(2024, 3, 1),
+                                                                           dt.date(2024, 5, 31)))
+    trend = section.revenue_trend()
+    calendar = pd.date_range(campaigns["date"].min(), campaigns["date"].max(), freq="D")
+    daily = (campaigns[campaigns["channel"] == "LinkedIn"].groupby("date")["revenue"].sum()
+             .reindex(calendar, fill_value=0.0))
+    expected = pd.DataFrame({"revenue": daily, "ma7": daily.rolling(7).mean(), "ma30": daily.rolling(30).mean()})
+    expected = expected.loc["2024-03-01":"2024-05-31"]
+    assert trend["date"].tolist() == expected.index.tolist()
+    for column in ("revenue", "ma7", "ma30"):
+        assert trend[column].to_numpy() == pytest.approx(expected[column].to_numpy(), rel=1e-9)
+    # the first day of the window averages the days before it, not a partial window
+    assert not np.isnan(trend["ma30"].iloc[0])
+    first = overview(reference_store).revenue_trend()
+    assert first["ma7"].iloc[:6].isna().all() and not np.isnan(first["ma7"].iloc[6])
+
+
+def test_channel_revenue_sorted_with_roas(reference_store, campaigns):
+    section = overview(reference_store, regions=["North"])
+    by_channel = section.channel_revenue()
+    north = campaigns[campaigns["region"] == "North"].groupby("channel")[["revenue", "spend"]].sum()
+    north = north.sort_values("revenue", ascending=False)
+    assert by_channel["channel"].tolist() == north.index.tolist()
+    assert by_channel["revenue"].to_numpy() == pytest.approx(north["revenue"].to_numpy())
+    roas = by_channel.set_index("channel")["roas"]
+    paid = north[north["spend"] > 0]
+    assert roas[paid.index].to_numpy() == pytest.approx((paid["revenue"] / paid["spend"]).to_numpy())
+    assert roas[north.index[north["spend"] == 0]].isna().all() and len(paid) < len(north)
+    assert by_channel["share"].sum() == pytest.approx(1.0)
+
+
+def test_anomalies_follow_the_filters_and_the_threshold(reference_store, campaigns):
+    window = (dt.date(2024, 7, 1), dt.date(2024, 12, 31))
+    section = overview(reference_store, regions=["South"], date_range=window)
+    south = campaigns[campaigns["region"] == "South"]
+    daily = south.groupby("date")[["revenue", "spend", "conversions"]].sum().reset_index()
+    daily["roas"] = daily["revenue"] / daily["spend"].where(daily["spend"] > 0)
+    expected = detect_anomalies(daily, ["revenue", "spend", "conversions", "roas"])
+    expected = expected[expected["date"].between("2024-07-01", "2024-12-31")].reset_index(drop=True)
+    found = section.anomalies()
+    assert len(found) > 0
+    pd.testing.assert_frame_equal(found[["date", "metric", "direction"]], expected[["date", "metric", "direction"]],
+                                  check_dtype=False)
+    assert found["robust_z"].to_numpy() == pytest.approx(expected["robust_z"].to_numpy())
+    table = section.anomaly_table()
+    assert table["size"].is_monotonic_decreasing and len(table) == len(found)
+    section.threshold = 2.5
+    assert len(section.anomalies()) > len(found)
+
+
+def test_export_is_daily_metrics_by_channel(reference_store, campaigns):
+    picked = ["Email", "Facebook"]
+    section = overview(reference_store, channels=picked, date_range=(dt.date(2024, 8, 1), dt.date(2024, 8, 31)))
+    frame = section.export_frame()
+    rows = campaigns[campaigns["channel"].isin(picked) & campaigns["date"].between("2024-08-01", "2024-08-31")]
+    expected = rows.groupby(["date", "channel"])[["revenue", "spend"]].sum().reset_index()
+    assert frame["channel"].tolist() == expected["channel"].tolist() and set(frame["channel"]) == set(picked)
+    assert frame["revenue"].to_numpy() == pytest.approx(expected["revenue"].to_numpy())
+    assert frame["roas"].to_numpy() == pytest.approx((expected["revenue"] / expected["spend"]).to_numpy())
+
+
+@pytest.fixture(scope="module")
+def swapped_store(reference_dir, tmp_path_factory, campaigns):
+    """The reference data with the channel labels Email and LinkedIn swapped in the campaign file."""
+    folder = tmp_path_factory.mktemp("swapped")
+    for path in reference_dir.glob("*.csv"):
+        shutil.copy(path, folder / path.name)
+    raw = pd.read_csv(reference_dir / CAMPAIGN_FILE, dtype=str, keep_default_na=False)
+    raw["channel"] = raw["channel"].replace({"Email": "LinkedIn", "LinkedIn": "Email"})
+    raw.to_csv(folder / CAMPAIGN_FILE, index=False)
+    return DataStore.open(folder)
+
+
+def test_insights_say_what_is_true_on_each_data_set(reference_store, swapped_store, campaigns):
+    reference = overview(reference_store).insight_list()
+    swapped = overview(swapped_store).insight_list()
+    assert 3 <= len(reference) <= 5 and 3 <= len(swapped) <= 5
+    revenue = campaigns.groupby("channel")["revenue"].sum()
+    spend = campaigns.groupby("channel")["spend"].sum()
+    roas = (revenue / spend)[spend > 0]
+    leader = revenue.idxmax()
+    assert reference[0].startswith(f"**{leader}** brings the most revenue")
+    assert f"{revenue.max() / revenue.sum() * 100:.1f}%" in reference[0]
+    assert f"**{roas.idxmax()}** returns the most" in reference[1] and f"**{roas.idxmin()}** the least" in reference[1]
+    other = {"Email": "LinkedIn", "LinkedIn": "Email"}
+    assert swapped[0].startswith(f"**{other.get(leader, leader)}** brings the most revenue")
+    assert f"**{other.get(roas.idxmax(), roas.idxmax())}** returns the most" in swapped[1]
+    assert reference[:2] != swapped[:2]
+    monthly = campaigns.groupby(campaigns["date"].dt.to_period("M"))["revenue"].sum()
+    assert f"**{monthly.iloc[1:].idxmax().strftime('%B %Y')}**" in next(s for s in reference if "strongest" in s)
+
+
+def test_period_insight_names_the_driver(reference_store, campaigns):
+    section = overview(reference_store, date_range=(dt.date(2024, 10, 1), dt.date(2024, 12, 31)))
+    sentence = next(s for s in section.insight_list() if s.startswith("Revenue "))
+    now = campaigns[campaigns["date"].between("2024-10-01", "2024-12-31")].groupby("channel")["revenue"].sum()
+    before = campaigns[campaigns["date"].between("2024-07-01", "2024-09-30")].groupby("channel")["revenue"].sum()
+    moved = now.sub(before, fill_value=0)
+    total = now.sum() - before.sum()
+    driver = moved[np.sign(moved) == np.sign(total)].abs().idxmax()
+    assert sentence.startswith("Revenue fell" if total < 0 else "Revenue rose")
+    assert f"**{driver}** moved it most" in sentence
+
+
+def trend_source(root) -> ColumnDataSource:
+    """The daily-revenue curve's data (the moving-average curves carry ma7/ma30 instead of revenue)."""
+    sources = [s for s in root.select({"type": ColumnDataSource}) if {"revenue", "ma7_text"} <= set(s.data)]
+    assert len(sources) == 1
+    return sources[0]
+
+
+@pytest.mark.filterwarnings(PANEL_BUTTON_DEPRECATION)
+def test_section_renders_and_the_trend_follows_the_filters(reference_store, campaigns):
+    section = overview(reference_store)
+    root = pn.panel(section).get_root()
+    source = trend_source(root)
+    all_revenue = np.asarray(source.data["revenue"])
+    assert all_revenue.sum() == pytest.approx(campaigns["revenue"].sum())
+    section.filters.channels = ["Referral"]
+    narrowed = np.asarray(trend_source(root).data["revenue"])
+    assert narrowed.sum() == pytest.approx(campaigns.loc[campaigns["channel"] == "Referral", "revenue"].sum())
+    assert len(narrowed) == len(all_revenue)
