@@ -1,13 +1,525 @@
-"""Model evaluation (SPEC §4.7)."""
+"""Model evaluation (SPEC §4.7): how good the lead-scoring model is, and which threshold to use.
+
+One threshold drives the confusion matrix, the metrics and the operating point marked on the ROC,
+precision-recall and profit curves. The curves do not depend on the threshold: each chart overlays a
+separate marker DynamicMap, so moving the slider re-sends one point, never the curves.
+"""
 from __future__ import annotations
 
-from .base import Section
+import asyncio
+import functools
+
+import holoviews as hv
+import holoviews.plotting.bokeh  # registers the backend whose options the charts set
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from bokeh.models import CustomJSTickFormatter
+
+from ..analytics.classification import (
+    average_precision, confusion_table, expected_profit, pr_curve_table, profit_optimal_threshold,
+    retrain_lead_model, roc_auc, roc_curve_table, threshold_metrics, threshold_sweep, youden_threshold,
+)
+from ..format import count, percent, rupees
+from .base import GOOD, NEUTRAL, Section, chart, house_opts, insight, notice, section_header
+
+# Defaults of the cost-aware threshold, in rupees: a sales call or field visit per contacted lead,
+# and the gross margin of a converted B2B lead.
+DEFAULT_COST_PER_CONTACT = 500.0
+DEFAULT_VALUE_PER_CONVERSION = 5000.0
+
+# Leads with an outcome and a score, in file order; `columns` is filled from this module only.
+SCORED_LEADS_SQL = ("SELECT {columns} FROM leads WHERE actual_converted IS NOT NULL "
+                    "AND predicted_probability IS NOT NULL ORDER BY rowid")
+THRESHOLD_GRID = np.round(np.arange(101) / 100, 2)   # the slider's values
+IMPORTANCE_ORDERS = ("descending", "ascending")
+RETRAIN_MODELS = {"Logistic regression": "logistic", "Gradient boosting": "gradient_boosting"}
+MODEL_LABELS = {key: label for label, key in RETRAIN_MODELS.items()}
+RATIO_METRICS = {"precision": "Precision", "recall": "Recall", "f1": "F1", "accuracy": "Accuracy",
+                 "specificity": "Specificity"}
+
+PROVIDED_COLOUR, RETRAINED_COLOUR, MARKER_COLOUR = "#0072B5", "#E8743B", "#F2C14E"
+ROC_TIPS = [("Threshold", "@threshold{0.000}"), ("False-positive rate", "@fpr{0.000}"), ("Recall", "@tpr{0.000}")]
+PR_TIPS = [("Threshold", "@threshold{0.000}"), ("Recall", "@recall{0.000}"), ("Precision", "@precision{0.000}")]
+PROFIT_TIPS = [("Threshold", "@threshold{0.00}"), ("Contacted", "@contacted{0,0}"),
+               ("Converted among them", "@converted_contacted{0,0}"), ("Profit", "@profit_text")]
+
+FPR = hv.Dimension("fpr", label="False-positive rate", range=(0, 1))
+TPR = hv.Dimension("tpr", label="True-positive rate (recall)", range=(0, 1))
+RECALL = hv.Dimension("recall", label="Recall", range=(0, 1))
+PRECISION = hv.Dimension("precision", label="Precision", range=(0, 1))
+THRESHOLD = hv.Dimension("threshold", label="Threshold")
+PROFIT = hv.Dimension("profit", label="Expected profit (₹)")
+
+# Options of the charts that overlay a threshold marker: set on the curves (a chart on its own) and
+# again on curves × marker, because an overlay of two DynamicMaps drops the inner overlay's options.
+UNIT_AXES = {"xlim": (-0.02, 1.02), "ylim": (-0.02, 1.02)}
+ROC_OPTIONS = {"title": "ROC curve", "legend_position": "bottom_right", **UNIT_AXES}
+PR_OPTIONS = {"title": "Precision-recall curve", "legend_position": "bottom_left", **UNIT_AXES}
+PROFIT_OPTIONS = {"title": "Expected profit by threshold", "legend_position": "bottom_left"}
+
+# Rupee axis ticks in lakh / crore, as `format.rupees` writes them.
+RUPEE_TICKS_JS = """
+    const size = Math.abs(tick), sign = tick < 0 ? "-" : "";
+    const short = (v) => String(Number(v.toPrecision(3)));
+    if (size >= 1e7) return sign + "₹" + short(size / 1e7) + " Cr";
+    if (size >= 1e5) return sign + "₹" + short(size / 1e5) + " L";
+    return sign + "₹" + size.toLocaleString("en-IN");
+"""
 
 
 class ModelEvaluationSection(Section):
-    """Model evaluation."""
+    """Lead-scoring model evaluation: threshold metrics, ROC / PR, profit, learning curve, importance."""
 
     title = "Model evaluation"
     slug = "model"
     tables = ("leads",)
     spec_section = "4.7"
+
+    threshold = param.Number(default=0.5, bounds=(0, 1), step=0.01,
+                             doc="Leads scoring at or above this probability are contacted")
+    cost_per_contact = param.Number(default=DEFAULT_COST_PER_CONTACT, bounds=(0, None), step=50,
+                                    doc="Cost of contacting one lead (₹)")
+    value_per_conversion = param.Number(default=DEFAULT_VALUE_PER_CONVERSION, bounds=(0, None), step=500,
+                                        doc="Value of one converted lead (₹)")
+    show_std_bands = param.Boolean(default=True, doc="Show ±1 standard deviation bands on the learning curve")
+    importance_order = param.Selector(default="descending", objects=list(IMPORTANCE_ORDERS),
+                                      doc="Sort order of the feature-importance bars")
+    retrain_model = param.Selector(default="logistic", objects=RETRAIN_MODELS,
+                                   doc="Model family to refit on the lead features")
+    retrained_with = param.Selector(default=None, objects=[None, *RETRAIN_MODELS.values()], allow_None=True,
+                                    doc="The refitted model shown beside the file's predictions (None: not yet)")
+
+    # -- data ------------------------------------------------------------------------------------
+    @functools.cached_property
+    def leads(self) -> pd.DataFrame:
+        """Outcome and score of every lead that has both (the leads table ignores the global filters)."""
+        return self.store.query(SCORED_LEADS_SQL.format(columns="actual_converted, predicted_probability"))
+
+    def _labels_scores(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.leads["actual_converted"].to_numpy(), self.leads["predicted_probability"].to_numpy()
+
+    @property
+    def current_threshold(self) -> float:
+        # Slider steps arrive as 0.29000000000000004; scores have 4 decimals, so that noise would
+        # wrongly exclude a lead scored exactly 0.29.
+        return round(float(self.threshold), 6)
+
+    @param.depends("threshold")
+    def metrics(self) -> dict:
+        """Confusion counts and ratios of the file's predictions at the current threshold."""
+        return threshold_metrics(*self._labels_scores(), self.current_threshold)
+
+    @param.depends("threshold")
+    def confusion(self) -> pd.DataFrame:
+        """The 2×2 confusion matrix (actual, predicted, outcome, count, percent of all leads)."""
+        table = confusion_table(self.metrics())
+        table["label"] = [f"{o} {count(c)} ({percent(p, decimals=1, scale=100)})"
+                          for o, c, p in zip(table["outcome"], table["count"], table["percent"])]
+        return table
+
+    @functools.cached_property
+    def roc(self) -> pd.DataFrame:
+        return roc_curve_table(*self._labels_scores())
+
+    @functools.cached_property
+    def auc(self) -> float:
+        return roc_auc(*self._labels_scores())
+
+    @functools.cached_property
+    def youden(self) -> tuple[float, float]:
+        """(threshold, J) where tpr - fpr is largest."""
+        return youden_threshold(*self._labels_scores())
+
+    @functools.cached_property
+    def pr(self) -> pd.DataFrame:
+        return pr_curve_table(*self._labels_scores())
+
+    @functools.cached_property
+    def average_precision(self) -> float:
+        return average_precision(*self._labels_scores())
+
+    @param.depends("threshold")
+    def operating_point(self) -> pd.DataFrame:
+        """One row: the current threshold's fpr, recall (tpr) and precision."""
+        m = self.metrics()
+        return pd.DataFrame({"threshold": [m["threshold"]], "fpr": [m["fpr"]], "tpr": [m["recall"]],
+                             "recall": [m["recall"]], "precision": [m["precision"]]})
+
+    @param.depends("cost_per_contact", "value_per_conversion")
+    def profit(self) -> pd.DataFrame:
+        """Expected profit at every slider threshold (threshold, contacted, converted_contacted, profit)."""
+        return expected_profit(*self._labels_scores(), self.cost_per_contact, self.value_per_conversion,
+                               THRESHOLD_GRID)
+
+    @param.depends("cost_per_contact", "value_per_conversion")
+    def profit_optimum(self) -> tuple[float, float]:
+        """(threshold, profit) of the most profitable slider threshold."""
+        return profit_optimal_threshold(*self._labels_scores(), self.cost_per_contact,
+                                        self.value_per_conversion, THRESHOLD_GRID)
+
+    def _profit_at(self, threshold: float) -> pd.DataFrame:
+        """One row of `profit()` at any threshold (the slider's grid or not)."""
+        return expected_profit(*self._labels_scores(), self.cost_per_contact, self.value_per_conversion,
+                               [threshold])
+
+    @param.depends("importance_order")
+    def importance(self) -> pd.DataFrame:
+        """feature_importance.csv sorted by importance (`importance_order`); empty if the file is unusable."""
+        if not self.store.has("feature_importance"):
+            return pd.DataFrame(columns=["feature", "importance", "importance_std"])
+        return self.store.table("feature_importance").sort_values(
+            "importance", ascending=self.importance_order == "ascending", kind="stable", ignore_index=True)
+
+    @functools.cached_property
+    def learning(self) -> pd.DataFrame:
+        """learning_curve.csv by training size; empty if the file is unusable."""
+        if not self.store.has("learning_curve"):
+            return pd.DataFrame(columns=["training_size", "train_score", "validation_score",
+                                         "train_score_std", "validation_score_std"])
+        return self.store.query("SELECT * FROM learning_curve ORDER BY training_size")
+
+    def retrained(self, model: str) -> dict:
+        """The cross-validated refit of `model` on the lead features, computed once per data folder."""
+        def fit(model: str) -> dict:
+            return retrain_lead_model(self.store.query(SCORED_LEADS_SQL.format(columns="*")), model=model)
+
+        return pn.state.as_cached(f"novamart_panel.retrain.{self.store.schema}", fit, model=model)
+
+    def retrain_now(self) -> None:
+        """Refit `retrain_model` (cached) and show it beside the file's predictions."""
+        self.retrained(self.retrain_model)
+        self.retrained_with = self.retrain_model
+
+    @param.depends("retrained_with")
+    def retrained_roc(self) -> pd.DataFrame:
+        """ROC of the refitted model's out-of-fold probabilities; empty before retraining."""
+        if self.retrained_with is None:
+            return pd.DataFrame(columns=["fpr", "tpr", "threshold"])
+        return roc_curve_table(self.leads["actual_converted"], self.retrained(self.retrained_with)["probability"])
+
+    def export_frame(self) -> pd.DataFrame:
+        """Every metric and the expected profit at each slider threshold."""
+        sweep = threshold_sweep(*self._labels_scores(), THRESHOLD_GRID)
+        return sweep.merge(self.profit()[["threshold", "profit"]], on="threshold")
+
+    # -- charts ----------------------------------------------------------------------------------
+    @param.depends("threshold")
+    def plot_confusion(self) -> hv.Overlay:
+        table = self.confusion()
+        table["text_colour"] = np.where(table["count"] > table["count"].max() / 2, "white", "black")
+        heatmap = hv.HeatMap(table, ["predicted", "actual"], ["count", "percent", "outcome", "label"]).opts(
+            cmap="Blues", colorbar=False, xlabel="Predicted (contacted = converted)", ylabel="Actual",
+            invert_yaxis=True, tools=["hover"], hover_tooltips=[("Cell", "@outcome"), ("Leads", "@count{0,0}"),
+                                               ("Share of all leads", "@percent{0.0}%")])
+        labels = hv.Labels(table, ["predicted", "actual"], ["label", "text_colour"]).opts(
+            text_color="text_colour", text_font_size="13pt")
+        return house_opts(heatmap * labels, height=320, title=f"Confusion matrix at threshold "
+                          f"{self.current_threshold:.2f}")
+
+    @param.depends("retrained_with")
+    def plot_roc(self) -> hv.Overlay:
+        """ROC of the file's predictions (and of the refit, once retrained), chance line, Youden point."""
+        chance = hv.Curve([(0, 0), (1, 1)], FPR, TPR, label="Chance").opts(color=NEUTRAL, line_dash="dashed")
+        provided = hv.Curve(self.roc, FPR, [TPR, THRESHOLD], label=f"File's predictions (AUC {self.auc:.3f})"
+                            ).opts(color=PROVIDED_COLOUR, line_width=2, **_hover(ROC_TIPS))
+        layers = [chance, provided]
+        if self.retrained_with is not None:
+            result = self.retrained(self.retrained_with)
+            layers.append(hv.Curve(self.retrained_roc(), FPR, [TPR, THRESHOLD],
+                                   label=f"Retrained {MODEL_LABELS[self.retrained_with].lower()} "
+                                         f"(AUC {result['oof_auc']:.3f})").opts(color=RETRAINED_COLOUR,
+                                                                                line_width=2, **_hover(ROC_TIPS)))
+        youden_t, _ = self.youden
+        if np.isfinite(youden_t):
+            point = self.roc.loc[self.roc["threshold"] == youden_t].iloc[:1]
+            layers.append(hv.Points(point, [FPR, TPR], [THRESHOLD], label=f"Youden optimum (t = {youden_t:.2f})")
+                          .opts(color=GOOD, size=11, marker="diamond", **_hover(ROC_TIPS)))
+        return house_opts(hv.Overlay(layers), **ROC_OPTIONS)
+
+    @param.depends("threshold")
+    def roc_marker(self) -> hv.Points:
+        return _marker(self.operating_point(), [FPR, TPR], ROC_TIPS)
+
+    def plot_pr(self) -> hv.Overlay:
+        """Precision-recall curve of the file's predictions and the share of converters (the baseline)."""
+        base_rate = float(self.leads["actual_converted"].mean()) if len(self.leads) else float("nan")
+        curve = hv.Curve(self.pr, RECALL, [PRECISION, THRESHOLD],
+                         label=f"File's predictions (AP {self.average_precision:.3f})").opts(
+            color=PROVIDED_COLOUR, line_width=2, interpolation="steps-pre", **_hover(PR_TIPS))
+        baseline = hv.Curve([(0, base_rate), (1, base_rate)], RECALL, PRECISION,
+                            label=f"No skill ({percent(base_rate)} convert)").opts(color=NEUTRAL, line_dash="dashed")
+        return house_opts(curve * baseline, **PR_OPTIONS)
+
+    @param.depends("threshold")
+    def pr_marker(self) -> hv.Points:
+        return _marker(self.operating_point().dropna(subset=["precision"]), [RECALL, PRECISION], PR_TIPS)
+
+    @param.depends("cost_per_contact", "value_per_conversion")
+    def plot_profit(self) -> hv.Overlay:
+        table = self.profit()
+        table["profit_text"] = table["profit"].map(rupees)
+        curve = hv.Curve(table, THRESHOLD, [PROFIT, "contacted", "converted_contacted", "profit_text"],
+                         label="Expected profit").opts(
+            color=PROVIDED_COLOUR, line_width=2, yformatter=CustomJSTickFormatter(code=RUPEE_TICKS_JS),
+            **_hover(PROFIT_TIPS))
+        best_t, _ = self.profit_optimum()
+        best = table.loc[table["threshold"] == best_t]
+        optimum = hv.Points(best, [THRESHOLD, PROFIT], ["contacted", "converted_contacted", "profit_text"],
+                            label=f"Profit optimum (t = {best_t:.2f})").opts(
+            color=GOOD, size=11, marker="diamond", **_hover(PROFIT_TIPS))
+        return house_opts(curve * hv.HLine(0).opts(color=NEUTRAL, line_dash="dashed") * optimum, **PROFIT_OPTIONS)
+
+    @param.depends("threshold", "cost_per_contact", "value_per_conversion")
+    def profit_marker(self) -> hv.Points:
+        point = self._profit_at(self.current_threshold)
+        point["profit_text"] = point["profit"].map(rupees)
+        return hv.Points(point, [THRESHOLD, PROFIT], ["contacted", "converted_contacted", "profit_text"],
+                         label="Current threshold").opts(
+            color=MARKER_COLOUR, size=12, line_color="black", **_hover(PROFIT_TIPS))
+
+    @param.depends("show_std_bands")
+    def plot_learning(self) -> hv.Overlay:
+        table = self.learning
+        size = hv.Dimension("training_size", label="Training leads")
+        layers = []
+        for column, label, colour in (("train_score", "Training", RETRAINED_COLOUR),
+                                      ("validation_score", "Validation", PROVIDED_COLOUR)):
+            score = hv.Dimension(column, label="Score")
+            if self.show_std_bands:
+                layers.append(hv.Spread(table, size, [score, f"{column}_std"], label=f"{label} ±1 std")
+                              .opts(color=colour, alpha=0.25, line_alpha=0))
+            layers.append(hv.Curve(table, size, [score, f"{column}_std"], label=label)
+                          .opts(color=colour, line_width=2))
+            tips = [("Training leads", "@training_size{0,0}"), (f"{label} score", f"@{column}{{0.000}}"),
+                    ("Std", f"@{column}_std{{0.000}}")]
+            layers.append(hv.Scatter(table, size, [score, f"{column}_std"]).opts(color=colour, size=6, **_hover(tips)))
+        return house_opts(hv.Overlay(layers), title="Learning curve", legend_position="bottom_right")
+
+    @param.depends("importance_order")
+    def plot_importance(self) -> hv.Overlay:
+        # The first row is drawn at the top: a categorical y axis lists its first factor at the bottom.
+        table = self.importance().iloc[::-1]
+        feature = hv.Dimension("feature", label="Feature")
+        value = hv.Dimension("importance", label="Importance")
+        bars = hv.Bars(table, feature, [value, "importance_std"]).opts(
+            color=PROVIDED_COLOUR, invert_axes=True, tools=["hover"],
+            hover_tooltips=[("Feature", "@feature"), ("Importance", "@importance{0.000}"),
+                            ("Std", "@importance_std{0.000}")])
+        errors = hv.ErrorBars(table, feature, [value, "importance_std"]).opts(invert_axes=True, line_width=1.5)
+        return house_opts(bars * errors, title="Feature importance (±1 std)", height=380)
+
+    # -- words -----------------------------------------------------------------------------------
+    @param.depends("threshold")
+    def metrics_html(self) -> str:
+        """The metrics panel; its spans carry stable classes and data-cell names (browser tests read them)."""
+        m = self.metrics()
+        cards = "".join(
+            f'<div class="metric" style="min-width:92px"><div style="font-size:.8em;opacity:.8">{label}</div>'
+            f'<span class="metric-{key}" style="font-size:1.45em;font-weight:600">{_ratio(m[key])}</span></div>'
+            for key, label in RATIO_METRICS.items())
+        cells = " · ".join(f'{name.upper()} <span data-cell="{name}">{count(m[name])}</span>'
+                           for name in ("tp", "fp", "tn", "fn"))
+        return (f'<div class="model-metrics" data-threshold="{self.current_threshold:.2f}">'
+                f'<div style="display:flex;flex-wrap:wrap;gap:14px">{cards}</div>'
+                f'<div class="confusion-counts" style="margin-top:8px">{cells} · contacted '
+                f'<span class="metric-contacted">{count(m["tp"] + m["fp"])}</span> '
+                f'(<span class="metric-contact-rate">{percent(m["contact_rate"])}</span>)</div></div>')
+
+    @param.depends("threshold")
+    def insight_threshold(self) -> str:
+        m = self.metrics()
+        contacted = m["tp"] + m["fp"]
+        if contacted == 0:
+            return (f"At threshold **{self.current_threshold:.2f}** no lead scores high enough to be contacted, "
+                    f"so all {count(m['fn'])} converters are missed.")
+        return (f"At threshold **{self.current_threshold:.2f}**, contacting **{count(contacted)} leads "
+                f"({percent(m['contact_rate'])})** finds **{percent(m['recall'])} of converters** with "
+                f"precision **{_ratio(m['precision'])}**: {count(m['fp'])} contacted leads do not convert "
+                f"and {count(m['fn'])} converters are missed.")
+
+    def insight_curves(self) -> str:
+        if not np.isfinite(self.auc):
+            return "The leads file holds only one outcome, so ROC and precision-recall curves are undefined."
+        youden_t, youden_j = self.youden
+        at_youden = threshold_metrics(*self._labels_scores(), youden_t)
+        base_rate = float(self.leads["actual_converted"].mean())
+        strength = ("strong" if self.auc >= 0.8 else "useful" if self.auc >= 0.7
+                    else "weak" if self.auc >= 0.6 else "barely better than chance")
+        return (f"AUC **{self.auc:.3f}** ({strength}): a random converter outscores a random non-converter "
+                f"{percent(self.auc)} of the time. Youden's J peaks at **{youden_j:.2f}** at threshold "
+                f"**{youden_t:.2f}** (recall {percent(at_youden['recall'])}, false-positive rate "
+                f"{percent(at_youden['fpr'])}). Average precision **{self.average_precision:.3f}** against a "
+                f"{percent(base_rate)} base rate of converters.")
+
+    @param.depends("threshold", "cost_per_contact", "value_per_conversion")
+    def insight_profit(self) -> str:
+        best_t, best_profit = self.profit_optimum()
+        best = self._profit_at(best_t).iloc[0]
+        current = self._profit_at(self.current_threshold).iloc[0]
+        text = (f"At {rupees(self.cost_per_contact)} per contacted lead and {rupees(self.value_per_conversion)} "
+                f"per converted lead, profit peaks at **{rupees(best_profit)}** at threshold **{best_t:.2f}** "
+                f"(contacting {count(best['contacted'])} leads). The current threshold "
+                f"{self.current_threshold:.2f} earns {rupees(current['profit'])}")
+        gap = best_profit - current["profit"]
+        text += f", {rupees(gap)} less." if gap > 0 else ", the best available."
+        youden_t, _ = self.youden
+        if np.isfinite(youden_t):
+            at_youden = self._profit_at(youden_t).iloc[0]
+            if np.isclose(youden_t, best_t, atol=0.005):
+                text += f" Youden's threshold {youden_t:.2f} agrees with the profit optimum."
+            else:
+                side = "lower" if best_t < youden_t else "higher"
+                why = ("a missed converter costs more than a wasted contact" if side == "lower"
+                       else "contacts cost more than the converters they add")
+                text += (f" The profit optimum is {side} than Youden's threshold {youden_t:.2f} "
+                         f"({rupees(at_youden['profit'])}) because at these economics {why}.")
+        return text
+
+    def insight_learning(self) -> str:
+        table = self.learning
+        if table.empty:
+            return ""
+        last = table.iloc[-1]
+        gap = last["train_score"] - last["validation_score"]
+        recent = table.iloc[-3:] if len(table) >= 3 else table
+        gain = recent["validation_score"].iloc[-1] - recent["validation_score"].iloc[0]
+        added = recent["training_size"].iloc[-1] - recent["training_size"].iloc[0]
+        verdict = ("still rising, so more leads should help" if gain > last["validation_score_std"]
+                   else "flat within its spread, so more leads alone will help little")
+        return (f"With {count(last['training_size'])} training leads the validation score is "
+                f"**{last['validation_score']:.2f}** (± {last['validation_score_std']:.2f}) against "
+                f"{last['train_score']:.2f} on training: a gap of {gap:.2f}. Over the last "
+                f"{count(added)} leads added, validation moved {gain:+.2f}: {verdict}.")
+
+    @param.depends("importance_order")
+    def insight_importance(self) -> str:
+        table = self.importance().sort_values("importance", ascending=False)
+        if table.empty:
+            return ""
+        top = table.head(2)
+        share = top["importance"].sum() / table["importance"].sum()
+        weak = table.loc[table["importance"] - table["importance_std"] <= 0, "feature"].tolist()
+        text = (f"**{top['feature'].iloc[0]}** ({top['importance'].iloc[0]:.2f}) and "
+                f"**{top['feature'].iloc[-1]}** ({top['importance'].iloc[-1]:.2f}) carry "
+                f"{percent(share)} of the total importance; **{table['feature'].iloc[-1]}** "
+                f"({table['importance'].iloc[-1]:.2f}) the least.")
+        if weak:
+            text += f" Within one std of zero: {', '.join(weak)}."
+        return text
+
+    @param.depends("retrained_with")
+    def insight_retrain(self) -> str:
+        if self.retrained_with is None:
+            return ("Retrain to refit a model on the lead features with 5-fold cross-validation and compare "
+                    "its out-of-fold ROC with the file's predictions.")
+        result = self.retrained(self.retrained_with)
+        diff = result["oof_auc"] - self.auc
+        if abs(diff) <= result["auc_std"]:
+            verdict = (f"a difference of {diff:+.3f}, within the fold-to-fold spread (± {result['auc_std']:.3f}): "
+                       "neither model is clearly better")
+        elif diff > 0:
+            verdict = f"it **beats** the file's predictions by {diff:.3f}, more than the fold spread"
+        else:
+            verdict = f"the file's predictions **beat** it by {-diff:.3f}, more than the fold spread"
+        top = result["importance"].head(2)["feature"].tolist()
+        return (f"Retrained {MODEL_LABELS[self.retrained_with].lower()}: out-of-fold AUC "
+                f"**{result['oof_auc']:.3f}** (fold mean {result['auc_mean']:.3f} ± {result['auc_std']:.3f}) "
+                f"vs **{self.auc:.3f}** for the file's predictions; {verdict}. Its strongest features "
+                f"(permutation importance): {', '.join(top)}.")
+
+    # -- layout ----------------------------------------------------------------------------------
+    def layout(self) -> pn.viewable.Viewable:
+        threshold = pn.widgets.FloatSlider.from_param(self.param.threshold, label="Probability threshold",
+                                                      format="0.00", sizing_mode="stretch_width")
+        youden_t, _ = self.youden
+        to_youden = pn.widgets.Button(label=f"Youden ({youden_t:.2f})", color="light",
+                                      disabled=not np.isfinite(youden_t))
+        to_youden.on_click(lambda event: setattr(self, "threshold", round(youden_t, 2)))
+        to_profit = pn.widgets.Button(label="Profit optimum", color="light")
+        to_profit.on_click(lambda event: setattr(self, "threshold", self.profit_optimum()[0]))
+
+        retrain = pn.widgets.Button(label="Retrain and compare", color="primary", width=200)
+
+        async def run_retrain(event) -> None:
+            # Fitting can take seconds: off the event loop, so the busy button renders meanwhile.
+            retrain.loading = True
+            try:
+                await asyncio.to_thread(self.retrained, self.retrain_model)
+                self.retrained_with = self.retrain_model
+            finally:
+                retrain.loading = False
+
+        retrain.on_click(run_retrain)
+        model_choice = pn.widgets.Select.from_param(self.param.retrain_model, label="Model", width=200)
+
+        costs = pn.Row(
+            pn.widgets.FloatInput.from_param(self.param.cost_per_contact, label="Cost per contacted lead (₹)",
+                                             start=0, width=220),
+            pn.widgets.FloatInput.from_param(self.param.value_per_conversion, label="Value per converted lead (₹)",
+                                             start=0, width=220),
+        )
+        description = ("How well the lead-scoring model ranks leads, and which probability threshold to "
+                       "contact them at. The threshold moves the confusion matrix, the metrics and the "
+                       "points marked on the ROC, precision-recall and profit curves.")
+        return pn.Column(
+            section_header(self, description),
+            _card("Threshold", pn.Row(
+                pn.Column(threshold, pn.Row(pn.pane.Markdown("Set to:", align="center"), to_youden, to_profit),
+                          pn.pane.HTML(self.metrics_html),
+                          insight(self.insight_threshold), sizing_mode="stretch_width"),
+                chart(self.plot_confusion, height=330),
+            )),
+            _card("Ranking quality", pn.Column(
+                pn.Row(_marked_chart(self.plot_roc, self.roc_marker, framewise=False, **ROC_OPTIONS),
+                       _marked_chart(self.plot_pr, self.pr_marker, framewise=False, **PR_OPTIONS)),
+                insight(self.insight_curves()),
+                pn.Row(model_choice, retrain, align="end"),
+                insight(self.insight_retrain),
+            )),
+            _card("Cost-aware threshold", pn.Column(
+                costs, _marked_chart(self.plot_profit, self.profit_marker, **PROFIT_OPTIONS),
+                insight(self.insight_profit))),
+            pn.Row(
+                _card("Learning curve", pn.Column(
+                    pn.widgets.Checkbox.from_param(self.param.show_std_bands, label="Show ±1 std bands"),
+                    self._table_or_notice("learning_curve", self.plot_learning), insight(self.insight_learning()))),
+                _card("Feature importance", pn.Column(
+                    pn.widgets.RadioButtonGroup.from_param(self.param.importance_order, color="light"),
+                    self._table_or_notice("feature_importance", self.plot_importance),
+                    insight(self.insight_importance))),
+            ),
+            sizing_mode="stretch_width",
+        )
+
+    def _table_or_notice(self, table: str, plot_fn) -> pn.viewable.Viewable:
+        return chart(plot_fn) if self.store.has(table) else notice(self.store.missing_message(table), "warning")
+
+
+def _marker(point: pd.DataFrame, kdims: list, tooltips: list) -> hv.Points:
+    """The current operating point on a curve."""
+    return hv.Points(point, kdims, [THRESHOLD], label="Current threshold").opts(
+        color=MARKER_COLOUR, size=12, line_color="black", **_hover(tooltips))
+
+
+def _hover(tooltips: list) -> dict:
+    # house_opts on an Overlay adds no hover to its layers: each layer asks for its own.
+    return {"tools": ["hover"], "hover_tooltips": tooltips}
+
+
+def _ratio(value: float) -> str:
+    return "n/a" if not np.isfinite(value) else f"{value:.3f}"
+
+
+def _marked_chart(plot_fn, marker_fn, framewise: bool = True, height: int = 380, **options) -> pn.pane.HoloViews:
+    """`chart` of curves overlaid with a threshold marker from its own DynamicMap (updated alone)."""
+    curves = hv.DynamicMap(plot_fn)
+    if framewise:
+        curves = curves.opts(framewise=True)
+    marked = house_opts(curves * hv.DynamicMap(marker_fn), **options)
+    return pn.pane.HoloViews(marked, sizing_mode="stretch_width", min_height=height, linked_axes=False)
+
+
+def _card(title: str, body) -> pn.Card:
+    return pn.Card(body, title=title, collapsible=False, sizing_mode="stretch_width", margin=(8, 4))
