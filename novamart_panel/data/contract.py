@@ -6,7 +6,7 @@ validator and the generator all read this declaration, so the schema is written 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)

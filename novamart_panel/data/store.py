@@ -225,16 +225,18 @@ class DataStore:
     @staticmethod
     def _blank_non_finite(cur, spec, columns, wanted) -> list[Issue]:
         """Name 'inf'/'nan' cells of number columns (DuckDB parses them) and treat them as empty."""
+        numbers = [name for name in wanted if columns[name] == "DOUBLE"]
+        if not numbers:
+            return []
+        counts = ", ".join(f"count(*) FILTER (WHERE NOT isfinite({_quote(n)}))" for n in numbers)
+        totals = cur.execute(f"SELECT {counts} FROM {spec.table}").fetchone()
         issues = []
-        for name in wanted:
-            if columns[name] != "DOUBLE":
+        for name, total in zip(numbers, totals):
+            if not total:
                 continue
             ident = _quote(name)
             bad = cur.execute(f"SELECT rowid + 1 AS r, {ident} FROM {spec.table} WHERE NOT isfinite({ident}) "
                               "ORDER BY r LIMIT 5").fetchall()
-            if not bad:
-                continue
-            total = cur.execute(f"SELECT count(*) FROM {spec.table} WHERE NOT isfinite({ident})").fetchone()[0]
             shown = ", ".join(f"row {r}: {v!r}" for r, v in bad)
             header = spec.column(name).header if spec.table != "correlations" else name
             issues.append(Issue(spec.filename, f"{total:,} value(s) are not finite numbers ({shown}); "

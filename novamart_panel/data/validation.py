@@ -83,10 +83,11 @@ class ValidationReport:
         """One row per issue, for tables and downloads."""
         import pandas as pd
 
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             [(i.severity, i.file, i.column, i.row, i.message, i.check) for i in self.issues],
             columns=["severity", "file", "column", "row", "message", "check"],
         )
+        return frame.astype({"row": "Int64"})  # whole row numbers even where some issues have none
 
     def summary_frame(self):
         """One row per file: status, rows and issue count."""
@@ -162,42 +163,39 @@ def value_checks(cursor, spec: FileSpec, table: str, columns: list[Column]) -> l
     """
     issues: list[Issue] = []
     name = spec.filename
+    # One scan counts every rule's offending cells; only the rules that fail look up their rows.
+    rules = []  # (check, column, SQL condition true for an offending cell, its parameters)
     for col in columns:
         ident = _quote(col.name)
         if not col.nullable:
-            found = cursor.execute(
-                f"SELECT rowid + 1 AS r FROM {table} WHERE {ident} IS NULL ORDER BY r LIMIT ?",
-                [MAX_ROWS_NAMED + 1]).fetchall()
-            if found:
-                total = cursor.execute(f"SELECT count(*) FROM {table} WHERE {ident} IS NULL").fetchone()[0]
-                rows = ", ".join(str(r[0]) for r in found[:MAX_ROWS_NAMED])
-                issues.append(Issue(name, f"{total:,} empty value(s) (rows {rows}{'…' if total > MAX_ROWS_NAMED else ''})",
-                                    column=col.header, row=found[0][0], check="nulls"))
+            rules.append(("nulls", col, f"{ident} IS NULL", []))
         if col.is_numeric and (col.min is not None or col.max is not None):
-            lo = col.min if col.min is not None else float("-inf")
-            hi = col.max if col.max is not None else float("inf")
-            found = cursor.execute(
-                f"SELECT rowid + 1 AS r, {ident} FROM {table} WHERE {ident} < ? OR {ident} > ? ORDER BY r LIMIT ?",
-                [lo, hi, MAX_ROWS_NAMED]).fetchall()
-            if found:
-                total = cursor.execute(f"SELECT count(*) FROM {table} WHERE {ident} < ? OR {ident} > ?",
-                                       [lo, hi]).fetchone()[0]
-                row, shown = _rows_text(found)
-                if col.min == 0 and col.max is None:
-                    rule = "is negative; must be ≥ 0"
-                else:
-                    rule = f"is outside the allowed range {_num(col.min)}…{_num(col.max)}"
-                issues.append(Issue(name, f"{total:,} value(s) {rule} ({shown})", column=col.header, row=row,
-                                    check="range"))
+            rules.append(("range", col, f"({ident} < ? OR {ident} > ?)", list(column_bounds(col))))
         if col.values:
-            found = cursor.execute(
-                f"SELECT rowid + 1 AS r, {ident} FROM {table} WHERE {ident} IS NOT NULL "
-                f"AND NOT list_contains(?, {ident}) ORDER BY r LIMIT ?",
-                [list(col.values), MAX_ROWS_NAMED]).fetchall()
-            if found:
-                row, shown = _rows_text(found)
-                issues.append(Issue(name, f"unexpected value(s) ({shown}); allowed: {', '.join(col.values)}",
-                                    column=col.header, row=row, check="values"))
+            rules.append(("values", col, f"({ident} IS NOT NULL AND NOT list_contains(?, {ident}))",
+                          [list(col.values)]))
+    totals = []
+    if rules:
+        counts = ", ".join(f"count(*) FILTER (WHERE {condition})" for _, _, condition, _ in rules)
+        totals = cursor.execute(f"SELECT {counts} FROM {table}",
+                                [p for _, _, _, params in rules for p in params]).fetchone()
+    for (check, col, condition, params), total in zip(rules, totals):
+        if not total:
+            continue
+        ident = _quote(col.name)
+        found = cursor.execute(f"SELECT rowid + 1 AS r, {ident} FROM {table} WHERE {condition} ORDER BY r LIMIT ?",
+                               params + [MAX_ROWS_NAMED]).fetchall()
+        row, shown = _rows_text(found)
+        if check == "nulls":
+            rows = ", ".join(str(r[0]) for r in found)
+            message = f"{total:,} empty value(s) (rows {rows}{'…' if total > MAX_ROWS_NAMED else ''})"
+        elif check == "range":
+            rule = ("is negative; must be ≥ 0" if col.min == 0 and col.max is None
+                    else f"is outside the allowed range {_num(col.min)}…{_num(col.max)}")
+            message = f"{total:,} value(s) {rule} ({shown})"
+        else:
+            message = f"unexpected value(s) ({shown}); allowed: {', '.join(col.values)}"
+        issues.append(Issue(name, message, column=col.header, row=row, check=check))
     if spec.key:
         keys = ", ".join(_quote(k) for k in spec.key)
         found = cursor.execute(
@@ -210,6 +208,11 @@ def value_checks(cursor, spec: FileSpec, table: str, columns: list[Column]) -> l
             issues.append(Issue(name, f"duplicate key ({', '.join(spec.key)}): {dupes}",
                                 column=", ".join(spec.key), row=found[0][-1], check="duplicates"))
     return issues
+
+
+def column_bounds(col: Column) -> tuple[float, float]:
+    """The allowed (low, high) of a number column, ±inf where the contract sets no bound."""
+    return (col.min if col.min is not None else float("-inf"), col.max if col.max is not None else float("inf"))
 
 
 def _num(value) -> str:

@@ -1,0 +1,75 @@
+"""The command line: `validate` (exit codes, report, no traceback) and `generate` argument parsing."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from broken_folders import CASES, make_folder, matching_issues
+
+from novamart_panel import cli
+from novamart_panel.data.store import DataStore
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_validate_the_reference_folder_exits_0(reference_dir, capsys):
+    assert cli.main(["validate", str(reference_dir)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.rstrip().endswith("Result: the folder meets the contract.")
+    for name in ("campaign_performance.csv", "correlation_matrix.csv"):
+        assert any(line.startswith(name) and " ok " in line for line in out.splitlines())
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_validate_a_broken_folder_exits_1_and_names_the_problem(name, reference_dir, tmp_path, capsys):
+    case = CASES[name]
+    folder = make_folder(reference_dir, tmp_path / "data", case)
+    assert cli.main(["validate", str(folder)]) == 1
+    out, err = capsys.readouterr()
+    assert err == "" and "Traceback" not in out
+    (issue, *_) = matching_issues(DataStore(folder).report, case)
+    assert f"ERROR: {issue}" in out
+    assert "does NOT meet the contract" in out
+
+
+def test_validate_a_folder_that_does_not_exist(tmp_path, capsys):
+    assert cli.main(["validate", str(tmp_path / "nowhere")]) == 1
+    out, _ = capsys.readouterr()
+    assert f"ERROR: {tmp_path / 'nowhere'}: folder does not exist" in out
+
+
+def test_validate_as_a_real_process_prints_no_traceback(reference_dir, tmp_path):
+    folder = make_folder(reference_dir, tmp_path / "data", CASES["row with too many fields"])
+    CASES["text in a number column"].inject(folder)
+    done = subprocess.run([sys.executable, "-m", "novamart_panel.cli", "validate", str(folder)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "geographic_data.csv, row 4: row(s) with more fields than the header's 12" in done.stdout
+    assert "campaign_performance.csv, column spend, row 7: 1 value(s) are not a number" in done.stdout
+
+
+def test_validate_needs_a_folder(capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["validate"])
+    assert stop.value.code == 2
+    assert "folder" in capsys.readouterr().err
+
+
+def test_generate_arguments():
+    args = cli.build_parser().parse_args(["generate", "--out", "x", "--seed", "7", "--scale", "0.5", "--no-optional"])
+    assert (args.out, args.seed, args.scale, args.no_optional, args.run) == ("x", 7, 0.5, True, cli._generate)
+    defaults = cli.build_parser().parse_args(["generate", "--out", "y"])
+    assert (defaults.seed, defaults.scale, defaults.no_optional) == (42, 1.0, False)
+
+
+@pytest.mark.parametrize("argv", [["generate"], ["generate", "--out", "x", "--seed", "seven"],
+                                  ["generate", "--out", "x", "--scale", "big"]])
+def test_generate_rejects_bad_arguments(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.build_parser().parse_args(argv)
+    assert stop.value.code == 2
+    assert "usage: novamart-panel generate" in capsys.readouterr().err
