@@ -81,8 +81,24 @@ def csv_download(frame_fn, filename: str, label: str = "Download CSV") -> pn.wid
     def payload():
         return io.BytesIO(safe_csv(frame_fn()).encode("utf-8"))
 
-    return pn.widgets.FileDownload(callback=payload, filename=filename, label=label, button_type="primary",
-                                   button_style="outline", embed=False, width=220)
+    return pn.widgets.FileDownload(callback=payload, filename=filename, label=label, color="primary",
+                                   variant="outline", embed=False, width=220)
+
+
+def html_download(objects_fn, filename: str, label: str = "Download charts (HTML)") -> pn.widgets.FileDownload:
+    """A download button that saves the HoloViews objects `objects_fn()` returns as one standalone HTML page."""
+
+    def payload():
+        objects = list(objects_fn())
+        page = objects[0] if len(objects) == 1 else hv.Layout(objects).cols(1).opts(shared_axes=False)
+        buffer = io.BytesIO()
+        # Inline resources: the saved page must open offline, like the app.
+        hv.save(page, buffer, fmt="html", backend="bokeh", resources="inline", title=filename)
+        buffer.seek(0)
+        return buffer
+
+    return pn.widgets.FileDownload(callback=payload, filename=filename, label=label, color="primary",
+                                   variant="outline", embed=False, width=220)
 
 
 def notice(text: str, kind: str = "info") -> pn.pane.Alert:

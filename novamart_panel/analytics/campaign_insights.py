@@ -1,0 +1,300 @@
+"""Insight sentences for campaign analytics (SPEC §4.2), computed from small frames of summed columns.
+
+Every function takes the frame a chart draws (sums of spend, impressions, clicks, conversions and
+revenue, never pre-computed ratios) and returns one or two Markdown sentences. Ratios are ratios of
+sums (`metrics.add_ratios`); a channel or campaign without spend has no ROAS and is named as such.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from ..format import count, percent, ratio, rupees
+from .metrics import add_ratios, safe_ratio
+
+NO_DATA = "No campaign rows match the current filters."
+
+# column → (words in a sentence, formatter)
+METRIC_WORDS = {
+    "revenue": ("revenue", rupees),
+    "spend": ("spend", rupees),
+    "conversions": ("conversions", count),
+    "clicks": ("clicks", count),
+    "impressions": ("impressions", count),
+    "roas": ("ROAS", ratio),
+}
+
+
+GRAIN_LENGTHS = {"daily": pd.DateOffset(days=1), "weekly": pd.DateOffset(weeks=1), "monthly": pd.DateOffset(months=1),
+                 "quarterly": pd.DateOffset(months=3)}
+
+
+def complete_periods(trend: pd.DataFrame, grain: str, start=None, end=None) -> pd.Series:
+    """Whether each period (`period` = its first day) lies wholly inside [start, end]."""
+    first = pd.to_datetime(trend["period"])
+    last = first + GRAIN_LENGTHS[grain] - pd.Timedelta(days=1)
+    inside = pd.Series(True, index=trend.index)
+    if start is not None:
+        inside &= first >= pd.Timestamp(start)
+    if end is not None:
+        inside &= last <= pd.Timestamp(end)
+    return inside
+
+
+def day_label(day) -> str:
+    """'Fri 29 Nov 2024'."""
+    day = pd.Timestamp(day)
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def period_label(period, grain: str) -> str:
+    """How a period reads in a sentence: a day, 'the week of 4 Nov 2024', or 'Nov 2024'."""
+    period = pd.Timestamp(period)
+    if grain == "daily":
+        return day_label(period)
+    if grain == "weekly":
+        return f"the week of {period.day} {period:%b %Y}"
+    if grain == "quarterly":
+        return f"Q{period.quarter} {period.year}"
+    return f"{period:%b %Y}"
+
+
+def _names(values) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    values = [str(v) for v in values]
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def _no_spend_note(frame: pd.DataFrame, label: str, what: str) -> str:
+    """A clause naming the rows whose ROAS is undefined because they had no spend."""
+    unpriced = frame.loc[frame["spend"] <= 0, label].tolist()
+    if not unpriced:
+        return ""
+    verb = "has" if len(unpriced) == 1 else "have"
+    if len(unpriced) > 4:
+        return f" {len(unpriced)} {what} have no spend, so their ROAS is n/a and they are not plotted."
+    return f" {_names(unpriced)} {verb} no spend, so {'its' if len(unpriced) == 1 else 'their'} ROAS is n/a."
+
+
+def channel_ranking(channel_sums: pd.DataFrame, metric: str) -> str:
+    """Which channel leads and which trails on revenue, conversions or ROAS."""
+    if channel_sums.empty:
+        return NO_DATA
+    frame = add_ratios(channel_sums)
+    words, fmt = METRIC_WORDS[metric]
+    ranked = frame.dropna(subset=[metric]).sort_values(metric, ascending=False)
+    if ranked.empty:
+        return f"No channel has spend under the current filters, so {words} is n/a."
+    top, low = ranked.iloc[0], ranked.iloc[-1]
+    if metric == "roas":
+        portfolio = safe_ratio(frame["revenue"].sum(), frame["spend"].sum())
+        text = (f"**{top.channel}** returns the most per rupee spent ({fmt(top.roas)})"
+                + (f" and **{low.channel}** the least ({fmt(low.roas)})" if len(ranked) > 1 else "")
+                + f"; the portfolio ROAS (total revenue ÷ total spend) is {ratio(portfolio)}.")
+        return text + _no_spend_note(frame, "channel", "channels")
+    total = frame[metric].sum()
+    share = safe_ratio(top[metric], total)
+    text = f"**{top.channel}** leads {words} with {fmt(top[metric])} ({percent(share)} of {fmt(total)})"
+    if len(ranked) > 1:
+        text += f"; **{low.channel}** is lowest at {fmt(low[metric])}"
+    return text + "."
+
+
+def region_quarter_summary(region_quarter: pd.DataFrame, year: int) -> str:
+    """The leading region of a year and its strongest and weakest quarters."""
+    if region_quarter.empty or region_quarter["revenue"].sum() <= 0:
+        return f"No revenue in {year} under the current filters."
+    by_region = region_quarter.groupby("region")["revenue"].sum().sort_values(ascending=False)
+    by_quarter = region_quarter.groupby("quarter")["revenue"].sum().sort_values(ascending=False)
+    total = by_region.sum()
+    text = (f"In {year}, **{by_region.index[0]}** earned the most revenue ({rupees(by_region.iloc[0])}, "
+            f"{percent(by_region.iloc[0] / total)} of the year's {rupees(total)})")
+    if len(by_quarter) > 1:
+        text += (f"; **{by_quarter.index[0]}** was the strongest quarter ({rupees(by_quarter.iloc[0])}) "
+                 f"and {by_quarter.index[-1]} the weakest ({rupees(by_quarter.iloc[-1])})")
+    return text + "."
+
+
+def spend_mix_summary(monthly_spend: pd.DataFrame) -> str:
+    """The campaign type with the largest budget share, the peak month, and the type whose share swings most."""
+    if monthly_spend.empty or monthly_spend["spend"].sum() <= 0:
+        return "No spend under the current filters."
+    by_type = monthly_spend.groupby("campaign_type")["spend"].sum().sort_values(ascending=False)
+    by_month = monthly_spend.groupby("month")["spend"].sum()
+    total = by_type.sum()
+    peak = by_month.idxmax()
+    text = (f"**{by_type.index[0]}** takes the largest share of spend ({percent(by_type.iloc[0] / total)} of "
+            f"{rupees(total)}); monthly spend peaked in **{period_label(peak, 'monthly')}** "
+            f"({rupees(by_month.max())}).")
+    shares = monthly_spend.pivot_table(index="month", columns="campaign_type", values="spend", aggfunc="sum",
+                                       fill_value=0.0)
+    shares = shares.div(shares.sum(axis=1).replace(0, np.nan), axis=0)
+    if shares.shape[0] > 1 and shares.shape[1] > 1:
+        swing = (shares.max() - shares.min()).idxmax()
+        text += (f" **{swing}**'s share varies most, reaching {percent(shares[swing].max())} in "
+                 f"{period_label(shares[swing].idxmax(), 'monthly')}.")
+    return text
+
+
+def revenue_trend_summary(trend: pd.DataFrame, grain: str, start=None, end=None) -> str:
+    """Peak and trough periods, and how the later half of the range compares with the earlier half.
+
+    Periods cut short by the range `start`–`end` (a week of two days) are left out when any full one exists.
+    """
+    if trend.empty:
+        return NO_DATA
+    complete = complete_periods(trend, grain, start, end)
+    trend = (trend[complete] if complete.any() else trend).sort_values("period")
+    peak, trough = trend.loc[trend["revenue"].idxmax()], trend.loc[trend["revenue"].idxmin()]
+    text = (f"{grain.capitalize()} revenue peaked in **{period_label(peak.period, grain)}** ({rupees(peak.revenue)})"
+            f" and was lowest in {period_label(trough.period, grain)} ({rupees(trough.revenue)}).")
+    half = len(trend) // 2
+    if half:
+        early, late = trend["revenue"].iloc[:half].mean(), trend["revenue"].iloc[-half:].mean()
+        change = safe_ratio(late - early, early)
+        if np.isfinite(change):
+            direction = "higher" if change >= 0 else "lower"
+            text += (f" The later half of the range averages {percent(abs(change))} {direction} per period "
+                     f"than the earlier half.")
+    return text
+
+
+def cumulative_conversions_summary(daily: pd.DataFrame) -> str:
+    """Total conversions at the end of the range and each end of the channel ranking."""
+    totals = daily.groupby("channel")["conversions"].sum().sort_values(ascending=False)
+    total = totals.sum()
+    if daily.empty or total <= 0:
+        return "No conversions under the current filters."
+    end = pd.Timestamp(daily["date"].max())
+    text = (f"By {day_label(end)}, the selection had accumulated {count(total)} conversions; "
+            f"**{totals.index[0]}** contributed the most ({percent(totals.iloc[0] / total)})")
+    if len(totals) > 1:
+        text += f" and {totals.index[-1]} the least ({percent(totals.iloc[-1] / total)})"
+    return text + "."
+
+
+def weekday_profile(days: pd.DataFrame, metric: str) -> pd.Series:
+    """The metric per weekday (Monday first): mean per day for sums, ratio of sums for ROAS."""
+    weekday = pd.to_datetime(days["date"]).dt.day_of_week
+    if metric == "roas":
+        grouped = days.groupby(weekday)[["revenue", "spend"]].sum()
+        profile = pd.Series(safe_ratio(grouped["revenue"], grouped["spend"]), index=grouped.index)
+    else:
+        profile = days.groupby(weekday)[metric].mean()
+    return profile.rename(index=dict(enumerate(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                                "Saturday", "Sunday"))))
+
+
+def calendar_summary(days: pd.DataFrame, metric: str, year: int) -> str:
+    """The best day of a year and the best and weakest weekdays, for a daily metric."""
+    words, fmt = METRIC_WORDS[metric]
+    values = add_ratios(days)[metric] if metric == "roas" else days[metric]
+    if days.empty or not np.isfinite(values).any() or np.nansum(values) <= 0:
+        return f"No {words} in {year} under the current filters."
+    best = days.loc[values.idxmax()]
+    text = f"In {year}, the strongest day for {words} was **{day_label(best.date)}** ({fmt(values.max())})."
+    profile = weekday_profile(days, metric).dropna()
+    if len(profile) > 1:
+        per_day = "" if metric == "roas" else " per day"
+        text += (f" **{profile.idxmax()}** is the best weekday ({fmt(profile.max())}{per_day} on average) and "
+                 f"{profile.idxmin()} the weakest ({fmt(profile.min())}).")
+    return text
+
+
+def channel_efficiency_summary(channel_sums: pd.DataFrame) -> str:
+    """Which channels have the best click-through and conversion rates and the cheapest conversions."""
+    frame = add_ratios(channel_sums)
+    if frame.empty or frame[["ctr", "cvr"]].isna().all().all():
+        return NO_DATA
+    best_ctr = frame.loc[frame["ctr"].idxmax()]
+    best_cvr = frame.loc[frame["cvr"].idxmax()]
+    if best_ctr.channel == best_cvr.channel:
+        text = (f"**{best_ctr.channel}** has the best click-through and conversion rates together "
+                f"(CTR {percent(best_ctr.ctr)}, CVR {percent(best_ctr.cvr)}).")
+    else:
+        text = (f"**{best_ctr.channel}** has the best click-through rate ({percent(best_ctr.ctr)}) and "
+                f"**{best_cvr.channel}** the best conversion rate ({percent(best_cvr.cvr)}).")
+    priced = frame.dropna(subset=["cpa"])
+    if len(priced) > 1:
+        cheap, dear = priced.loc[priced["cpa"].idxmin()], priced.loc[priced["cpa"].idxmax()]
+        if np.isclose(cheap.cpa, dear.cpa):
+            text += f" A conversion costs the same on every paid channel ({rupees(cheap.cpa)})."
+        else:
+            text += (f" A conversion costs least on {cheap.channel} ({rupees(cheap.cpa)}) and most on "
+                     f"{dear.channel} ({rupees(dear.cpa)}).")
+    return text
+
+
+def cpa_roas_summary(channel_sums: pd.DataFrame) -> str:
+    """Whether one channel is both cheapest per conversion and best per rupee, or who holds each corner."""
+    frame = add_ratios(channel_sums)
+    priced = frame.dropna(subset=["cpa", "roas"])
+    if priced.empty:
+        return "No channel has both spend and conversions under the current filters."
+    cheap = priced.loc[priced["cpa"].idxmin()]
+    best = priced.loc[priced["roas"].idxmax()]
+    if cheap.channel == best.channel:
+        text = (f"**{cheap.channel}** sits in the best corner: the lowest CPA ({rupees(cheap.cpa)}) and the "
+                f"highest ROAS ({ratio(best.roas)}).")
+    else:
+        text = (f"**{cheap.channel}** has the lowest CPA ({rupees(cheap.cpa)}) while **{best.channel}** has the "
+                f"highest ROAS ({ratio(best.roas)}).")
+    if len(priced) > 1:
+        worst = priced.loc[priced["roas"].idxmin()]
+        text += f" {worst.channel} is least efficient (ROAS {ratio(worst.roas)}, CPA {rupees(worst.cpa)})."
+    return text + _no_spend_note(frame, "channel", "channels")
+
+
+def roas_trend_summary(monthly: pd.DataFrame) -> str:
+    """Months below break-even (ROAS < 1) per channel, and the leader in the latest month."""
+    frame = add_ratios(monthly).dropna(subset=["roas"])
+    if frame.empty:
+        return "No channel has spend under the current filters, so ROAS is n/a."
+    below = frame[frame["roas"] < 1]
+    months = frame["month"].nunique()
+    if below.empty:
+        text = (f"Every channel with spend stayed above break-even (ROAS ≥ 1) in all {months} months; the lowest "
+                f"monthly ROAS was {ratio(frame['roas'].min())} ({frame.loc[frame['roas'].idxmin(), 'channel']}).")
+    else:
+        worst = below.groupby("channel").size().sort_values(ascending=False)
+        text = (f"**{worst.index[0]}** fell below break-even (ROAS < 1) in {worst.iloc[0]} of {months} months"
+                + (f", and {len(worst) - 1} other channel(s) did at least once" if len(worst) > 1 else "") + ".")
+    latest = frame[frame["month"] == frame["month"].max()]
+    lead = latest.loc[latest["roas"].idxmax()]
+    return text + (f" In {period_label(lead.month, 'monthly')}, **{lead.channel}** had the highest ROAS "
+                   f"({ratio(lead.roas)}).")
+
+
+def campaign_roas(campaign_sums: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+    """Campaigns with spend ranked by ROAS (best first), and the median campaign ROAS."""
+    frame = add_ratios(campaign_sums)
+    ranked = frame.dropna(subset=["roas"]).sort_values("roas", ascending=False)
+    return ranked, float(ranked["roas"].median()) if len(ranked) else float("nan")
+
+
+def leaderboard_summary(campaign_sums: pd.DataFrame) -> str:
+    """The median campaign ROAS, how many campaigns beat it, and the best and worst campaign."""
+    if campaign_sums.empty:
+        return NO_DATA
+    ranked, median = campaign_roas(campaign_sums)
+    if ranked.empty:
+        return "No campaign has spend under the current filters, so ROAS is n/a."
+    above = int((ranked["roas"] > median).sum())
+    best, worst = ranked.iloc[0], ranked.iloc[-1]
+    text = (f"The median campaign ROAS is {ratio(median)}; {above} of {len(ranked)} campaigns with spend beat it. "
+            f"Best: **{best.campaign_name}** ({ratio(best.roas)}); worst: **{worst.campaign_name}** "
+            f"({ratio(worst.roas)}).")
+    return text + _no_spend_note(campaign_sums, "campaign_name", "campaigns")
+
+
+def month_channels_summary(month_sums: pd.DataFrame, month: dt.date) -> str:
+    """The channel that earned most in one month, at what ROAS, and the month's total spend."""
+    label = period_label(month, "monthly")
+    if month_sums.empty or month_sums["revenue"].sum() <= 0:
+        return f"No campaign revenue in {label} under the current filters."
+    frame = add_ratios(month_sums)
+    top = frame.loc[frame["revenue"].idxmax()]
+    return (f"In **{label}**, **{top.channel}** earned the most ({rupees(top.revenue)}, ROAS {ratio(top.roas)}); "
+            f"all channels together spent {rupees(frame['spend'].sum())} and earned {rupees(frame['revenue'].sum())}.")

@@ -1,0 +1,182 @@
+"""Campaign insight sentences: hand-worked frames with known answers."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from novamart_panel.analytics import campaign_insights as ci
+
+
+def sums(rows, key="channel"):
+    """A frame of summed columns from (key, spend, impressions, clicks, conversions, revenue) tuples."""
+    return pd.DataFrame(rows, columns=[key, "spend", "impressions", "clicks", "conversions", "revenue"])
+
+
+THREE_CHANNELS = sums([
+    ("A", 100.0, 1000, 100, 10, 600.0),
+    ("B", 300.0, 2000, 100, 25, 300.0),
+    ("C", 0.0, 1000, 50, 5, 100.0),
+])
+
+
+def test_add_ratios_make_costs_and_roas_undefined_without_spend():
+    out = ci.add_ratios(THREE_CHANNELS).set_index("channel")
+    assert out.loc["A", "roas"] == 6.0 and out.loc["A", "cpa"] == 10.0 and out.loc["A", "cpm"] == 100.0
+    assert np.isnan(out.loc["C", ["roas", "cpa", "cpc", "cpm"]].astype(float)).all()
+    assert out.loc["C", "ctr"] == 0.05 and out.loc["C", "cvr"] == 0.1  # rates need no spend
+
+
+def test_channel_ranking_by_revenue_and_conversions():
+    assert ci.channel_ranking(THREE_CHANNELS, "revenue") == (
+        "**A** leads revenue with ₹600 (60.0% of ₹1,000); **C** is lowest at ₹100.")
+    assert ci.channel_ranking(THREE_CHANNELS, "conversions") == (
+        "**B** leads conversions with 25 (62.5% of 40); **C** is lowest at 5.")
+
+
+def test_channel_ranking_by_roas_uses_totals_and_names_unpriced_channels():
+    text = ci.channel_ranking(THREE_CHANNELS, "roas")
+    # 1,000 revenue / 400 spend, not the mean of 6×, 1× (3.5×)
+    assert text == ("**A** returns the most per rupee spent (6.00×) and **B** the least (1.00×); the portfolio "
+                    "ROAS (total revenue ÷ total spend) is 2.50×. C has no spend, so its ROAS is n/a.")
+
+
+def test_channel_ranking_without_rows_or_spend():
+    assert ci.channel_ranking(THREE_CHANNELS.iloc[0:0], "revenue") == ci.NO_DATA
+    assert "n/a" in ci.channel_ranking(THREE_CHANNELS[THREE_CHANNELS.channel == "C"], "roas")
+
+
+def test_region_quarter_summary():
+    frame = pd.DataFrame({"quarter": ["Q1", "Q1", "Q2", "Q2"], "region": ["N", "S", "N", "S"],
+                          "revenue": [100.0, 300.0, 50.0, 50.0]})
+    assert ci.region_quarter_summary(frame, 2024) == (
+        "In 2024, **S** earned the most revenue (₹350, 70.0% of the year's ₹500); **Q1** was the strongest "
+        "quarter (₹400) and Q2 the weakest (₹100).")
+    assert ci.region_quarter_summary(frame.iloc[0:0], 2023) == "No revenue in 2023 under the current filters."
+
+
+def test_spend_mix_summary_names_largest_type_peak_month_and_widest_swing():
+    months = pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01", "2024-02-01"])
+    frame = pd.DataFrame({"month": months, "campaign_type": ["X", "Y", "X", "Y"],
+                          "spend": [90.0, 10.0, 50.0, 150.0]})
+    # X 140 / 300, Y 160 / 300; Feb peaks at 200; both shares swing 0.65, the first (X) wins the tie.
+    assert ci.spend_mix_summary(frame) == (
+        "**Y** takes the largest share of spend (53.3% of ₹300); monthly spend peaked in **Feb 2024** (₹200). "
+        "**X**'s share varies most, reaching 90.0% in Jan 2024.")
+
+
+def test_complete_periods_flags_weeks_cut_by_the_range():
+    trend = pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15"])})
+    flags = ci.complete_periods(trend, "weekly", dt.date(2024, 1, 3), dt.date(2024, 1, 21))
+    assert flags.tolist() == [False, True, True]
+    months = pd.DataFrame({"period": pd.to_datetime(["2024-02-01"])})
+    assert ci.complete_periods(months, "monthly", None, dt.date(2024, 2, 29)).tolist() == [True]
+    assert ci.complete_periods(months, "monthly", None, dt.date(2024, 2, 28)).tolist() == [False]
+
+
+def test_revenue_trend_summary_leaves_out_partial_periods():
+    trend = pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]),
+                          "revenue": [10.0, 400.0, 200.0, 300.0]})
+    text = ci.revenue_trend_summary(trend, "weekly", dt.date(2024, 1, 5), dt.date(2024, 1, 28))
+    # The first week (from 5 Jan) is partial, so its ₹10 is not the trough; halves of [400, 200, 300]: 400 vs 300.
+    assert text == ("Weekly revenue peaked in **the week of 8 Jan 2024** (₹400) and was lowest in the week of "
+                    "15 Jan 2024 (₹200). The later half of the range averages 25.0% lower per period than the "
+                    "earlier half.")
+    assert "the week of 1 Jan 2024 (₹10)" in ci.revenue_trend_summary(trend, "weekly")
+
+
+def test_cumulative_conversions_summary():
+    daily = pd.DataFrame({"date": pd.to_datetime(["2024-03-01", "2024-03-01", "2024-03-02", "2024-03-02"]),
+                          "channel": ["A", "B", "A", "B"], "conversions": [5, 1, 10, 4]})
+    assert ci.cumulative_conversions_summary(daily) == (
+        "By Sat 2 Mar 2024, the selection had accumulated 20 conversions; **A** contributed the most (75.0%) "
+        "and B the least (25.0%).")
+
+
+def _days(values_by_date: dict[str, tuple[float, float]]) -> pd.DataFrame:
+    """Daily frame from {date: (spend, revenue)}."""
+    dates = pd.to_datetime(list(values_by_date))
+    spend, revenue = zip(*values_by_date.values(), strict=True)
+    return pd.DataFrame({"date": dates, "spend": spend, "revenue": revenue, "impressions": 0, "clicks": 0,
+                         "conversions": 0})
+
+
+def test_weekday_profile_roas_is_a_ratio_of_sums():
+    # Two Mondays: ROAS 10× on ₹1 and 1× on ₹99 → 109 / 100 = 1.09×, not the mean 5.5×.
+    days = _days({"2024-01-01": (1.0, 10.0), "2024-01-08": (99.0, 99.0), "2024-01-02": (10.0, 20.0)})
+    profile = ci.weekday_profile(days, "roas")
+    assert profile["Monday"] == pytest.approx(1.09)
+    assert profile["Tuesday"] == pytest.approx(2.0)
+    assert ci.weekday_profile(days, "revenue")["Monday"] == pytest.approx(54.5)
+
+
+def test_calendar_summary_best_day_and_weekdays():
+    days = _days({"2024-01-01": (1.0, 10.0), "2024-01-08": (1.0, 30.0), "2024-01-02": (1.0, 5.0)})
+    assert ci.calendar_summary(days, "revenue", 2024) == (
+        "In 2024, the strongest day for revenue was **Mon 8 Jan 2024** (₹30). **Monday** is the best weekday "
+        "(₹20 per day on average) and Tuesday the weakest (₹5).")
+    assert ci.calendar_summary(days.assign(revenue=0.0), "revenue", 2023) == (
+        "No revenue in 2023 under the current filters.")
+
+
+def test_channel_efficiency_summary_ignores_unpaid_channels_for_cost():
+    # CTR A 10%, B 5%, C 20% (unpaid); CVR A 10%, B 20%, C 5%; CPA A ₹100/10, B ₹300/20, C n/a.
+    frame = sums([("A", 100.0, 1000, 100, 10, 1.0), ("B", 300.0, 2000, 100, 20, 1.0), ("C", 0.0, 500, 100, 5, 1.0)])
+    assert ci.channel_efficiency_summary(frame) == (
+        "**C** has the best click-through rate (20.0%) and **B** the best conversion rate (20.0%). "
+        "A conversion costs least on A (₹10) and most on B (₹15).")
+
+
+def test_channel_efficiency_summary_one_channel_best_at_both_rates():
+    # A: CTR 200/1000, CVR 60/200, CPA ₹100/60.
+    frame = sums([("A", 100.0, 1000, 200, 60, 1.0), ("B", 300.0, 2000, 100, 20, 1.0), ("C", 0.0, 1000, 100, 5, 1.0)])
+    assert ci.channel_efficiency_summary(frame) == (
+        "**A** has the best click-through and conversion rates together (CTR 20.0%, CVR 30.0%). "
+        "A conversion costs least on A (₹1.67) and most on B (₹15).")
+    even = sums([("A", 100.0, 1000, 100, 10, 1.0), ("B", 300.0, 1000, 100, 30, 1.0)])
+    assert ci.channel_efficiency_summary(even).endswith("A conversion costs the same on every paid channel (₹10).")
+
+
+def test_cpa_roas_summary_best_corner():
+    assert ci.cpa_roas_summary(THREE_CHANNELS) == (
+        "**A** sits in the best corner: the lowest CPA (₹10) and the highest ROAS (6.00×). B is least efficient "
+        "(ROAS 1.00×, CPA ₹12). C has no spend, so its ROAS is n/a.")
+    split = sums([("A", 100.0, 1, 1, 20, 200.0), ("B", 100.0, 1, 1, 5, 900.0)])
+    assert ci.cpa_roas_summary(split).startswith(
+        "**A** has the lowest CPA (₹5) while **B** has the highest ROAS (9.00×).")
+
+
+def test_roas_trend_summary_counts_months_below_break_even():
+    months = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"] * 2)
+    monthly = pd.DataFrame({"month": months, "channel": ["A"] * 3 + ["B"] * 3,
+                            "spend": [10.0, 10.0, 10.0, 10.0, 10.0, 0.0],
+                            "revenue": [5.0, 8.0, 30.0, 50.0, 50.0, 40.0],
+                            "impressions": 1, "clicks": 1, "conversions": 1})
+    assert ci.roas_trend_summary(monthly) == (
+        "**A** fell below break-even (ROAS < 1) in 2 of 3 months. In Mar 2024, **A** had the highest ROAS (3.00×).")
+    above = monthly.assign(revenue=monthly["revenue"] + 20)
+    assert ci.roas_trend_summary(above).startswith(
+        "Every channel with spend stayed above break-even (ROAS ≥ 1) in all 3 months; the lowest monthly ROAS "
+        "was 2.50× (A).")
+
+
+def test_campaign_roas_and_leaderboard_against_the_median():
+    campaigns = sums([("Alpha", 10.0, 0, 0, 0, 50.0), ("Beta", 10.0, 0, 0, 0, 20.0),
+                      ("Gamma", 10.0, 0, 0, 0, 30.0), ("Delta", 0.0, 0, 0, 0, 5.0)], key="campaign_name")
+    ranked, median = ci.campaign_roas(campaigns)
+    assert ranked["campaign_name"].tolist() == ["Alpha", "Gamma", "Beta"]
+    assert median == np.median([5.0, 2.0, 3.0])
+    assert ci.leaderboard_summary(campaigns) == (
+        "The median campaign ROAS is 3.00×; 1 of 3 campaigns with spend beat it. Best: **Alpha** (5.00×); "
+        "worst: **Beta** (2.00×). Delta has no spend, so its ROAS is n/a.")
+
+
+def test_month_channels_summary():
+    frame = sums([("A", 100.0, 0, 0, 0, 500.0), ("B", 50.0, 0, 0, 0, 900.0)])
+    assert ci.month_channels_summary(frame, dt.date(2024, 11, 1)) == (
+        "In **Nov 2024**, **B** earned the most (₹900, ROAS 18.00×); all channels together spent ₹150 and "
+        "earned ₹1,400.")
+    assert ci.month_channels_summary(frame.iloc[0:0], dt.date(2024, 11, 1)) == (
+        "No campaign revenue in Nov 2024 under the current filters.")
