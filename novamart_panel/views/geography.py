@@ -1,13 +1,297 @@
-"""Geography (SPEC §4.5)."""
+"""Geography (SPEC §4.5): an India choropleth coloured by a chosen state metric, and a bubble map of
+store count against customer satisfaction.
+
+Maps are HoloViews elements in Web Mercator drawn from the boundaries shipped with the package
+(no GeoViews: the WebAssembly page cannot load it), so they draw offline. Online OpenStreetMap tiles
+are an opt-in layer beneath.
+"""
 from __future__ import annotations
 
-from .base import Section
+import html
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from bokeh.models import CustomJSTickFormatter
+
+from ..analytics.geo import join_states, load_state_boundaries, normalise_state_name, state_centroids, to_web_mercator
+from ..analytics.geo_insights import (
+    STATE_METRICS,
+    format_metric,
+    growth_sentence,
+    leaders_sentence,
+    stores_satisfaction_sentence,
+)
+from .base import FILTER_DEPS, Section, chart, house_opts, insight, notice, section_header
+
+# The metrics a user may colour the states by (a closed set: label -> contract column).
+METRICS = {STATE_METRICS[column].label: column for column in (
+    "total_revenue", "total_customers", "market_penetration", "yoy_growth", "revenue_per_customer",
+    "customer_satisfaction",
+)}
+
+SHOWN, OUTSIDE_FILTER, NO_DATA = "shown", "outside the region filter", "no data"
+NO_DATA_COLOUR = "#d0d0d0"
+OUTLINE_COLOUR = "#ffffff"
+SEQUENTIAL_CMAP, DIVERGING_CMAP = "viridis", "RdYlBu"
+MAP_HEIGHT = 540
+MAP_WIDTH = 465  # India's Web Mercator extent is 0.86 times as wide as it is tall
+MAX_BUBBLE_PX = 44  # diameter of the bubble of the state with the most stores in the file
+LOCATED_BY_FILE, LOCATED_BY_SHAPE = "latitude/longitude in the file", "state centroid (no latitude/longitude)"
+
+# One pre-built HTML column carries the whole tooltip: a column per metric makes HoloViews' polygon
+# rendering several times slower. Every data-derived text in it is escaped.
+HOVER_TOOLTIPS = '<div style="max-width:260px">@{details}{safe}</div>'
+
+# Colour-bar tick labels for every kind of state metric. One formatter whose `kind` argument changes: a
+# colour bar shown in the browser repaints when its formatter changes, not when it is replaced.
+_COLOUR_BAR_TICKS_JS = """
+const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : 1;
+const digits = step >= 1 ? 0 : Math.min(3, Math.ceil(-Math.log10(step)));
+const size = Math.abs(tick);
+switch (kind) {
+  case 'money':
+    if (size >= 1e7) return '₹' + (tick / 1e7).toFixed(1) + ' Cr';
+    if (size >= 1e5) return '₹' + (tick / 1e5).toFixed(1) + ' L';
+    return '₹' + tick.toLocaleString('en-IN');
+  case 'count': return tick.toLocaleString('en-US');
+  case 'percent': return tick.toFixed(digits) + '%';
+  case 'growth': return (tick > 0 ? '+' : tick < 0 ? '\u2212' : '') + size.toFixed(digits) + '%';
+  default: return tick.toFixed(Math.max(digits, 1));
+}
+"""
+
+
+def colorbar_formatter(kind: str) -> CustomJSTickFormatter:
+    """A Bokeh tick formatter for a colour bar of this kind of metric (see VALUE_FORMATS)."""
+    return CustomJSTickFormatter(code=_COLOUR_BAR_TICKS_JS, args={"kind": kind})
+
+
+def state_details(rows: pd.DataFrame) -> list[str]:
+    """Tooltip HTML per row: state, region, status and every metric formatted (data text escaped)."""
+    details = []
+    for row in rows.to_dict("records"):
+        region = row.get("region") if isinstance(row.get("region"), str) else "–"
+        lines = [f"<b>{html.escape(str(row['state']))}</b> · {html.escape(region)}",
+                 f"<i>{html.escape(row['status'])}</i>"]
+        if row["status"] != NO_DATA:
+            lines += [f"{metric.label}: {html.escape(format_metric(column, row.get(column)))}"
+                      for column, metric in STATE_METRICS.items()]
+        details.append("<br>".join(lines))
+    return details
+
+
+def follow_colour_dimension(plot, element) -> None:
+    """Plot hook: the colour bar names and ticks the metric now shown (HoloViews keeps the first ones)."""
+    colour_bar = plot.handles.get("color_colorbar")  # HoloViews names it by the mapped style, 'color'.
+    colour_dim = element.vdims[0]
+    if colour_bar is not None and colour_dim.name in STATE_METRICS:
+        colour_bar.title = colour_dim.label
+        colour_bar.formatter.args = {"kind": STATE_METRICS[colour_dim.name].kind}
+
+
+def map_chart(plot_fn) -> pn.pane.HoloViews:
+    """A reactive map at its own fixed size: a stretched pane would stretch India (or crop it)."""
+    pane = chart(plot_fn)
+    pane.param.update(sizing_mode="fixed", min_height=None)
+    return pane
+
+
+def shape_names(states) -> list[str | None]:
+    """The shipped shape each state name joins to (normalised name with aliases), None where none does."""
+    shape_by_key = {normalise_state_name(name): name for name in load_state_boundaries()}
+    return [shape_by_key.get(normalise_state_name(state)) if isinstance(state, str) else None for state in states]
 
 
 class GeographySection(Section):
-    """Geography."""
+    """Where NovaMart sells: state metrics on a map of India."""
 
     title = "Geography"
     slug = "geography"
     tables = ("geography",)
     spec_section = "4.5"
+
+    metric = param.Selector(default="Revenue", objects=list(METRICS), doc="The metric that colours the states")
+    show_tiles = param.Boolean(default=False, label="Online map tiles (OpenStreetMap)",
+                               doc="Draw OpenStreetMap tiles beneath the maps; fetches them from the internet")
+
+    # -- data -----------------------------------------------------------------------------------
+    @param.depends(*FILTER_DEPS)
+    def state_rows(self) -> pd.DataFrame:
+        """Every row of geographic_data.csv in file order, `status` saying whether the region filter keeps it."""
+        where, params = self.filters.state().where("geography")
+        rows = self.store.query("SELECT rowid AS row_number, * FROM geography ORDER BY rowid")
+        kept = self.store.query(f"SELECT rowid AS row_number FROM geography {where}", params)
+        status = np.where(rows["row_number"].isin(kept["row_number"]), SHOWN, OUTSIDE_FILTER)
+        return rows.assign(status=status).drop(columns="row_number")
+
+    @param.depends(*FILTER_DEPS)
+    def shown_states(self) -> pd.DataFrame:
+        """The rows the region filter keeps, as in the file."""
+        rows = self.state_rows()
+        return rows[rows["status"] == SHOWN].drop(columns="status").reset_index(drop=True)
+
+    @param.depends(*FILTER_DEPS)
+    def map_rows(self) -> pd.DataFrame:
+        """One row per data row plus one per shipped shape without data (`status` NO_DATA), with `details`
+        (the tooltip)."""
+        rows = self.state_rows()
+        covered = set(shape_names(rows["state"]))
+        empty_shapes = [name for name in load_state_boundaries() if name not in covered]
+        blanks = pd.DataFrame({"state": empty_shapes, "region": "–", "status": NO_DATA})
+        rows = pd.concat([rows, blanks], ignore_index=True)
+        return rows.assign(details=state_details(rows))
+
+    def unmatched_states(self) -> list[str]:
+        """Data state names that found no shipped boundary (the whole file; filters do not change it)."""
+        rows = self.store.table("geography")
+        return [state for state, shape in zip(rows["state"], shape_names(rows["state"]), strict=True)
+                if shape is None]
+
+    def renamed_states(self) -> dict[str, str]:
+        """Data state names that joined a shape under another name (an alias or another spelling)."""
+        rows = self.store.table("geography")
+        return {state: shape for state, shape in zip(rows["state"], shape_names(rows["state"]), strict=True)
+                if shape is not None and shape != state}
+
+    @param.depends(*FILTER_DEPS)
+    def bubble_rows(self) -> pd.DataFrame:
+        """Shown states with a Web Mercator point (the file's latitude/longitude, else the state's centroid)
+        and `bubble_size`, a diameter whose area is proportional to the store count."""
+        rows = self.state_rows()
+        largest = rows["store_count"].max()
+        shown = rows[rows["status"] == SHOWN].reset_index(drop=True)
+        shown = shown.assign(details=state_details(shown))
+        x, y = to_web_mercator(shown["longitude"], shown["latitude"])
+        shown = shown.assign(x=x, y=y, located_by=LOCATED_BY_FILE)
+        unplaced = shown["x"].isna() | shown["y"].isna()
+        if unplaced.any():
+            centroids, _ = state_centroids(shown.loc[unplaced, ["state"]])
+            shown.loc[centroids.index, ["x", "y"]] = centroids[["x", "y"]].to_numpy()
+            shown.loc[centroids.index, "located_by"] = LOCATED_BY_SHAPE
+        shown = shown.dropna(subset=["x", "y"]).reset_index(drop=True)
+        ratio = shown["store_count"] / largest if largest and largest > 0 else shown["store_count"] * 0.0
+        return shown.assign(bubble_size=MAX_BUBBLE_PX * np.sqrt(ratio.astype(float).clip(lower=0)))
+
+    # -- charts ---------------------------------------------------------------------------------
+    def _map_opts(self, element: hv.Element, **options) -> hv.Element:
+        """House options for a map of India: undistorted, no axes, every state metric in the hover."""
+        options.setdefault("hover_tooltips", HOVER_TOOLTIPS)
+        return house_opts(element, responsive=False, height=None, frame_width=MAP_WIDTH, frame_height=MAP_HEIGHT,
+                          data_aspect=1, xaxis=None, yaxis=None, **options)
+
+    def _with_tiles(self, overlay: hv.Overlay) -> hv.Overlay:
+        # Tiles only when asked: offline by default, nothing leaves the machine.
+        layers = hv.element.tiles.OSM() * overlay if self.show_tiles else overlay
+        return layers.opts(frame_width=MAP_WIDTH, frame_height=MAP_HEIGHT, data_aspect=1, show_legend=False)
+
+    @param.depends(*FILTER_DEPS, "metric", "show_tiles")
+    def plot_choropleth(self) -> hv.Overlay:
+        """Every shipped state; those shown coloured by the metric, the rest light grey."""
+        column = METRICS[self.metric]
+        metric = STATE_METRICS[column]
+        rows = self.map_rows()
+        rows[column] = rows[column].where(rows["status"] == SHOWN)  # grey = NaN colour
+        polygons, _ = join_states(rows)
+        colour_dim = hv.Dimension(column, label=metric.label)
+        diverging = metric.kind == "growth"
+        element = hv.Polygons(polygons, vdims=[colour_dim, "state", "status", "details"], label="choropleth")
+        element = self._map_opts(
+            element, color=column, cmap=DIVERGING_CMAP if diverging else SEQUENTIAL_CMAP, symmetric=diverging,
+            colorbar=True, clabel=metric.label, cformatter=colorbar_formatter(metric.kind),
+            clipping_colors={"NaN": NO_DATA_COLOUR}, hooks=[follow_colour_dimension],
+            line_color=OUTLINE_COLOUR, line_width=0.6,
+            title=f"{metric.label} by state")
+        return self._with_tiles(hv.Overlay([element]))
+
+    @param.depends(*FILTER_DEPS, "show_tiles")
+    def plot_bubbles(self) -> hv.Overlay:
+        """Bubbles sized by store count and coloured by satisfaction, over grey state outlines."""
+        outlines, _ = join_states(pd.DataFrame({"state": list(load_state_boundaries())}))
+        base = self._map_opts(hv.Polygons(outlines, vdims=["state"], label="outlines"), tools=[],
+                              hover_tooltips=None, color=NO_DATA_COLOUR, line_color=OUTLINE_COLOUR,
+                              line_width=0.6, alpha=0.6)
+        bubbles = hv.Points(self.bubble_rows(), kdims=["x", "y"],
+                            vdims=["customer_satisfaction", "bubble_size", "state", "details"], label="bubbles")
+        bubbles = self._map_opts(
+            bubbles, color="customer_satisfaction", cmap=SEQUENTIAL_CMAP, size=hv.dim("bubble_size"),
+            colorbar=True, clabel="Customer satisfaction (1-5)",
+            cformatter=colorbar_formatter("score"), line_color=OUTLINE_COLOUR, alpha=0.9,
+            title="Stores (area) and satisfaction (colour)")
+        return self._with_tiles(base * bubbles)
+
+    # -- words ----------------------------------------------------------------------------------
+    @param.depends(*FILTER_DEPS, "metric")
+    def insight_choropleth(self) -> str:
+        states = self.shown_states()
+        if states.empty:
+            return "No state is in the selected regions: widen the region filter."
+        return leaders_sentence(states, METRICS[self.metric]) + "\n\n" + growth_sentence(states)
+
+    @param.depends(*FILTER_DEPS)
+    def insight_bubbles(self) -> str:
+        states = self.shown_states()
+        if states.empty:
+            return "No state is in the selected regions: widen the region filter."
+        return stores_satisfaction_sentence(states) + "\n\n" + self.bubble_position_note()
+
+    @param.depends(*FILTER_DEPS)
+    def bubble_position_note(self) -> str:
+        """Where the bubbles sit: the file's coordinates, naming the rows placed at a centroid or left out."""
+        bubbles = self.bubble_rows()
+        note = "*Bubbles sit at the latitude/longitude given in geographic_data.csv"
+        at_centroid = bubbles.loc[bubbles["located_by"] == LOCATED_BY_SHAPE, "state"].tolist()
+        if at_centroid:
+            note += f"; {', '.join(map(html.escape, at_centroid))} (no coordinates) at the state's centroid"
+        missing = sorted(set(self.shown_states()["state"].dropna()) - set(bubbles["state"]))
+        if missing:
+            note += f"; {', '.join(map(html.escape, missing))} left out (no coordinates and no boundary)"
+        return note + ".*"
+
+    def join_note(self) -> str:
+        """How the data's state names met the shipped boundaries, naming rows that found no shape."""
+        rows = self.store.table("geography")
+        unmatched = self.unmatched_states()
+        matched = len(rows) - len(unmatched)
+        covered = {shape for shape in shape_names(rows["state"]) if shape}
+        note = (f"{matched} of {len(rows)} rows of geographic_data.csv joined a state boundary (names matched "
+                f"ignoring case and punctuation, with known aliases such as Orissa → Odisha). "
+                f"{len(load_state_boundaries()) - len(covered)} of the {len(load_state_boundaries())} states and "
+                "union territories have no data and are drawn grey.")
+        renamed = self.renamed_states()
+        if renamed:
+            note += " Joined under another name: " + ", ".join(
+                f"{html.escape(name)} → {shape}" for name, shape in renamed.items()) + "."
+        if unmatched:
+            names = ", ".join(html.escape(name) for name in unmatched)
+            note = (f"**No boundary for: {names}.** These rows are not on the choropleth "
+                    "(check the spelling in geographic_data.csv); the bubble map still places those that "
+                    "have a latitude/longitude. " + note)
+        return note
+
+    def export_frame(self) -> pd.DataFrame:
+        return self.shown_states()
+
+    # -- layout ---------------------------------------------------------------------------------
+    def layout(self) -> pn.viewable.Viewable:
+        description = ("Where NovaMart sells and how well: state metrics on a map of India drawn from "
+                       "boundaries shipped with the app (works offline). Hover a state for all its numbers.")
+        join = notice(self.join_note(), kind="warning" if self.unmatched_states() else "light")
+        tiles = pn.widgets.Checkbox.from_param(self.param.show_tiles)
+        choropleth = pn.Card(
+            pn.Row(
+                map_chart(self.plot_choropleth),
+                pn.Column(pn.widgets.Select.from_param(self.param.metric, name="Colour states by", width=240),
+                          insight(self.insight_choropleth), width=340),
+            ),
+            title="States by metric", collapsible=False, sizing_mode="stretch_width",
+        )
+        bubbles = pn.Card(
+            pn.Row(map_chart(self.plot_bubbles),
+                   pn.Column(insight(self.insight_bubbles), width=340)),
+            title="Stores and customer satisfaction", collapsible=False, sizing_mode="stretch_width",
+        )
+        return pn.Column(section_header(self, description), join, tiles, choropleth, bubbles,
+                         sizing_mode="stretch_width")
