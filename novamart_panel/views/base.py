@@ -12,6 +12,7 @@ import holoviews as hv
 import pandas as pd
 import panel as pn
 import param
+from bokeh.models import CustomJSTickFormatter
 
 from ..data.contract import BY_TABLE, FILTER_COLUMNS
 from ..data.store import DataStore
@@ -21,6 +22,19 @@ from .filters import FILTER_LABELS, Filters
 FILTER_DEPS = ("filters.date_range", "filters.channels", "filters.regions", "filters.campaign_types")
 
 GOOD, BAD, NEUTRAL = "#1a9850", "#d73027", "#7f7f7f"
+
+# Axis ticks in Indian units; the browser formats ticks, so this mirrors format.rupees in compact form.
+RUPEE_TICKS_JS = """
+const a = Math.abs(tick), s = tick < 0 ? '-' : '';
+if (a >= 1e7) return s + '₹' + (+(a / 1e7).toPrecision(3)) + ' Cr';
+if (a >= 1e5) return s + '₹' + (+(a / 1e5).toPrecision(3)) + ' L';
+return s + '₹' + a.toLocaleString('en-IN');
+"""
+
+
+def rupee_ticks() -> CustomJSTickFormatter:
+    """A fresh tick formatter for money axes (Bokeh models belong to one document, so never shared)."""
+    return CustomJSTickFormatter(code=RUPEE_TICKS_JS)
 
 
 class Section(pn.viewable.Viewer):

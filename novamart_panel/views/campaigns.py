@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import CustomJSTickFormatter, NumberFormatter, NumeralTickFormatter
+from bokeh.models import NumberFormatter, NumeralTickFormatter
 from bokeh.palettes import Category10_10, Set2_8
 
 from ..analytics import campaign_insights as ci
@@ -20,7 +20,7 @@ from ..data.contract import CAMPAIGNS
 from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, date_bounds, distinct_values
 from ..format import CRORE, LAKH, count, percent, ratio, rupees
 from .base import BAD, FILTER_DEPS, GOOD, Section, chart, csv_download, house_opts, html_download, insight, \
-    section_header
+    rupee_ticks, section_header
 
 CHANNEL_METRICS = {"Revenue": "revenue", "Conversions": "conversions", "ROAS": "roas"}
 CALENDAR_METRICS = {"Revenue": "revenue", "Spend": "spend", "Conversions": "conversions", "Clicks": "clicks",
@@ -42,20 +42,8 @@ TABLE_COLUMNS = {  # channel-table column → (title, kind)
     "cpm": ("CPM (₹)", "unit_money"), "conversions": ("Conversions", "count"), "cvr": ("CVR", "percent"),
     "cpa": ("CPA (₹)", "unit_money"), "revenue": ("Revenue", "money"), "roas": ("ROAS (×)", "ratio"),
 }
-# Axis ticks in Indian units; the browser formats ticks, so this mirrors format.rupees in compact form.
-RUPEE_TICKS_JS = """
-const a = Math.abs(tick), s = tick < 0 ? '-' : '';
-if (a >= 1e7) return s + '₹' + (+(a / 1e7).toFixed(2)) + ' Cr';
-if (a >= 1e5) return s + '₹' + (+(a / 1e5).toFixed(2)) + ' L';
-return s + '₹' + a.toLocaleString('en-IN');
-"""
 CHANNEL_TIP = ("Channel", "@{channel}")
 INTERSECTION_NOTE = "*These controls narrow the global filters further: only rows both allow are shown.*"
-
-
-def rupee_ticks() -> CustomJSTickFormatter:
-    """A fresh tick formatter for money axes (Bokeh models belong to one document, so never shared)."""
-    return CustomJSTickFormatter(code=RUPEE_TICKS_JS)
 
 
 def with_hover_text(frame: pd.DataFrame) -> pd.DataFrame:

@@ -15,14 +15,13 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import CustomJSTickFormatter
 
 from ..analytics.classification import (
     average_precision, confusion_table, expected_profit, pr_curve_table, profit_optimal_threshold,
     retrain_lead_model, roc_auc, roc_curve_table, threshold_metrics, threshold_sweep, youden_threshold,
 )
 from ..format import count, percent, rupees
-from .base import GOOD, NEUTRAL, Section, chart, house_opts, insight, notice, section_header
+from .base import GOOD, NEUTRAL, Section, chart, house_opts, insight, notice, rupee_ticks, section_header
 
 # Defaults of the cost-aware threshold, in rupees: a sales call or field visit per contacted lead,
 # and the gross margin of a converted B2B lead.
@@ -58,15 +57,6 @@ UNIT_AXES = {"xlim": (-0.02, 1.02), "ylim": (-0.02, 1.02)}
 ROC_OPTIONS = {"title": "ROC curve", "legend_position": "bottom_right", **UNIT_AXES}
 PR_OPTIONS = {"title": "Precision-recall curve", "legend_position": "bottom_left", **UNIT_AXES}
 PROFIT_OPTIONS = {"title": "Expected profit by threshold", "legend_position": "bottom_left"}
-
-# Rupee axis ticks in lakh / crore, as `format.rupees` writes them.
-RUPEE_TICKS_JS = """
-    const size = Math.abs(tick), sign = tick < 0 ? "-" : "";
-    const short = (v) => String(Number(v.toPrecision(3)));
-    if (size >= 1e7) return sign + "₹" + short(size / 1e7) + " Cr";
-    if (size >= 1e5) return sign + "₹" + short(size / 1e5) + " L";
-    return sign + "₹" + size.toLocaleString("en-IN");
-"""
 
 
 class ModelEvaluationSection(Section):
@@ -262,7 +252,7 @@ class ModelEvaluationSection(Section):
         table["profit_text"] = table["profit"].map(rupees)
         curve = hv.Curve(table, THRESHOLD, [PROFIT, "contacted", "converted_contacted", "profit_text"],
                          label="Expected profit").opts(
-            color=PROVIDED_COLOUR, line_width=2, yformatter=CustomJSTickFormatter(code=RUPEE_TICKS_JS),
+            color=PROVIDED_COLOUR, line_width=2, yformatter=rupee_ticks(),
             **_hover(PROFIT_TIPS))
         best_t, _ = self.profit_optimum()
         best = table.loc[table["threshold"] == best_t]

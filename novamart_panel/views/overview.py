@@ -9,14 +9,13 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import CustomJSTickFormatter
 
 from ..analytics import insights
 from ..analytics.anomalies import detect_anomalies
 from ..analytics.metrics import add_ratios, is_improvement, relative_change
 from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals
 from ..format import change, count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, chart, house_opts, insight, kpi_card, section_header
+from .base import FILTER_DEPS, Section, chart, house_opts, insight, kpi_card, rupee_ticks, section_header
 
 # KPI cards from campaign sums: name → (label, formatter).
 CAMPAIGN_KPIS = {
@@ -57,16 +56,6 @@ SELECT date, revenue, ma7, ma30 FROM smoothed
 WHERE date BETWEEN ? AND ?
 ORDER BY date
 """
-
-
-def rupee_ticks() -> CustomJSTickFormatter:
-    """Axis ticks in lakh / crore (a new Bokeh model per plot: models cannot be shared by documents)."""
-    return CustomJSTickFormatter(code="""
-        const a = Math.abs(tick), s = tick < 0 ? '-' : '';
-        if (a >= 1e7) return s + '₹' + +(a / 1e7).toFixed(2) + ' Cr';
-        if (a >= 1e5) return s + '₹' + +(a / 1e5).toFixed(1) + ' L';
-        return s + '₹' + a.toLocaleString('en-IN');
-    """)
 
 
 class OverviewSection(Section):
