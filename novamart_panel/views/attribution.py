@@ -27,8 +27,8 @@ from ..analytics.attribution_insights import CONVERSION_NODE, EXIT_NODE, MODEL_L
 from ..analytics.funnel import funnel_steps
 from ..data.contract import ATTRIBUTION_MODELS
 from ..format import count, number, percent
-from .base import BAD, GOOD, Section, chart, house_opts, insight, notice, section_header, table_label
-from .products import readable_text_colours
+from .base import BAD, GOOD, Section, chart, house_opts, insight, notice, readable_text_colours, section_header, \
+    table_label
 
 PROVIDED, COMPUTED = "Provided (channel_attribution.csv)", "Computed from journeys"
 SOURCE_TABLES = {PROVIDED: "attribution", COMPUTED: "journeys"}

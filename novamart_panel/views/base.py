@@ -9,10 +9,12 @@ import io
 from typing import ClassVar
 
 import holoviews as hv
+import numpy as np
 import pandas as pd
 import panel as pn
 import param
 from bokeh.models import CustomJSTickFormatter
+from holoviews.plotting.util import process_cmap
 
 from ..data.contract import BY_TABLE, FILTER_COLUMNS
 from ..data.store import DataStore
@@ -22,6 +24,7 @@ from .filters import FILTER_LABELS, Filters
 FILTER_DEPS = ("filters.date_range", "filters.channels", "filters.regions", "filters.campaign_types")
 
 GOOD, BAD, NEUTRAL = "#1a9850", "#d73027", "#7f7f7f"
+DARK_TEXT, LIGHT_TEXT = "#000000", "#ffffff"
 
 # Axis ticks in Indian units; the browser formats ticks, so this mirrors format.rupees in compact form.
 RUPEE_TICKS_JS = """
@@ -168,3 +171,32 @@ def section_header(section: Section, description: str) -> pn.Column:
 
 def table_label(table: str) -> str:
     return BY_TABLE[table].filename
+
+
+def readable_text_colours(values, cmap: str, clim: tuple[float, float]) -> list[str]:
+    """Black or white, whichever reads better on the colour `cmap` gives each value within `clim`."""
+    palette = process_cmap(cmap, 256)
+    lo, hi = clim
+    span = hi - lo if hi > lo else 1.0
+    colours = []
+    for value in np.asarray(values, dtype=float):
+        if not np.isfinite(value):
+            colours.append(DARK_TEXT)
+            continue
+        hex_colour = palette[int(np.clip((value - lo) / span, 0, 1) * 255)].lstrip("#")
+        channels = np.array([int(hex_colour[i:i + 2], 16) / 255 for i in (0, 2, 4)])
+        linear = np.where(channels <= 0.03928, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
+        luminance = float(linear @ [0.2126, 0.7152, 0.0722])
+        colours.append(DARK_TEXT if luminance > 0.35 else LIGHT_TEXT)
+    return colours
+
+
+def contrast_labels(frame: pd.DataFrame, kdims: list[str], text: str, font_size: str) -> hv.Overlay:
+    """Text in black where `frame.text_color` says black, in white elsewhere: two layers of fixed colour.
+    (One layer mapping a colour column breaks in the browser when every row turns the same colour:
+    HoloViews then drops the column and Bokeh warns about the missing field.)"""
+    on_light = frame["text_color"] == DARK_TEXT
+    return hv.Overlay([
+        hv.Labels(frame[on_light], kdims, [text]).opts(text_color=DARK_TEXT, text_font_size=font_size),
+        hv.Labels(frame[~on_light], kdims, [text]).opts(text_color=LIGHT_TEXT, text_font_size=font_size),
+    ])
