@@ -60,17 +60,39 @@ class App(pn.viewable.Viewer):
 
     @property
     def tabs(self) -> pn.Tabs:
+        """One tab per section; a section's views are built the first time its tab is shown."""
         if self._tabs is None:
             slugs = [s.slug for s in self.sections]
-            self._tabs = pn.Tabs(*[(s.title, s) for s in self.sections], dynamic=True,
+            holders = [pn.Column(sizing_mode="stretch_width") for _ in self.sections]
+            self._tabs = pn.Tabs(*[(s.title, h) for s, h in zip(self.sections, holders)], dynamic=True,
                                  active=slugs.index(self.section), sizing_mode="stretch_width")
-            self._tabs.param.watch(lambda e: setattr(self, "section", slugs[e.new]), "active")
+
+            def show(index: int) -> None:
+                if not holders[index].objects:
+                    holders[index].objects = [self.sections[index]]
+
+            def on_active(event) -> None:
+                show(event.new)
+                self.section = slugs[event.new]
+
+            show(self._tabs.active)
+            self._tabs.param.watch(on_active, "active")
             self.param.watch(lambda e: setattr(self._tabs, "active", slugs.index(e.new)), "section")
         return self._tabs
 
     def sidebar(self) -> pn.Column:
+        import io
+
+        from .report import FILENAME, build_report_html
+
         folder = pn.pane.Markdown(f"<small>Data: `{self.store.folder}`</small>", sizing_mode="stretch_width")
-        return pn.Column("### Filters", self.filters, folder, sizing_mode="stretch_width")
+        # Built when clicked, for the filters and section settings in force at that moment.
+        report = pn.widgets.FileDownload(
+            callback=lambda: io.BytesIO(build_report_html(self).encode("utf-8")), filename=FILENAME,
+            label="Insights report (HTML)", color="primary", variant="outline", embed=False,
+            sizing_mode="stretch_width", description="Key figures, insights and charts of every section under "
+                                                     "the current filters, as one file that opens offline")
+        return pn.Column("### Filters", self.filters, report, folder, sizing_mode="stretch_width")
 
     def sync_url(self) -> None:
         """Mirror the active tab and the global filters in the page URL (served sessions only)."""
