@@ -137,12 +137,14 @@ def house_opts(element: hv.Element, **options) -> hv.Element:
     return element.opts(**defaults)
 
 
-def chart(plot_fn, framewise: bool = True, height: int = 380) -> pn.pane.HoloViews:
-    """A reactive chart: `plot_fn` is a param-dependent method; a DynamicMap keeps zoom across updates."""
-    dmap = hv.DynamicMap(plot_fn)
-    if framewise:
-        dmap = dmap.opts(framewise=True)
-    return pn.pane.HoloViews(dmap, sizing_mode="stretch_width", min_height=height, linked_axes=False)
+def chart(plot_fn, height: int = 380) -> pn.viewable.Viewable:
+    """A reactive chart: `plot_fn` is a param-dependent method, re-rendered when its dependencies change.
+
+    Not a DynamicMap: with HoloViews 1.23 / Bokeh 3.10, a DynamicMap whose frames change length breaks
+    the glyph ("Size mismatch" in the browser) at the next resize, e.g. when the sidebar is toggled
+    after a filter change. A fresh plot per update also rescales its axes to the new data.
+    """
+    return pn.panel(plot_fn, sizing_mode="stretch_width", min_height=height)
 
 
 def kpi_card(label: str, value: str, change: str = "", good: bool | None = None, caption: str = "") -> str:
