@@ -1,13 +1,835 @@
-"""Customer insights (SPEC §4.3)."""
+"""Customer insights (SPEC §4.3): who the customers are, what they are worth, how satisfied they are,
+which channels convert, where they live and who is about to leave.
+
+Every aggregate is computed in DuckDB. Views that draw individual customers stay responsive at a
+million rows: the LTV points and the violins draw a fixed pseudo-random sample (ordered by a hash of
+the customer id, so the same customers every time), and the income–LTV scatter is rasterised with
+datashader whenever more than `RASTER_THRESHOLD` customers are in view (datashader is optional: the
+WebAssembly page has none and draws points).
+
+Global filters: customer data has a region column only, so the region filter narrows every customer
+view; the channel bubble chart reads campaign data, which the date, region and campaign-type filters
+narrow, and a click on a bubble sets the global channel filter for the campaign views.
+"""
 from __future__ import annotations
 
-from .base import Section
+import dataclasses
+import importlib
+import io
+from typing import ClassVar
+
+import holoviews as hv
+import holoviews.plotting.bokeh  # noqa: F401  (registers the backend the options below are for)
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+from bokeh.embed import file_html
+from bokeh.layouts import column
+from bokeh.models import CustomJSHover, NumeralTickFormatter
+from bokeh.palettes import Category10_10
+from bokeh.resources import INLINE
+
+from ..analytics import customer_insights as cx
+from ..analytics.metrics import add_ratios
+from ..data.contract import CUSTOMERS, FILTER_COLUMNS, SEGMENTS
+from ..data.queries import FilterState, campaign_sums_by, distinct_values
+from ..format import count, percent, ratio, rupees
+from .base import FILTER_DEPS, Section, chart, csv_download, house_opts, insight, notice, section_header
+from .campaigns import rupee_ticks
+from .sunburst import Sunburst
+
+# Okabe–Ito colours: distinguishable with colour-blindness, readable on light and dark backgrounds.
+SEGMENT_COLORS = {"Premium": "#E69F00", "Regular": "#0072B2", "Budget": "#009E73", "New": "#56B4E9",
+                  "Churned": "#D55E00"}
+ALL_CUSTOMERS = "All customers"
+ALL_CHANNELS = "All channels (grouped)"
+OTHER_CHANNELS = "Other channels"
+TREND_LINES = ("Off", "Overall", "Per segment")
+HIERARCHY = ["region", "city_tier", "customer_segment"]
+SATISFACTION_BIN = 0.25
+CHURN_BINS = 20            # churn probability histogram: 20 bins of 0.05
+BAND = (25, 40)            # the age band the age insight reports
+TOP_VALUE_CHECK = 0.10     # "x Budget customers reach the top 10 % by LTV"
+LOW_VALUE_SEGMENT = "Budget"
+MIN_BUBBLE, MAX_BUBBLE = 14, 64   # bubble diameters (px); zero-spend channels get the minimum
+CHART_HEIGHT = 380
+# Customer data has a region column only, so the other global filters never change the customer views.
+CUSTOMER_DEPS = tuple(f"filters.{name}" for name, tables in FILTER_COLUMNS.items() if "customers" in tables)
+
+# Rupees in Indian units in the browser (hover of individual customers), as `format.rupees` writes them.
+RUPEE_HOVER_JS = """
+const a = Math.abs(value), s = value < 0 ? '-' : '';
+function sig(x) { const d = Math.max(0, Math.min(2, 2 - Math.floor(Math.log10(x)))); return x.toFixed(d); }
+if (a >= 1e7) return s + '₹' + sig(a / 1e7) + ' Cr';
+if (a >= 1e5) return s + '₹' + sig(a / 1e5) + ' L';
+return s + '₹' + Math.round(a).toLocaleString('en-IN');
+"""
+
+
+def datashader_tools():
+    """(datashader, HoloViews' `rasterize`), or None where datashader is not installed: the WebAssembly page,
+    where its numba cannot run and whose bundled data is small enough to draw as points. Imported on demand
+    so that page loads without it."""
+    try:
+        datashader = importlib.import_module("datashader")
+        operations = importlib.import_module("holoviews.operation.datashader")
+    except ImportError:
+        return None
+    return datashader, operations.rasterize
+
+
+def rupee_hover() -> CustomJSHover:
+    """A fresh hover formatter for money (Bokeh models belong to one document)."""
+    return CustomJSHover(code=RUPEE_HOVER_JS)
+
+
+def segment_order(values) -> list[str]:
+    """Segments in the contract's order (Premium first), anything else after, alphabetically."""
+    present = set(values)
+    return [s for s in SEGMENTS if s in present] + sorted(present - set(SEGMENTS))
+
+
+def segment_colour(segment: str) -> str:
+    return SEGMENT_COLORS.get(segment, "#888888")
+
+
+def stack(frame: pd.DataFrame, group: str, order: list[str]) -> pd.DataFrame:
+    """Bars of `frame` (bin_start, bin_end, `group`, customers) stacked in `order`: adds bottom and top."""
+    frame = frame.assign(_rank=frame[group].map({g: i for i, g in enumerate(order)}))
+    frame = frame.sort_values(["bin_start", "_rank"], ignore_index=True).drop(columns="_rank")
+    frame["top"] = frame.groupby("bin_start")["customers"].cumsum()
+    frame["bottom"] = frame["top"] - frame["customers"]
+    return frame
+
+
+def stacked_histogram(frame: pd.DataFrame, group: str, order: list[str], colours: dict[str, str], x_label: str,
+                      bin_text) -> hv.Overlay:
+    """One `hv.Rectangles` per group, stacked: a histogram on a numeric axis with a legend and hover."""
+    frame = frame.assign(bin_text=[bin_text(a, b) for a, b in zip(frame["bin_start"], frame["bin_end"])],
+                         count_text=[count(v) for v in frame["customers"]],
+                         share_text=[percent(v) for v in frame["share"]])
+    layers = []
+    for name in order:
+        part = frame[frame[group] == name]
+        kdims = [hv.Dimension("bin_start", label=x_label), hv.Dimension("bottom", label="Customers"), "bin_end", "top"]
+        rects = hv.Rectangles(part, kdims=kdims, vdims=[group, "bin_text", "count_text", "share_text"],
+                              label=str(name))
+        # framewise on each element: on the overlay alone it does not rescale the axes to new data.
+        layers.append(rects.opts(color=colours.get(name, "#0072B2"), line_color="white", line_width=0.5,
+                                 framewise=True, tools=["hover"], hover_tooltips=[("Group", f"@{{{group}}}"), (x_label, "@{bin_text}"),
+                                                                  ("Customers", "@{count_text}"),
+                                                                  ("Share of shown", "@{share_text}")]))
+    return hv.Overlay(layers) if layers else hv.Overlay([hv.Rectangles([])])
 
 
 class CustomerSection(Section):
-    """Customer insights."""
+    """Customer insights: age, value, satisfaction, income, channels, geography and churn risk."""
 
     title = "Customer insights"
     slug = "customers"
     tables = ("customers",)
     spec_section = "4.3"
+
+    RASTER_THRESHOLD: ClassVar[int] = 50_000     # more customers in view than this → datashader
+    POINTS_PER_SEGMENT: ClassVar[int] = 1_000    # LTV points drawn per segment at most
+    VIOLIN_SAMPLE: ClassVar[int] = 20_000        # customers the violins estimate densities from at most
+
+    age_bin_width = param.Integer(default=5, bounds=(1, 10), label="Age bin width (years)")
+    age_by_segment = param.Boolean(default=True, label="Overlay segments (stacked)")
+    age_segments = param.ListSelector(default=[], objects=list(SEGMENTS), label="Segments (empty = all)")
+    ltv_points = param.Boolean(default=False, label="Show individual customers")
+    ltv_log = param.Boolean(default=True, label="Log scale")
+    violin_channel = param.Selector(default=ALL_CHANNELS, objects=[ALL_CHANNELS], label="Split by acquisition channel")
+    trend_line = param.Selector(default="Overall", objects=list(TREND_LINES), label="Trend line (OLS)")
+    churn_threshold = param.Number(default=0.6, bounds=(0.0, 1.0), step=0.05, label="Churn probability at least")
+    top_value_share = param.Number(default=0.25, bounds=(0.05, 1.0), step=0.05,
+                                   label="High value = top share by lifetime value")
+    include_churned = param.Boolean(default=False, label="Include customers already churned")
+    sunburst = param.ClassSelector(class_=Sunburst, doc="Region → city tier → segment, zoom state in `root`")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._bubbles = hv.DynamicMap(self.plot_channel_bubbles)
+        # A click on a bubble selects its row; the callback turns that into the global channel filter.
+        self.bubble_selection = hv.streams.Selection1D(source=self._bubbles)
+        self.bubble_selection.add_subscriber(self._select_channels)
+        if not self.store.has("customers"):
+            return
+        channels = distinct_values(self.store, "customers", "acquisition_channel")
+        self.param.violin_channel.objects = [ALL_CHANNELS, *channels]
+        self.param.age_segments.objects = segment_order(distinct_values(self.store, "customers", "customer_segment"))
+        self.sunburst = Sunburst(levels=HIERARCHY, size="customers", colors={"customer_segment": SEGMENT_COLORS},
+                                 root_label=ALL_CUSTOMERS, title="Customers by region → city tier → segment",
+                                 frame=self.hierarchy())
+
+    # -- SQL helpers -------------------------------------------------------------------------------
+    def _where(self, *clauses: str, params: tuple = ()) -> tuple[str, list]:
+        """The global filters that apply to customers, AND our own clauses (their values in `params`)."""
+        where, values = self.filters.state().where("customers")
+        parts = ([where.removeprefix("WHERE ")] if where else []) + list(clauses)
+        return ("WHERE " + " AND ".join(parts) if parts else ""), values + list(params)
+
+    def _segment_clause(self) -> tuple[tuple[str, ...], tuple]:
+        return (("list_contains(?, customer_segment)",), (list(self.age_segments),)) if self.age_segments else ((), ())
+
+    # -- 1. age ---------------------------------------------------------------------------------------
+    @param.depends(*CUSTOMER_DEPS, "age_bin_width", "age_by_segment", "age_segments")
+    def age_histogram(self) -> pd.DataFrame:
+        """Customers per age bin [bin_start, bin_end) (and per segment with the overlay), stacked."""
+        width = int(self.age_bin_width)
+        clauses, values = self._segment_clause()
+        where, params = self._where(*clauses, params=values)
+        split = "customer_segment" if self.age_by_segment else "?"
+        frame = self.store.query(
+            f"SELECT CAST(floor(age / ?) AS BIGINT) * ? AS bin_start, {split} AS segment, count(*) AS customers "
+            f"FROM customers {where} GROUP BY ALL",
+            [width, width, *([] if self.age_by_segment else [ALL_CUSTOMERS]), *params])
+        frame["bin_end"] = frame["bin_start"] + width
+        frame["share"] = frame["customers"] / frame["customers"].sum() if len(frame) else 0.0
+        return stack(frame, "segment", self._age_groups(frame))
+
+    def _age_groups(self, frame: pd.DataFrame) -> list[str]:
+        return segment_order(frame["segment"]) if self.age_by_segment else [ALL_CUSTOMERS]
+
+    @param.depends(*CUSTOMER_DEPS, "age_segments")
+    def age_counts(self) -> pd.DataFrame:
+        """Customers per segment and exact age (for the median and the 25–40 share)."""
+        clauses, values = self._segment_clause()
+        where, params = self._where(*clauses, params=values)
+        return self.store.query(f"SELECT customer_segment AS segment, age, count(*) AS customers FROM customers "
+                                f"{where} GROUP BY ALL ORDER BY segment, age", params)
+
+    @param.depends(*CUSTOMER_DEPS, "age_bin_width", "age_by_segment", "age_segments")
+    def plot_age(self) -> hv.Overlay:
+        frame = self.age_histogram()
+        overlay = stacked_histogram(frame, "segment", self._age_groups(frame),
+                                    {**SEGMENT_COLORS, ALL_CUSTOMERS: "#0072B2"}, "Age",
+                                    lambda a, b: f"{a}" if b - a == 1 else f"{a}–{b - 1}")
+        return overlay.opts(responsive=True, height=CHART_HEIGHT, toolbar="above", legend_position="right",
+                            show_legend=self.age_by_segment, xlabel="Age (years)", ylabel="Customers",
+                            title=f"Customers by age ({self.age_bin_width}-year bins)")
+
+    @param.depends(*CUSTOMER_DEPS, "age_bin_width", "age_by_segment", "age_segments")
+    def insight_age(self) -> str:
+        by_age = self.age_counts()
+        totals = by_age.groupby("age", as_index=False)["customers"].sum()
+        text = cx.age_summary(totals, self.age_histogram(), BAND)
+        if self.age_by_segment and len(by_age):
+            text += cx.segment_age_note(by_age)
+        return text
+
+    # -- 2. lifetime value by segment ------------------------------------------------------------------
+    @param.depends(*CUSTOMER_DEPS)
+    def ltv_stats(self) -> pd.DataFrame:
+        """Tukey box-plot numbers per segment, computed in DuckDB (quartiles by linear interpolation)."""
+        where, params = self._where()
+        frame = self.store.query(f"""
+            WITH base AS (SELECT customer_segment AS segment, lifetime_value AS v FROM customers {where}),
+            boxes AS (SELECT segment, count(*) AS customers, quantile_cont(v, 0.25) AS q1,
+                             quantile_cont(v, 0.5) AS median, quantile_cont(v, 0.75) AS q3, max(v) AS maximum
+                      FROM base GROUP BY segment)
+            SELECT boxes.*,
+                   min(v) FILTER (WHERE v >= q1 - 1.5 * (q3 - q1)) AS lower,
+                   max(v) FILTER (WHERE v <= q3 + 1.5 * (q3 - q1)) AS upper,
+                   count(*) FILTER (WHERE v < q1 - 1.5 * (q3 - q1)) AS low_outliers,
+                   count(*) FILTER (WHERE v > q3 + 1.5 * (q3 - q1)) AS high_outliers
+            FROM boxes JOIN base USING (segment) GROUP BY ALL""", params)
+        order = segment_order(frame["segment"])
+        frame["position"] = frame["segment"].map({s: i for i, s in enumerate(order)})
+        return frame.sort_values("position", ignore_index=True)
+
+    @param.depends(*CUSTOMER_DEPS, "ltv_points")
+    def ltv_sample(self) -> pd.DataFrame:
+        """Individual customers for the points overlay: at most POINTS_PER_SEGMENT per segment, chosen by a
+        hash of the customer id (the same customers every time); empty when points are off."""
+        columns = ["customer_id", "segment", "lifetime_value", "age", "city_tier", "region", "jitter"]
+        if not self.ltv_points:
+            return pd.DataFrame({c: [] for c in columns})
+        where, params = self._where()
+        return self.store.query(
+            f"SELECT customer_id, customer_segment AS segment, lifetime_value, age, city_tier, region, "
+            f"(hash(customer_id) % 1000) / 1000.0 - 0.5 AS jitter FROM customers {where} "
+            f"QUALIFY row_number() OVER (PARTITION BY customer_segment ORDER BY hash(customer_id), customer_id) <= ? "
+            f"ORDER BY segment, customer_id", [*params, self.POINTS_PER_SEGMENT])
+
+    @param.depends(*CUSTOMER_DEPS, "ltv_points", "ltv_log")
+    def plot_ltv_box(self) -> hv.Overlay:
+        """Boxes (quartiles), whiskers (1.5 IQR) and medians drawn from DuckDB's statistics; optional points."""
+        stats = self.ltv_stats()
+        levels = ("q1", "median", "q3", "lower", "upper")
+        # A log axis cannot show 0: values are drawn at ₹1 at least (the hover keeps the true numbers).
+        shown = stats.assign(**{c: stats[c].clip(lower=1.0) for c in levels}) if self.ltv_log else stats.copy()
+        texts = {f"{c}_text": [rupees(v) for v in stats[c]] for c in (*levels, "maximum")}
+        shown = shown.assign(**texts, customers_text=[count(v) for v in stats["customers"]],
+                             outliers_text=[count(v) for v in stats["high_outliers"] + stats["low_outliers"]],
+                             x0=stats["position"] - 0.3, x1=stats["position"] + 0.3)
+        tips = [("Segment", "@{segment}"), ("Customers", "@{customers_text}"), ("Median", "@{median_text}"),
+                ("Quartiles", "@{q1_text} – @{q3_text}"), ("Whiskers", "@{lower_text} – @{upper_text}"),
+                ("Beyond whiskers", "@{outliers_text}"), ("Maximum", "@{maximum_text}")]
+        hover = dict(vdims=["segment", *texts, "customers_text", "outliers_text"])
+        style = dict(tools=["hover"], hover_tooltips=tips, framewise=True)
+        boxes = hv.Rectangles(shown, kdims=[hv.Dimension("x0", label="Segment"),
+                                            hv.Dimension("q1", label="Lifetime value"), "x1", "q3"], **hover)
+        boxes = boxes.opts(color=hv.dim("segment").categorize(SEGMENT_COLORS, default="#888888"), alpha=0.75,
+                           line_color="white", **style)
+
+        def segment(x0, y0, x1, y1):
+            return shown.assign(xa=shown["position"] + x0, ya=shown[y0], xb=shown["position"] + x1, yb=shown[y1])
+
+        whisker_lines = pd.concat([segment(0, "q3", 0, "upper"), segment(0, "lower", 0, "q1"),
+                                   segment(-0.12, "upper", 0.12, "upper"), segment(-0.12, "lower", 0.12, "lower")])
+        whiskers = hv.Segments(whisker_lines, kdims=["xa", "ya", "xb", "yb"], **hover).opts(
+            color="#888888", line_width=1.5, **style)
+        medians = hv.Segments(segment(-0.3, "median", 0.3, "median"), kdims=["xa", "ya", "xb", "yb"], **hover).opts(
+            color="black", line_width=2.5, **style)
+        layers = [boxes, whiskers, medians]
+        sample = self.ltv_sample()
+        if len(sample):
+            positions = dict(zip(stats["segment"], stats["position"]))
+            sample = sample.assign(x=sample["segment"].map(positions) + sample["jitter"] * 0.5)
+            if self.ltv_log:
+                sample["lifetime_value"] = sample["lifetime_value"].clip(lower=1.0)
+            points = hv.Points(sample, kdims=["x", hv.Dimension("lifetime_value", label="Lifetime value")],
+                               vdims=["customer_id", "segment", "age", "city_tier", "region"])
+            layers.append(points.opts(
+                color="#7f7f7f", alpha=0.45, size=3, tools=["hover"], framewise=True,
+                hover_tooltips=[("Customer", "@{customer_id}"), ("Segment", "@{segment}"),
+                                ("Lifetime value", "@{lifetime_value}{rupees}"), ("Age", "@{age}"),
+                                ("City tier", "@{city_tier}"), ("Region", "@{region}")],
+                hover_formatters={"@{lifetime_value}": rupee_hover()}))
+        title = "Lifetime value by segment (box: quartiles; whiskers: 1.5 IQR)"
+        return hv.Overlay(layers).opts(
+            responsive=True, height=CHART_HEIGHT, toolbar="above", logy=self.ltv_log,
+            xticks=list(zip(stats["position"], stats["segment"])), xlim=(-0.6, max(len(stats), 1) - 0.4),
+            yformatter=rupee_ticks(), xlabel="Segment", ylabel="Lifetime value",
+            title=title + (" — log scale" if self.ltv_log else ""))
+
+    @param.depends(*CUSTOMER_DEPS, "ltv_points")
+    def ltv_note(self) -> str:
+        """Says whether the points are every customer or a sample."""
+        if not self.ltv_points:
+            return "Boxes and whiskers come from every customer shown (computed in DuckDB)."
+        stats, sample = self.ltv_stats(), self.ltv_sample()
+        total = int(stats["customers"].sum())
+        if len(sample) < total:
+            return (f"Points: a fixed sample of {count(len(sample))} of {count(total)} customers "
+                    f"(at most {count(self.POINTS_PER_SEGMENT)} per segment); boxes use every customer.")
+        return f"Points: all {count(total)} customers."
+
+    @param.depends(*CUSTOMER_DEPS)
+    def insight_ltv(self) -> str:
+        return cx.ltv_box_summary(self.ltv_stats())
+
+    # -- 3. satisfaction by NPS category, split by acquisition channel --------------------------------
+    @param.depends(*CUSTOMER_DEPS, "violin_channel")
+    def satisfaction_sample(self) -> pd.DataFrame:
+        """Scores for the violins (at most VIOLIN_SAMPLE customers, chosen by a hash of the id) and the
+        split `group`: the acquisition channel, or the chosen channel against all others."""
+        where, params = self._where()
+        frame = self.store.query(
+            f"SELECT nps_category, acquisition_channel, satisfaction_score FROM customers {where} "
+            f"ORDER BY hash(customer_id), customer_id LIMIT ?", [*params, self.VIOLIN_SAMPLE])
+        if self.violin_channel == ALL_CHANNELS:
+            frame["group"] = frame["acquisition_channel"]
+        else:
+            # An ordered category puts the chosen channel on the left half whatever its name.
+            frame["group"] = pd.Categorical(
+                np.where(frame["acquisition_channel"] == self.violin_channel, self.violin_channel, OTHER_CHANNELS),
+                categories=[self.violin_channel, OTHER_CHANNELS])
+        return frame.sort_values(["nps_category", "group"], ignore_index=True)
+
+    @param.depends(*CUSTOMER_DEPS)
+    def satisfaction_by_channel(self) -> pd.DataFrame:
+        """Customers and mean satisfaction per NPS category and acquisition channel (every customer)."""
+        where, params = self._where()
+        return self.store.query(
+            f"SELECT nps_category, acquisition_channel, count(*) AS customers, avg(satisfaction_score) AS mean_score "
+            f"FROM customers {where} GROUP BY ALL ORDER BY nps_category, acquisition_channel", params)
+
+    @param.depends(*CUSTOMER_DEPS)
+    def satisfaction_bins(self) -> pd.DataFrame:
+        """A histogram of satisfaction per NPS category (bins of SATISFACTION_BIN), for the bimodality check."""
+        where, params = self._where()
+        return self.store.query(
+            f"SELECT nps_category, floor(satisfaction_score / ?) * ? AS bin_start, count(*) AS customers "
+            f"FROM customers {where} GROUP BY ALL ORDER BY nps_category, bin_start",
+            [SATISFACTION_BIN, SATISFACTION_BIN, *params])
+
+    @param.depends(*CUSTOMER_DEPS, "violin_channel")
+    def plot_satisfaction(self) -> hv.Element:
+        frame = self.satisfaction_sample()
+        nps = hv.Dimension("nps_category", label="NPS category")
+        # No dimension range: the densities would be evaluated (and drawn) over all of it.
+        score = hv.Dimension("satisfaction_score", label="Satisfaction (1–5)")
+        if self.violin_channel == ALL_CHANNELS:
+            channels = sorted(frame["group"].unique())
+            colours = dict(zip(channels, Category10_10))
+            violin = hv.Violin(frame, kdims=[nps, hv.Dimension("group", label="Channel")], vdims=score)
+            options = dict(violin_fill_color=hv.dim("group").categorize(colours, default="#888888"),
+                           title="Satisfaction by NPS category and acquisition channel")
+        else:
+            violin = hv.Violin(frame, kdims=[nps, hv.Dimension("group", label="Channel")], vdims=score)
+            # No legend: HoloViews' split-violin legend fails Bokeh's validation (E-1006); the title says it.
+            options = dict(split="group", cmap={self.violin_channel: Category10_10[0], OTHER_CHANNELS: "#999999"},
+                           show_legend=False,
+                           title=f"Satisfaction by NPS category: {self.violin_channel} (left, blue) vs "
+                                 f"other channels (right, grey)")
+        return house_opts(violin, inner="quartiles", cut=0.0, ylim=(0.9, 5.1), xrotation=30,
+                          **options)
+
+    @param.depends(*CUSTOMER_DEPS, "violin_channel")
+    def satisfaction_note(self) -> str:
+        shown = len(self.satisfaction_sample())
+        total = int(self.satisfaction_by_channel()["customers"].sum())
+        if shown < total:
+            return f"Violins estimated from a fixed sample of {count(shown)} of {count(total)} customers."
+        return f"Violins estimated from all {count(total)} customers."
+
+    @param.depends(*CUSTOMER_DEPS)
+    def insight_satisfaction(self) -> str:
+        return cx.satisfaction_summary(self.satisfaction_bins(), self.satisfaction_by_channel(), SATISFACTION_BIN)
+
+    # -- 4. income vs lifetime value ------------------------------------------------------------------
+    @param.depends(*CUSTOMER_DEPS)
+    def scatter_count(self) -> int:
+        where, params = self._where()
+        return int(self.store.scalar(f"SELECT count(*) FROM customers {where}", params))
+
+    @param.depends(*CUSTOMER_DEPS)
+    def scatter_mode(self) -> str:
+        """'points' or 'rasterised' (the whole selection; zooming in below the threshold shows points).
+        Without datashader every customer is drawn as a point."""
+        dense = self.scatter_count() > self.RASTER_THRESHOLD
+        return "rasterised" if dense and datashader_tools() is not None else "points"
+
+    @param.depends(*CUSTOMER_DEPS)
+    def scatter_rows(self) -> pd.DataFrame:
+        """Every customer shown: income, LTV and the hover details; segment as an ordered category."""
+        where, params = self._where()
+        frame = self.store.query(
+            f"SELECT income, lifetime_value, customer_segment AS segment, customer_id, age, city_tier "
+            f"FROM customers {where} ORDER BY rowid", params)
+        frame["segment"] = pd.Categorical(frame["segment"], categories=segment_order(frame["segment"]))
+        # Drawn (and listed in the legend) in segment order.
+        return frame.sort_values("segment", kind="stable", ignore_index=True)
+
+    @param.depends(*CUSTOMER_DEPS)
+    def income_ltv_fit(self) -> pd.DataFrame:
+        """OLS of LTV on income (DuckDB regr_slope / regr_intercept) and Pearson r, per segment and overall
+        (segment = None), with the income range each line spans."""
+        where, params = self._where()
+        frame = self.store.query(
+            f"SELECT customer_segment AS segment, count(*) AS customers, corr(lifetime_value, income) AS r, "
+            f"regr_slope(lifetime_value, income) AS slope, regr_intercept(lifetime_value, income) AS intercept, "
+            f"min(income) AS income_min, max(income) AS income_max "
+            f"FROM customers {where} GROUP BY GROUPING SETS ((customer_segment), ())", params)
+        overall = frame[frame["segment"].isna()]
+        by_segment = frame[frame["segment"].notna()]
+        by_segment = by_segment.assign(_o=by_segment["segment"].map(
+            {s: i for i, s in enumerate(segment_order(by_segment["segment"]))})).sort_values("_o").drop(columns="_o")
+        return pd.concat([overall, by_segment], ignore_index=True)
+
+    @param.depends(*CUSTOMER_DEPS, "trend_line")
+    def trend_lines(self) -> pd.DataFrame:
+        """End points of the fitted lines drawn: none, the overall one, or one per segment."""
+        fits = self.income_ltv_fit()
+        if self.trend_line == "Off":
+            return pd.DataFrame(columns=["line", "income", "lifetime_value", "slope"])
+        rows = fits[fits["segment"].isna()] if self.trend_line == "Overall" else fits[fits["segment"].notna()]
+        rows = rows.dropna(subset=["slope"])
+        lines = []
+        for row in rows.itertuples(index=False):
+            name = ALL_CUSTOMERS if pd.isna(row.segment) else row.segment
+            for income in (row.income_min, row.income_max):
+                lines.append({"line": name, "income": income, "lifetime_value": row.intercept + row.slope * income,
+                              "slope": row.slope})
+        return pd.DataFrame(lines, columns=["line", "income", "lifetime_value", "slope"])
+
+    @param.depends(*CUSTOMER_DEPS)
+    def plot_scatter_points(self) -> hv.Points:
+        frame = self.scatter_rows()
+        points = hv.Points(frame, kdims=[hv.Dimension("income", label="Income"),
+                                         hv.Dimension("lifetime_value", label="Lifetime value")],
+                           vdims=["segment", "customer_id", "age", "city_tier"])
+        return house_opts(points, color="segment", cmap=SEGMENT_COLORS, size=4, alpha=0.55, legend_position="right",
+                          xformatter=rupee_ticks(), yformatter=rupee_ticks(),
+                          hover_tooltips=[("Customer", "@{customer_id}"), ("Segment", "@{segment}"), ("Age", "@{age}"),
+                                          ("City tier", "@{city_tier}"), ("Income", "@{income}{rupees}"),
+                                          ("Lifetime value", "@{lifetime_value}{rupees}")],
+                          hover_formatters={"@{income}": rupee_hover(), "@{lifetime_value}": rupee_hover()})
+
+    @param.depends(*CUSTOMER_DEPS, "trend_line")
+    def plot_trend_lines(self) -> hv.Overlay:
+        lines = self.trend_lines()
+        lines = lines.assign(slope_text=[f"{rupees(s * cx.INCOME_STEP)} per {rupees(cx.INCOME_STEP)}"
+                                         for s in lines["slope"]])
+        curves = [hv.Curve(group, "income", ["lifetime_value", "line", "slope_text"], label=f"Trend: {name}").opts(
+            color=SEGMENT_COLORS.get(name, "#888888") if name != ALL_CUSTOMERS else "#d62728", line_width=3,
+            line_dash="dashed", tools=["hover"], hover_tooltips=[("Trend", "@{line}"), ("Slope", "@{slope_text}")])
+            for name, group in lines.groupby("line", sort=False)]
+        # An empty curve keeps the overlay's shape when the trend line is off.
+        return hv.Overlay(curves or [hv.Curve([], "income", "lifetime_value").opts(tools=[])])
+
+    def customers_in_view(self, element: hv.Points, x_range=None, y_range=None, dense: bool = False) -> hv.Points:
+        """The customers inside the current axis ranges (bounds included) if their number is on the `dense`
+        side of RASTER_THRESHOLD (more than it), else none: one of the two layers is always empty."""
+        frame = element.dframe()
+        # Before the browser reports its axes, HoloViews may send (nan, nan): that means "everything".
+        if x_range is not None and y_range is not None and np.isfinite([*x_range, *y_range]).all():
+            frame = frame[frame["income"].between(*x_range) & frame["lifetime_value"].between(*y_range)]
+        if (len(frame) > self.RASTER_THRESHOLD) != dense:
+            frame = frame.iloc[:0]
+        return element.clone(frame)
+
+    def scatter_view(self) -> hv.Overlay:
+        """Points while at most RASTER_THRESHOLD customers are in view, above it a datashader image coloured by
+        segment (re-aggregated on every zoom), with the trend lines on top."""
+        points = hv.DynamicMap(self.plot_scatter_points)
+        trends = hv.DynamicMap(self.plot_trend_lines)
+        tools = datashader_tools()
+        if tools is None:
+            layers = points * trends
+        else:
+            datashader, rasterize = tools
+            ranges = [hv.streams.RangeXY()]
+            sparse = points.apply(self.customers_in_view, streams=ranges, dense=False)
+            dense = rasterize(points.apply(self.customers_in_view, streams=ranges, dense=True),
+                              aggregator=datashader.count_cat("segment"))
+            colours = [segment_colour(s) for s in SEGMENTS]
+            dense = dense.opts({"ImageStack": dict(cmap=colours, tools=["hover"], responsive=True,
+                                                   height=CHART_HEIGHT)}, backend="bokeh")
+            layers = dense * sparse * trends
+        return layers.opts(
+            responsive=True, height=CHART_HEIGHT, toolbar="above", legend_position="right",
+            title="Income vs lifetime value by segment")
+
+    def scatter_snapshot(self) -> hv.Element:
+        """The scatter for a saved page: the points, or above RASTER_THRESHOLD one fixed datashader image
+        (a million points would not fit in a file)."""
+        points = self.plot_scatter_points()
+        if self.scatter_mode() == "points":
+            return points
+        datashader, rasterize = datashader_tools()
+        image = rasterize(points, aggregator=datashader.count_cat("segment"), dynamic=False, width=900,
+                          height=CHART_HEIGHT)
+        return image.opts(cmap=[segment_colour(s) for s in SEGMENTS], tools=["hover"])
+
+    @param.depends(*CUSTOMER_DEPS)
+    def scatter_note(self) -> str:
+        shown = self.scatter_count()
+        if self.scatter_mode() == "rasterised":
+            return (f"**Rasterised** (datashader): {count(shown)} customers are more than "
+                    f"{count(self.RASTER_THRESHOLD)}, so the chart shows how many of each segment fall in each pixel. "
+                    f"Zoom in until fewer than {count(self.RASTER_THRESHOLD)} are in view to see each customer.")
+        if shown > self.RASTER_THRESHOLD:
+            return (f"All {count(shown)} customers drawn as points (datashader is not installed here, so the "
+                    f"chart cannot be rasterised); hover one for its details.")
+        return f"All {count(shown)} customers drawn as points; hover one for its details."
+
+    @param.depends(*CUSTOMER_DEPS)
+    def raster_legend(self) -> str:
+        """The segment colours, when the rasterised image (which has no legend of its own) is shown."""
+        return segment_legend("Rasterised colours:") if self.scatter_mode() == "rasterised" else ""
+
+    @param.depends(*CUSTOMER_DEPS, "trend_line")
+    def insight_scatter(self) -> str:
+        fits = self.income_ltv_fit()
+        overall = fits[fits["segment"].isna()]
+        text = cx.income_ltv_summary(overall.iloc[0] if len(overall) else None, fits[fits["segment"].notna()],
+                                     show_segments=self.trend_line == "Per segment")
+        if len(overall) and overall["customers"].iloc[0]:
+            cut, budget_high = self.high_value_budget()
+            text += cx.high_value_note(LOW_VALUE_SEGMENT, budget_high, cut, TOP_VALUE_CHECK)
+        return text
+
+    @param.depends(*CUSTOMER_DEPS)
+    def high_value_budget(self) -> tuple[float, int]:
+        """The LTV at which the top TOP_VALUE_CHECK of customers starts, and how many Budget customers reach it."""
+        where, params = self._where()
+        row = self.store.query(
+            f"WITH base AS (SELECT * FROM customers {where}), "
+            f"cut AS (SELECT quantile_cont(lifetime_value, ?) AS cut FROM base) "
+            f"SELECT any_value(cut) AS cut, "
+            f"count(*) FILTER (WHERE customer_segment = ? AND lifetime_value >= cut) AS n FROM base, cut",
+            [*params, 1 - TOP_VALUE_CHECK, LOW_VALUE_SEGMENT]).iloc[0]
+        return float(row["cut"]), int(row["n"])
+
+    # -- 5. channel bubbles (campaign data) ----------------------------------------------------------
+    def _campaign_state(self) -> FilterState:
+        """The global filters without the channel filter: every channel stays on the chart, selected or not."""
+        return dataclasses.replace(self.filters.state(), channels=())
+
+    @param.depends(*FILTER_DEPS)
+    def channel_metrics(self) -> pd.DataFrame:
+        """Sums and ratios per campaign channel, bubble diameter (area ∝ spend) and whether it is selected."""
+        columns = ["channel", "spend", "impressions", "clicks", "conversions", "revenue", "ctr", "cvr", "cpa", "roas",
+                   "size", "selected"]
+        if not self.store.has("campaigns"):
+            return pd.DataFrame(columns=columns)
+        frame = add_ratios(campaign_sums_by(self.store, self._campaign_state(), "channel"))
+        frame.loc[frame["spend"] <= 0, ["cpa", "roas"]] = np.nan
+        top = frame["spend"].max() if len(frame) else 0.0
+        scaled = MAX_BUBBLE * np.sqrt(frame["spend"].clip(lower=0) / top) if top > 0 else frame["spend"] * 0.0
+        frame["size"] = np.maximum(scaled, MIN_BUBBLE)
+        frame["selected"] = frame["channel"].isin(self.filters.channels)
+        return frame[columns]
+
+    @param.depends(*FILTER_DEPS)
+    def plot_channel_bubbles(self) -> hv.Points:
+        frame = self.channel_metrics()
+        texts = {"spend": rupees, "revenue": rupees, "impressions": count, "clicks": count, "conversions": count,
+                 "ctr": percent, "cvr": percent, "cpa": rupees, "roas": ratio}
+        frame = frame.assign(**{f"{c}_text": [fn(v) for v in frame[c]] for c, fn in texts.items()})
+        frame["spend_text"] = [t if s > 0 else f"{t} (no spend)" for t, s in zip(frame["spend_text"], frame["spend"])]
+        colours = dict(zip(sorted(frame["channel"]), Category10_10))
+        points = hv.Points(frame, kdims=[hv.Dimension("ctr", label="Click-through rate"),
+                                         hv.Dimension("cvr", label="Conversion rate")],
+                           vdims=["channel", "size", *[f"{c}_text" for c in texts]])
+        selected = [int(i) for i in np.flatnonzero(frame["selected"].to_numpy())]
+        return house_opts(
+            points, color=hv.dim("channel").categorize(colours, default="#888888"), size="size", alpha=0.85,
+            line_color="white", line_width=1.5, tools=["hover", "tap"], selected=selected, nonselection_alpha=0.2,
+            framewise=True,
+            xformatter=NumeralTickFormatter(format="0.0%"), yformatter=NumeralTickFormatter(format="0.0%"), padding=0.2,
+            hover_tooltips=[("Channel", "@{channel}"), ("CTR", "@{ctr_text}"), ("CVR", "@{cvr_text}"),
+                            ("Spend", "@{spend_text}"), ("Impressions", "@{impressions_text}"),
+                            ("Clicks", "@{clicks_text}"), ("Conversions", "@{conversions_text}"),
+                            ("Revenue", "@{revenue_text}"), ("CPA", "@{cpa_text}"), ("ROAS", "@{roas_text}")],
+            title="Channels: CTR vs conversion rate (bubble area = spend) — click a bubble to filter")
+
+    @param.depends(*FILTER_DEPS)
+    def plot_channel_labels(self) -> hv.Labels:
+        frame = self.channel_metrics()
+        frame["label"] = [f"{c} (no spend)" if s <= 0 else c for c, s in zip(frame["channel"], frame["spend"])]
+        frame["pixel_offset"] = -(frame["size"] / 2 + 2)   # just above the bubble's rim, at any zoom
+        return hv.Labels(frame, ["ctr", "cvr"], ["label", "pixel_offset"]).opts(
+            text_font_size="8pt", text_baseline="bottom", text_color="#7f7f7f", hooks=[_offset_labels])
+
+    def _select_channels(self, index=None, **_) -> None:
+        """A click on bubbles (indices into `channel_metrics`) sets the channel filter; empty space clears it."""
+        frame = self.channel_metrics()
+        channels = [frame["channel"].iloc[i] for i in (index or []) if 0 <= i < len(frame)]
+        if sorted(channels) != sorted(self.filters.channels):
+            self.filters.channels = channels
+
+    def clear_channels(self, event=None) -> None:
+        self.filters.channels = []
+
+    @param.depends(*FILTER_DEPS)
+    def insight_channels(self) -> str:
+        text = cx.channel_bubble_summary(self.channel_metrics())
+        chosen = list(self.filters.channels)
+        if chosen:
+            text += (f" Channel filter: **{cx.names(chosen)}** (campaign views follow it; customer data records "
+                     f"acquisition channels, not campaign channels, so the customer views do not).")
+        return text
+
+    # -- 6. region → city tier → segment sunburst -----------------------------------------------------
+    @param.depends(*CUSTOMER_DEPS)
+    def hierarchy(self) -> pd.DataFrame:
+        """Customers per region, city tier and segment."""
+        where, params = self._where()
+        return self.store.query(f"SELECT region, city_tier, customer_segment, count(*) AS customers FROM customers "
+                                f"{where} GROUP BY ALL ORDER BY ALL", params)
+
+    @param.depends(*CUSTOMER_DEPS, watch=True)
+    def _refresh_sunburst(self) -> None:
+        if self.sunburst is not None:
+            self.sunburst.frame = self.hierarchy()
+
+    @param.depends("sunburst.frame", "sunburst.root")
+    def insight_sunburst(self) -> str:
+        return cx.hierarchy_summary(self.sunburst.frame, HIERARCHY, "customers", self.sunburst.root,
+                                    focus=SEGMENTS[0], root_label=ALL_CUSTOMERS)
+
+    # -- 7. churn risk --------------------------------------------------------------------------------
+    @param.depends(*CUSTOMER_DEPS)
+    def churn_distribution(self) -> pd.DataFrame:
+        """Customers per churn-probability bin (width 1/CHURN_BINS; 1.0 joins the last bin) and segment, stacked."""
+        where, params = self._where()
+        # Round first: a probability on a bin edge can land a hair below it in binary floating point.
+        frame = self.store.query(
+            f"SELECT least(floor(round(churn_probability * ?, 9)), ? - 1) / ? AS bin_start, "
+            f"customer_segment AS segment, count(*) AS customers FROM customers {where} GROUP BY ALL",
+            [CHURN_BINS, CHURN_BINS, CHURN_BINS, *params])
+        frame["bin_end"] = frame["bin_start"] + 1 / CHURN_BINS
+        frame["share"] = frame["customers"] / frame["customers"].sum() if len(frame) else 0.0
+        return stack(frame, "segment", segment_order(frame["segment"]))
+
+    def _risk_sql(self) -> tuple[str, list]:
+        """Filtered customers (`base`) joined with the LTV cut of the top `top_value_share` (`cut`)."""
+        where, params = self._where()
+        return (f"WITH base AS (SELECT * FROM customers {where}), "
+                f"cut AS (SELECT quantile_cont(lifetime_value, ?) AS ltv_cut FROM base) ",
+                [*params, 1 - self.top_value_share])
+
+    @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
+    def churn_totals(self) -> pd.Series:
+        """Customers, how many reach the threshold (and had churned), the LTV cut, and the highest churn
+        probability among the high-value customers considered."""
+        head, params = self._risk_sql()
+        return self.store.query(
+            head + "SELECT count(*) AS customers, count(*) FILTER (WHERE churn_probability >= ?) AS above_threshold, "
+            "count(*) FILTER (WHERE churn_probability >= ? AND is_churned = 1) AS churned_above, "
+            "any_value(ltv_cut) AS ltv_cut, max(churn_probability) FILTER "
+            "(WHERE lifetime_value >= ltv_cut AND (? OR is_churned = 0)) AS max_probability_high_value "
+            "FROM base, cut",
+            [*params, self.churn_threshold, self.churn_threshold, self.include_churned]).iloc[0]
+
+    @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
+    def at_risk(self) -> pd.DataFrame:
+        """Customers at or above the churn threshold AND in the top share by LTV, by expected loss (p × LTV)."""
+        head, params = self._risk_sql()
+        return self.store.query(
+            head + "SELECT customer_id, customer_segment, region, city_tier, age, lifetime_value, churn_probability, "
+            "is_churned, churn_probability * lifetime_value AS expected_loss FROM base, cut "
+            "WHERE churn_probability >= ? AND lifetime_value >= ltv_cut AND (? OR is_churned = 0) "
+            "ORDER BY expected_loss DESC, customer_id",
+            [*params, self.churn_threshold, self.include_churned])
+
+    @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
+    def at_risk_table(self) -> pd.DataFrame:
+        """The at-risk list as the table shows it (money and rates formatted)."""
+        frame = self.at_risk()
+        return pd.DataFrame({
+            "Customer": frame["customer_id"], "Segment": frame["customer_segment"], "Region": frame["region"],
+            "City tier": frame["city_tier"], "Lifetime value": [rupees(v) for v in frame["lifetime_value"]],
+            "Churn probability": [percent(v, 1) for v in frame["churn_probability"]],
+            "Expected loss": [rupees(v) for v in frame["expected_loss"]],
+        })
+
+    @param.depends(*CUSTOMER_DEPS, "churn_threshold")
+    def plot_churn(self) -> hv.Overlay:
+        frame = self.churn_distribution()
+        overlay = stacked_histogram(frame, "segment", segment_order(frame["segment"]), SEGMENT_COLORS,
+                                    "Churn probability", lambda a, b: f"{a:.0%}–{b:.0%}")
+        marker = hv.VLine(self.churn_threshold).opts(color="#d62728", line_dash="dashed", line_width=2)
+        return (overlay * marker).opts(
+            responsive=True, height=CHART_HEIGHT, toolbar="above", legend_position="right",
+            xformatter=NumeralTickFormatter(format="0%"), xlabel="Churn probability", ylabel="Customers",
+            title=f"Churn probability by segment (dashed: threshold {percent(self.churn_threshold, 0)})")
+
+    @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
+    def insight_churn(self) -> str:
+        return cx.churn_summary(self.churn_totals(), self.at_risk(), self.churn_threshold, self.top_value_share,
+                                self.include_churned)
+
+    # -- export and page -------------------------------------------------------------------------------
+    def filter_note(self) -> str:
+        return ("Global filters applied here: regions (customer data has a region column). Customer data has no "
+                "date, campaign channel or campaign type, so those filters do not narrow the customer views. The "
+                "channel bubble chart reads campaign data: the date, region and campaign-type filters narrow it, "
+                "and the channel filter highlights its bubbles.")
+
+    def export_frame(self) -> pd.DataFrame:
+        """The customers under the region filter (contract columns, file order)."""
+        where, params = self._where()
+        return self.store.query(f"SELECT {', '.join(CUSTOMERS.column_names)} FROM customers {where} ORDER BY rowid",
+                                params)
+
+    def chart_objects(self) -> list:
+        """Every HoloViews chart as it is now (the sunburst, a Bokeh figure, is added by `charts_html`)."""
+        objects = [self.plot_age(), self.plot_ltv_box(), self.plot_satisfaction(),
+                   self.scatter_snapshot() * self.plot_trend_lines(), self.plot_churn()]
+        if self.store.has("campaigns"):
+            objects.insert(4, self.plot_channel_bubbles() * self.plot_channel_labels())
+        return objects
+
+    def charts_html(self) -> io.BytesIO:
+        """All charts, sunburst included, as one standalone HTML page with inline resources (works offline)."""
+        figures = [hv.render(obj, backend="bokeh") for obj in self.chart_objects()]
+        for fig in figures:
+            fig.sizing_mode, fig.width, fig.height = "fixed", 900, CHART_HEIGHT
+        figures.append(self.sunburst.figure(interactive=False))
+        page = file_html(column(*figures), INLINE, title="NovaMart customer insights")
+        return io.BytesIO(page.encode("utf-8"))
+
+    def layout(self) -> pn.viewable.Viewable:
+        def widget(name, kind, **kw):
+            return kind.from_param(getattr(self.param, name), sizing_mode="stretch_width", **kw)
+
+        bubble_pane = pn.pane.HoloViews(
+            (self._bubbles * hv.DynamicMap(self.plot_channel_labels)).opts(framewise=True),
+            sizing_mode="stretch_width", min_height=CHART_HEIGHT, linked_axes=False)
+        clear = pn.widgets.Button(label="Clear channel filter", color="light", sizing_mode="stretch_width")
+        clear.on_click(self.clear_channels)
+        channel_view = (notice(self.store.missing_message("campaigns"), kind="warning")
+                        if not self.store.has("campaigns") else bubble_pane)
+        at_risk_table = pn.widgets.Tabulator(
+            self.at_risk_table, pagination="remote", page_size=10, show_index=False, disabled=True,
+            layout="fit_data_stretch", sizing_mode="stretch_width",
+            theme="midnight" if pn.config.theme == "dark" else "simple",   # Tabulator does not follow the page
+            configuration={"columnDefaults": {"headerSort": False},
+                           "placeholder": "No customer meets both conditions: see the sentence under the chart."})
+        views = [
+            ("1. Age distribution", [widget("age_bin_width", pn.widgets.IntSlider),
+                                     widget("age_by_segment", pn.widgets.Checkbox, css_classes=["age-by-segment"]),
+                                     widget("age_segments", pn.widgets.MultiChoice, placeholder="All segments")],
+             chart(self.plot_age), self.insight_age),
+            ("2. Lifetime value by segment", [widget("ltv_points", pn.widgets.Checkbox, css_classes=["ltv-points"]),
+                                              widget("ltv_log", pn.widgets.Checkbox, css_classes=["ltv-log"]),
+                                              pn.pane.Markdown(self.ltv_note, css_classes=["ltv-note"])],
+             chart(self.plot_ltv_box), self.insight_ltv),
+            ("3. Satisfaction by NPS category and acquisition channel",
+             [widget("violin_channel", pn.widgets.Select),
+              pn.pane.Markdown(self.satisfaction_note, css_classes=["violin-note"])],
+             chart(self.plot_satisfaction, height=CHART_HEIGHT + 40), self.insight_satisfaction, True),
+            ("4. Income vs lifetime value", [widget("trend_line", pn.widgets.RadioButtonGroup),
+                                             pn.pane.Markdown(self.scatter_note, css_classes=["scatter-note"]),
+                                             pn.pane.HTML(self.raster_legend)],
+             pn.pane.HoloViews(self.scatter_view(), sizing_mode="stretch_width", min_height=CHART_HEIGHT,
+                               linked_axes=False), self.insight_scatter),
+            ("5. Channels: click-through vs conversion rate (campaign data)",
+             [clear, pn.pane.Markdown("Click a bubble to set the sidebar's channel filter (shift-click for "
+                                      "several); click empty space or the button to clear it. Every channel "
+                                      "stays on this chart.")],
+             channel_view, self.insight_channels),
+            ("6. Region → city tier → segment", [pn.pane.Markdown(
+                "Click a wedge to zoom into it; click the centre to go back up. Hover for counts and shares."),
+                pn.pane.HTML(segment_legend("Outer ring:"))],
+             self.sunburst, self.insight_sunburst),
+            ("7. Churn risk", [widget("churn_threshold", pn.widgets.FloatSlider, format="0%"),
+                               widget("top_value_share", pn.widgets.FloatSlider, format="0%"),
+                               widget("include_churned", pn.widgets.Checkbox, css_classes=["include-churned"])],
+             chart(self.plot_churn), self.insight_churn),
+        ]
+        description = ("Who the customers are, what they are worth, how satisfied they are, which channels convert, "
+                       "where they live and who is about to leave. Hover any chart for the numbers; each chart's "
+                       "toolbar saves it as PNG.")
+        header = section_header(self, description)
+        header.append(pn.widgets.FileDownload(callback=self.charts_html, filename="novamart_customers_charts.html",
+                                              label="Download charts (HTML)", color="primary", variant="outline",
+                                              embed=False, width=220))
+        at_risk = pn.Card(
+            at_risk_table,
+            csv_download(self.at_risk, "novamart_at_risk_customers.csv", "Download at-risk list (CSV)"),
+            title="At-risk customers (highest expected loss first)", collapsible=False, sizing_mode="stretch_width")
+        cards = [view_card(*view) for view in views]
+        return pn.Column(header, *cards, at_risk, sizing_mode="stretch_width")
+
+
+def segment_legend(caption: str) -> str:
+    """HTML swatches naming the segment colours (for charts whose own legend cannot show them)."""
+    swatches = "".join(f'<span style="white-space:nowrap;margin-right:10px"><span style="display:inline-block;'
+                       f'width:11px;height:11px;background:{colour};margin-right:4px"></span>{segment}</span> '
+                       for segment, colour in SEGMENT_COLORS.items())
+    return f'<div style="font-size:0.9em">{caption} {swatches}</div>'
+
+
+def view_card(title: str, controls: list, body, insight_fn, wide: bool = False) -> pn.Card:
+    """One view: the chart, and beside it (below it when `wide`) its controls and its insight sentence."""
+    if wide:
+        content = pn.Column(body, pn.Row(pn.Column(*controls, width=330), insight(insight_fn),
+                                         sizing_mode="stretch_width"), sizing_mode="stretch_width")
+    else:
+        content = pn.Row(body, pn.Column(*controls, insight(insight_fn), width=330, margin=(10, 10)),
+                         sizing_mode="stretch_width")
+    return pn.Card(content, title=title, collapsible=False, sizing_mode="stretch_width", margin=(10, 0))
+
+
+def _offset_labels(plot, element) -> None:
+    """Plot hook: shift each label by its `pixel_offset` (screen pixels, so it stays put when zooming).
+    HoloViews leaves extra label dimensions out of the data source, so the hook adds the column."""
+    plot.handles["source"].data["pixel_offset"] = element.dimension_values("pixel_offset")
+    plot.handles["glyph"].y_offset = {"field": "pixel_offset"}
