@@ -28,7 +28,7 @@ from novamart_panel.wasm import PAGE_NAME, WASM_REQUIREMENTS, export_wasm
 PACKAGE_DIR = Path(novamart_panel.__file__).resolve().parent
 WHEEL_NAME = f"novamart_panel-{novamart_panel.__version__}-py3-none-any.whl"
 # Import names whose distribution is named differently.
-DISTRIBUTIONS = {"sklearn": "scikit-learn"}
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "markdown_it": "markdown-it-py"}
 
 
 @pytest.fixture(scope="module")

@@ -25,10 +25,10 @@ MIX = channels([("Email", 100.0, 6_00_000.0), ("Google Ads", 400.0, 3_00_000.0),
 
 
 def test_top_revenue_channel_names_the_leader_and_its_share():
-    assert top_revenue_channel(MIX) == "**Email** brings the most revenue: ₹6.00 L, 60.0% of ₹10.0 L."
+    assert top_revenue_channel(MIX) == "**Email** brings the most revenue: ₹6 L, 60.0% of ₹10 L."
     swapped = MIX.assign(channel=["Google Ads", "Email", "Direct"])
     assert top_revenue_channel(swapped).startswith("**Google Ads** brings the most revenue")
-    assert top_revenue_channel(MIX.head(1)) == "**Email** is the only channel selected: ₹6.00 L of revenue."
+    assert top_revenue_channel(MIX.head(1)) == "**Email** is the only channel selected: ₹6 L of revenue."
     assert top_revenue_channel(MIX.assign(revenue=0.0)) is None
     assert top_revenue_channel(MIX.iloc[:0]) is None
 
@@ -58,18 +58,18 @@ def test_revenue_change_names_the_channel_that_moved_it_most():
                          ("Direct", 0.0, 1_00_000.0)])
     # 9 L → 10 L (+11.1 %); Email +2 L, Google Ads −1 L: Email moved it, 200 % of the +1 L change
     assert revenue_change(MIX, previous, 30) == (
-        "Revenue rose 11.1% to ₹10.0 L against the previous 30 days (₹9.00 L). "
-        "**Email** moved it most (+₹2.00 L, 200.0% of the change).")
+        "Revenue rose 11.1% to ₹10 L against the previous 30 days (₹9 L). "
+        "**Email** moved it most (+₹2 L, 200.0% of the change).")
     falling = revenue_change(previous, MIX, 30)
-    assert falling.startswith("Revenue fell 10.0% to ₹9.00 L")
-    assert "**Email** moved it most (−₹2.00 L" in falling
+    assert falling.startswith("Revenue fell 10.0% to ₹9 L")
+    assert "**Email** moved it most (−₹2 L" in falling
     assert revenue_change(MIX, None, 30) is None
     # a channel that only exists in one period still counts
     new_channel = channels([("Email", 100.0, 4_00_000.0), ("Referral", 10.0, 3_00_000.0)])
     only_email = MIX.iloc[[0]].assign(revenue=4e5)
-    assert "**Referral** moved it most (+₹3.00 L" in revenue_change(new_channel, only_email, 7)
+    assert "**Referral** moved it most (+₹3 L" in revenue_change(new_channel, only_email, 7)
     assert revenue_change(MIX, MIX.assign(revenue=0.0), 7) == (
-        "Revenue was ₹10.0 L in the last 7 days; the previous 7 days had none to compare with.")
+        "Revenue was ₹10 L in the last 7 days; the previous 7 days had none to compare with.")
 
 
 def daily(start, end, value_of):
@@ -83,13 +83,13 @@ def test_seasonality_strongest_month_and_festive_lift():
     # Oct–Nov 2 L a day; the other 305 days: (31 · 3 L + 274 · 1 L) / 305
     other = (31 * 3e5 + 274 * 1e5) / 305
     text = seasonality(year)
-    assert text.startswith("The strongest full month was **August 2024** (₹93.0 L).")
+    assert text.startswith("The strongest full month was **August 2024** (₹93 L).")
     assert f"{(2e5 / other - 1) * 100:.1f}% above the other days" in text
     assert seasonality(year[year["date"].dt.month >= 9]) == (
-        "The strongest full month was **October 2024** (₹62.0 L). Festive-season days (Oct–Nov) average "
-        "₹2.00 L of revenue, 100.0% above the other days (₹1.00 L).")
+        "The strongest full month was **October 2024** (₹62 L). Festive-season days (Oct–Nov) average "
+        "₹2 L of revenue, 100.0% above the other days (₹1 L).")
     no_festive = seasonality(year[year["date"].dt.month < 10])
-    assert no_festive == "The strongest full month was **August 2024** (₹93.0 L)."
+    assert no_festive == "The strongest full month was **August 2024** (₹93 L)."
     assert seasonality(year.iloc[:10]) is None          # no full months, no Oct–Nov
     assert seasonality(year.assign(revenue=0.0)) is None
     lower = seasonality(year.assign(revenue=lambda f: np.where(f["date"].dt.month.isin([10, 11]), 5e4, 1e5)))
@@ -98,12 +98,12 @@ def test_seasonality_strongest_month_and_festive_lift():
 
 def test_trend_momentum_compares_first_and_last_thirty_day_average():
     trend = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=4), "ma30": [np.nan, 2e5, 2.5e5, 3e5]})
-    assert trend_momentum(trend) == ("The 30-day average of daily revenue went from ₹2.00 L on 02 Jan 2024 "
-                                     "to ₹3.00 L on 04 Jan 2024 (up 50.0%).")
+    assert trend_momentum(trend) == ("The 30-day average of daily revenue went from ₹2 L on 02 Jan 2024 "
+                                     "to ₹3 L on 04 Jan 2024 (up 50.0%).")
     assert trend_momentum(trend.head(2)) is None
     from_zero = trend.assign(ma30=[np.nan, 0.0, 1e5, 2e5])
     assert trend_momentum(from_zero) == ("The 30-day average of daily revenue went from ₹0 on 02 Jan 2024 "
-                                         "to ₹2.00 L on 04 Jan 2024.")
+                                         "to ₹2 L on 04 Jan 2024.")
     assert trend_momentum(trend.assign(ma30=0.0)) is None
 
 
