@@ -1,0 +1,177 @@
+"""The served app: Panel's server answers, builds sessions, and every section renders on both data sets.
+
+One in-process server (threaded `pn.serve`) serves the app on the packaged and on the reference data;
+the `novamart-panel serve` command is started once as a real subprocess.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import panel as pn
+import pytest
+
+from novamart_panel.app import SECTIONS, TITLE, App, create_app
+from novamart_panel.views.base import table_label
+
+SLUGS = [section.slug for section in SECTIONS]
+DATA_SETS = ("packaged", "reference")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str, timeout: float = 180) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8", "replace")
+
+
+def wait_until_listening(port: int, process: subprocess.Popen | None = None, deadline_s: float = 90) -> None:
+    """Poll until the port accepts connections (bounded); fail early if the server process died."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"the server exited with code {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"nothing listened on port {port} within {deadline_s} s")
+
+
+def offsite_resources(html: str) -> list[str]:
+    """Script, stylesheet, font and image addresses in a page that point to another host."""
+    links = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)["']""", html)
+    links += re.findall(r"""url\(\s*["']?([^"')]+)""", html)
+    return [link for link in links if re.match(r"(https?:)?//", link)
+            and not re.match(r"(https?:)?//(localhost|127\.0\.0\.1)[:/]", link)]
+
+
+@pytest.fixture(scope="module")
+def data_dirs(packaged_dir, reference_dir) -> dict[str, Path]:
+    return {"packaged": packaged_dir, "reference": reference_dir}
+
+
+@pytest.fixture(scope="module")
+def server(data_dirs):
+    """The app on both data sets at /packaged and /reference, with Panel's /liveness endpoint."""
+    port = free_port()
+    apps = {name: (lambda folder=folder: create_app(folder)) for name, folder in data_dirs.items()}
+    thread = pn.serve(apps, port=port, address="127.0.0.1", threaded=True, show=False, verbose=False,
+                      liveness=True, title=TITLE)
+    base = f"http://localhost:{port}"
+    try:
+        wait_until_listening(port)
+        yield base
+    finally:
+        thread.stop()
+
+
+@pytest.mark.parametrize("name", DATA_SETS)
+def test_liveness_builds_a_session_of_each_app(server, name):
+    status, body = get(f"{server}/liveness?endpoint=/{name}")
+    assert status == 200, body
+    assert json.loads(body) == {f"/{name}": True}
+
+
+@pytest.mark.parametrize("name", DATA_SETS)
+def test_page_is_served_with_local_resources_only(server, name):
+    status, html = get(f"{server}/{name}")
+    assert status == 200
+    assert f"<title>{TITLE}</title>" in html
+    assert offsite_resources(html) == []
+
+
+def test_unknown_path_is_not_found(server):
+    status, _ = get(f"{server}/no-such-app")
+    assert status == 404
+
+
+def test_offsite_resource_detection():
+    page = ('<script src="static/js/bokeh.min.js"></script><link href="http://localhost:5006/x.css">'
+            '<link href="https://cdn.example.org/font.css"><style>@import url(//fonts.example.com/a)</style>')
+    assert offsite_resources(page) == ["https://cdn.example.org/font.css", "//fonts.example.com/a"]
+
+
+@pytest.fixture(scope="module")
+def apps(data_dirs) -> dict[str, App]:
+    return {name: App(folder) for name, folder in data_dirs.items()}
+
+
+def rendered_text(root) -> str:
+    """The text of every Markdown/HTML model under a Bokeh root, unescaped."""
+    texts = [getattr(model, "text", None) for model in root.references()]
+    text = " ".join(text for text in texts if isinstance(text, str))
+    while (unescaped := html.unescape(text)) != text:   # Markdown panes escape HTML twice
+        text = unescaped
+    return text
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+@pytest.mark.parametrize("name", DATA_SETS)
+def test_every_section_renders(apps, name, slug):
+    section = apps[name].section_view(slug)
+    root = pn.panel(section).get_root()
+    text = rendered_text(root)
+    if section.missing_tables:
+        # The page names what is missing instead of failing.
+        for table in section.missing_tables:
+            assert table_label(table) in text
+    else:
+        assert section.title in text
+
+
+def test_sessions_keep_independent_filters(data_dirs):
+    first, second = App(data_dirs["reference"]), App(data_dirs["reference"])
+    channel = first.filters.param.channels.objects[0]
+    first.filters.channels = [channel]
+    first.section = "geography"
+    assert second.filters.channels == []
+    assert second.section == "overview"
+    assert all(section.filters is second.filters for section in second.sections)
+    assert all(section.filters is first.filters for section in first.sections)
+
+
+def test_cli_serve_answers_on_the_chosen_port_and_data(reference_dir, tmp_path):
+    """`novamart-panel serve --port N --data DIR` serves the app at / and /serve_app, then stops."""
+    script = Path(sys.executable).with_name("novamart-panel")
+    assert script.is_file(), "the novamart-panel console script is not installed in this environment"
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key != "NOVAMART_DATA"}
+    log = tmp_path / "serve.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(script), "serve", "--port", str(port), "--address", "127.0.0.1", "--data", str(reference_dir)],
+            env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until_listening(port, process)
+        for path in ("/", "/serve_app"):
+            status, html = get(f"http://localhost:{port}{path}")
+            assert status == 200, path
+            assert f"<title>{TITLE}</title>" in html
+    finally:
+        # The CLI runs `panel serve` as a child: stop the whole process group it leads.
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")

@@ -1,0 +1,168 @@
+"""Browser-test fixtures: one served app, one headless Chromium, pages that record what goes wrong.
+
+The app is served in-process (threaded `pn.serve`) on the packaged data at /app and on the reference
+data at /reference. Chromium is Debian's (/usr/bin/chromium, or $NOVAMART_CHROMIUM): Playwright never
+downloads a browser. Every page records console errors and warnings (less a short allowlist of
+third-party notices), uncaught page errors, failed and 4xx/5xx requests, and any request to a host other
+than this machine, which is blocked: the app must work offline (SPEC §6).
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlparse
+
+import panel as pn
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from novamart_panel.app import TITLE, create_app
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "screenshots"
+CHROMIUM = os.environ.get("NOVAMART_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 30_000
+expect.set_options(timeout=TIMEOUT_MS)
+# A cold session builds the whole app; on 2 busy cores the first page can take longer than a click.
+FIRST_LOAD_TIMEOUT_MS = 90_000
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
+# Console messages that are not the app's: third-party deprecation notices and GPU driver chatter.
+ALLOWED_CONSOLE = (
+    re.compile(r"Deprecation warning: allowHTML will default to false"),   # Choices.js in MultiChoice
+    re.compile(r"GL Driver Message"),                                         # software WebGL in headless
+)
+APP_PATHS = {"packaged": "app", "reference": "reference"}
+
+
+@dataclass
+class BrowserLog:
+    """What went wrong in one page: console errors/warnings, page errors, failed or off-machine requests."""
+
+    console: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    offsite_requests: list[str] = field(default_factory=list)
+
+    def on_console(self, message) -> None:
+        if message.type in ("error", "warning") and not any(p.search(message.text) for p in ALLOWED_CONSOLE):
+            self.console.append(f"{message.type}: {message.text}")
+
+    def on_response(self, response) -> None:
+        if response.status >= 400:
+            self.failed_requests.append(f"{response.status} {response.url}")
+
+    def on_request_failed(self, request) -> None:
+        if request.url not in self.offsite_requests:
+            self.failed_requests.append(f"{request.failure} {request.url}")
+
+    def problems(self) -> dict[str, list[str]]:
+        found = {item.name: getattr(self, item.name) for item in fields(self)}
+        return {name: values for name, values in found.items() if values}
+
+    def assert_clean(self) -> None:
+        assert self.problems() == {}
+
+
+def is_local(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme in ("data", "blob", "about") or parsed.hostname in LOCAL_HOSTS
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(packaged_dir, reference_dir) -> str:
+    """Base URL of the app on both data sets (a factory: each page load is a fresh session)."""
+    port = free_port()
+    folders = {"packaged": packaged_dir, "reference": reference_dir}
+    apps = {APP_PATHS[name]: (lambda folder=folder: create_app(folder)) for name, folder in folders.items()}
+    thread = pn.serve(apps, port=port, address="127.0.0.1", threaded=True, show=False, verbose=False,
+                      title=TITLE)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"the test server did not listen on port {port}")
+            time.sleep(0.2)
+    try:
+        yield f"http://localhost:{port}"
+    finally:
+        thread.stop()
+
+
+# Module scope: one Playwright per test module, so modules that start their own can run after this one
+# (two sync Playwright instances cannot live in one thread).
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"no Chromium at {CHROMIUM}: `apt-get install chromium` (bash .ci/run does it)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def browser_log() -> BrowserLog:
+    return BrowserLog()
+
+
+@pytest.fixture
+def page(browser, browser_log) -> Page:
+    """A fresh page (own context: no shared cookies or storage) whose problems land in `browser_log`."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+
+    def route(route):
+        if is_local(route.request.url):
+            route.continue_()
+        else:
+            browser_log.offsite_requests.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", browser_log.on_console)
+    page.on("pageerror", lambda error: browser_log.page_errors.append(str(error)))
+    page.on("response", browser_log.on_response)
+    page.on("requestfailed", browser_log.on_request_failed)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """Save a full-page screenshot under screenshots/ (not committed) for a person to look at."""
+
+    def save(page: Page, name: str) -> Path:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
+
+
+@pytest.fixture
+def open_app(app_server):
+    """Open the app on a data set ("packaged" or "reference") with an optional query string."""
+
+    def open_(page: Page, data: str = "packaged", query: str = "") -> Page:
+        page.goto(f"{app_server}/{APP_PATHS[data]}{query}", timeout=FIRST_LOAD_TIMEOUT_MS)
+        page.locator(".bk-tab").first.wait_for(timeout=FIRST_LOAD_TIMEOUT_MS)
+        return page
+
+    return open_
