@@ -147,6 +147,17 @@ def chart(plot_fn, height: int = 380) -> pn.viewable.Viewable:
     return pn.panel(plot_fn, sizing_mode="stretch_width", min_height=height)
 
 
+def view_card(title: str, controls: list, body, insight_fn, wide: bool = False, side_width: int = 320) -> pn.Card:
+    """One view: its chart or table, and beside it (below it when `wide`) its controls and insight."""
+    if wide:
+        content = pn.Column(body, pn.Row(pn.Column(*controls, width=side_width), insight(insight_fn),
+                                         sizing_mode="stretch_width"), sizing_mode="stretch_width")
+    else:
+        content = pn.Row(body, pn.Column(*controls, insight(insight_fn), width=side_width, margin=(10, 10)),
+                         sizing_mode="stretch_width")
+    return pn.Card(content, title=title, collapsible=False, sizing_mode="stretch_width", margin=(10, 0))
+
+
 def kpi_card(label: str, value: str, change: str = "", good: bool | None = None, caption: str = "") -> str:
     """HTML of one KPI card: the value, and the change coloured green (good), red (bad) or grey."""
     colour = {True: GOOD, False: BAD, None: NEUTRAL}[good]

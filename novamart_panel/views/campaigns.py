@@ -19,8 +19,7 @@ from ..analytics.metrics import SUM_COLUMNS, add_ratios
 from ..data.contract import CAMPAIGNS
 from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, date_bounds, distinct_values
 from ..format import CRORE, LAKH, count, percent, ratio, rupees
-from .base import BAD, FILTER_DEPS, GOOD, Section, chart, csv_download, house_opts, html_download, insight, \
-    rupee_ticks, section_header
+from .base import BAD, FILTER_DEPS, GOOD, Section, chart, csv_download, house_opts, html_download, rupee_ticks, section_header, view_card
 
 CHANNEL_METRICS = {"Revenue": "revenue", "Conversions": "conversions", "ROAS": "roas"}
 CALENDAR_METRICS = {"Revenue": "revenue", "Spend": "spend", "Conversions": "conversions", "Clicks": "clicks",
@@ -617,18 +616,8 @@ class CampaignSection(Section):
                        "day and campaign. Hover any chart for the numbers; each chart's toolbar saves it as PNG.")
         header = section_header(self, description)
         header.append(html_download(self.chart_objects, "novamart_campaigns_charts.html"))
-        return pn.Column(header, *[_view_card(*view) for view in views], sizing_mode="stretch_width")
+        return pn.Column(header, *[view_card(*view) for view in views], sizing_mode="stretch_width")
 
-
-def _view_card(title: str, controls: list, body, insight_fn, wide: bool = False) -> pn.Card:
-    """One view: its chart or table, and beside it (below it when `wide`) the controls and the insight."""
-    if wide:
-        content = pn.Column(body, pn.Row(*controls, insight(insight_fn), sizing_mode="stretch_width"),
-                            sizing_mode="stretch_width")
-    else:
-        content = pn.Row(body, pn.Column(*controls, insight(insight_fn), width=320, margin=(10, 10)),
-                         sizing_mode="stretch_width")
-    return pn.Card(content, title=title, collapsible=False, sizing_mode="stretch_width", margin=(10, 0))
 
 
 def _as_date(value) -> dt.date | None:

@@ -35,8 +35,8 @@ from ..analytics.metrics import add_ratios
 from ..data.contract import CUSTOMERS, FILTER_COLUMNS, SEGMENTS
 from ..data.queries import FilterState, campaign_sums_by, distinct_values
 from ..format import count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, chart, csv_download, house_opts, insight, notice, section_header
-from .campaigns import rupee_ticks
+from .base import FILTER_DEPS, Section, chart, csv_download, house_opts, notice, rupee_ticks, section_header, \
+    view_card
 from .sunburst import Sunburst
 
 # Okabe–Ito colours: distinguishable with colour-blindness, readable on light and dark backgrounds.
@@ -816,16 +816,6 @@ def segment_legend(caption: str) -> str:
                        for segment, colour in SEGMENT_COLORS.items())
     return f'<div style="font-size:0.9em">{caption} {swatches}</div>'
 
-
-def view_card(title: str, controls: list, body, insight_fn, wide: bool = False) -> pn.Card:
-    """One view: the chart, and beside it (below it when `wide`) its controls and its insight sentence."""
-    if wide:
-        content = pn.Column(body, pn.Row(pn.Column(*controls, width=330), insight(insight_fn),
-                                         sizing_mode="stretch_width"), sizing_mode="stretch_width")
-    else:
-        content = pn.Row(body, pn.Column(*controls, insight(insight_fn), width=330, margin=(10, 10)),
-                         sizing_mode="stretch_width")
-    return pn.Card(content, title=title, collapsible=False, sizing_mode="stretch_width", margin=(10, 0))
 
 
 def _offset_labels(plot, element) -> None:

@@ -22,7 +22,7 @@ from ..analytics.product_insights import PRODUCT_METRICS, text_column, with_marg
 from ..analytics.treemap import layout_children, tile_at
 from ..data.contract import PRODUCTS
 from ..format import LAKH
-from .base import BAD, DARK_TEXT, FILTER_DEPS, LIGHT_TEXT, NEUTRAL, Section, chart, contrast_labels, csv_download, \
+from .base import BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, \
     house_opts, html_download, insight, readable_text_colours, rupee_ticks, section_header
 from .filters import FILTER_LABELS
 
