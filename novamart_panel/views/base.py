@@ -144,7 +144,8 @@ def chart(plot_fn, height: int = 380) -> pn.viewable.Viewable:
     the glyph ("Size mismatch" in the browser) at the next resize, e.g. when the sidebar is toggled
     after a filter change. A fresh plot per update also rescales its axes to the new data.
     """
-    return pn.panel(plot_fn, sizing_mode="stretch_width", min_height=height)
+    # linked_axes=False: Panel would otherwise merge categorical axes of unrelated charts in one page.
+    return pn.panel(plot_fn, sizing_mode="stretch_width", min_height=height, linked_axes=False)
 
 
 def view_card(title: str, controls: list, body, insight_fn, wide: bool = False, side_width: int = 320) -> pn.Card:

@@ -1,10 +1,11 @@
 """Browser-test fixtures: one served app, one headless Chromium, pages that record what goes wrong.
 
-The app is served in-process (threaded `pn.serve`) on the packaged data at /app and on the reference
-data at /reference. Chromium is Debian's (/usr/bin/chromium, or $NOVAMART_CHROMIUM): Playwright never
-downloads a browser. Every page records console errors and warnings (less a short allowlist of
-third-party notices), uncaught page errors, failed and 4xx/5xx requests, and any request to a host other
-than this machine, which is blocked: the app must work offline (SPEC §6).
+The app is served in-process (threaded `pn.serve`, one server for the whole test session) on the packaged
+data at /app and on the reference data at /reference. Chromium is Debian's (/usr/bin/chromium, or
+$NOVAMART_CHROMIUM): Playwright never downloads a browser, and one Chromium serves every browser test of a
+run. Every page records console errors and warnings (less a short allowlist of third-party notices),
+uncaught page errors, failed and 4xx/5xx requests, and any request to a host other than this machine, which
+is blocked: the app must work offline (SPEC §6).
 """
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 TIMEOUT_MS = 30_000
 expect.set_options(timeout=TIMEOUT_MS)
-# A cold session builds the whole app; on 2 busy cores the first page can take longer than a click.
-FIRST_LOAD_TIMEOUT_MS = 90_000
+# A cold session builds the whole app; on 2 busy cores the first page can take far longer than a click.
+FIRST_LOAD_TIMEOUT_MS = 120_000
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 # Console messages that are not the app's: third-party deprecation notices and GPU driver chatter.
 ALLOWED_CONSOLE = (
@@ -103,16 +104,49 @@ def app_server(packaged_dir, reference_dir) -> str:
         thread.stop()
 
 
-# Module scope: one Playwright per test module, so modules that start their own can run after this one
-# (two sync Playwright instances cannot live in one thread).
-@pytest.fixture(scope="module")
+class ChromiumRun:
+    """One Playwright and one Chromium shared by consecutive browser tests.
+
+    Stopped as soon as the next test needs no browser: a live sync Playwright leaves an event loop marked
+    running in this thread, so `asyncio.run` in later (non-browser) tests would fail.
+    """
+
+    def __init__(self) -> None:
+        self._playwright = None
+        self._browser = None
+
+    def browser(self):
+        if self._browser is None:
+            if not Path(CHROMIUM).is_file():
+                pytest.fail(f"no Chromium at {CHROMIUM}: `apt-get install chromium` (bash .ci/run does it)")
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                             args=CHROMIUM_ARGS)
+        return self._browser
+
+    def stop(self) -> None:
+        if self._playwright is not None:
+            self._browser.close()
+            self._playwright.stop()
+            self._playwright = self._browser = None
+
+
+CHROMIUM_RUN = ChromiumRun()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    try:
+        return (yield)
+    finally:
+        if nextitem is None or "browser" not in nextitem.fixturenames:
+            CHROMIUM_RUN.stop()
+
+
+@pytest.fixture
 def browser():
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no Chromium at {CHROMIUM}: `apt-get install chromium` (bash .ci/run does it)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    """The run's headless Chromium (started by the first browser test)."""
+    return CHROMIUM_RUN.browser()
 
 
 @pytest.fixture
@@ -158,11 +192,15 @@ def screenshot():
 
 @pytest.fixture
 def open_app(app_server):
-    """Open the app on a data set ("packaged" or "reference") with an optional query string."""
+    """Open the app on a data set ("packaged" or "reference") with an optional query string.
 
-    def open_(page: Page, data: str = "packaged", query: str = "") -> Page:
+    The first load may take up to FIRST_LOAD_TIMEOUT_MS until `ready` (a CSS selector) shows: the tab bar by
+    default, or a view of the tab the query opens.
+    """
+
+    def open_(page: Page, data: str = "packaged", query: str = "", ready: str = ".bk-tab") -> Page:
         page.goto(f"{app_server}/{APP_PATHS[data]}{query}", timeout=FIRST_LOAD_TIMEOUT_MS)
-        page.locator(".bk-tab").first.wait_for(timeout=FIRST_LOAD_TIMEOUT_MS)
+        page.locator(ready).first.wait_for(timeout=FIRST_LOAD_TIMEOUT_MS)
         return page
 
     return open_

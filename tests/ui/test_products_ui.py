@@ -1,36 +1,18 @@
 """Product performance tab in headless Chromium: clicking treemap tiles drills down (the level line, the
 breadcrumb and the insight change), Back up and the breadcrumb go up, and the controls rewrite the insights.
 
-The server and browser fixtures are module-scoped and self-contained (as in the other UI tests), so they
-can move to a shared tests/ui/conftest.py.
+The served app, the browser and the page's problem log come from tests/ui/conftest.py.
 """
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-expect = playwright_api.expect
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.ui
-
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-TIMEOUT_MS = 30_000
-# Browser console lines that are not the app's fault.
-KNOWN_CONSOLE = ("GL Driver Message", "allowHTML will default to false")
 
 # Page position of the centre of the treemap tile named `name`: the tile's corners come from the figure's
 # data source, the figure's frame scales map them to canvas pixels, the figure's element places the canvas.
@@ -53,66 +35,6 @@ TILE_CENTRE_JS = """([titlePrefix, name]) => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url(reference_dir):
-    """The whole app served by `panel serve` in its own process (each session: a fresh App)."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "panel", "serve", "novamart_panel/serve_app.py", "--port", str(port),
-         "--address", "127.0.0.1", "--allow-websocket-origin", f"localhost:{port}", "--liveness"],
-        cwd=REPO, env={**os.environ, "NOVAMART_DATA": str(reference_dir)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://localhost:{port}/liveness", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("panel serve did not start: "
-                                       f"{server.stderr.read() if server.poll() is not None else 'timeout'}")
-                time.sleep(0.25)
-        yield f"http://localhost:{port}/serve_app"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(TIMEOUT_MS)
-    # The default 5 s of `expect` is too short on a busy two-core machine: a drill-down re-renders a figure.
-    expect.set_options(timeout=TIMEOUT_MS)
-    page.console_problems = []
-    page.on("console", lambda message: page.console_problems.append(message.text)
-            if message.type in ("error", "warning") and not any(k in message.text for k in KNOWN_CONSOLE)
-            else None)
-    page.on("pageerror", lambda error: page.console_problems.append(str(error)))
-    yield page
-    page.close()
-
-
 @pytest.fixture(scope="module")
 def products(reference_dir) -> pd.DataFrame:
     return pd.read_csv(reference_dir / "product_sales.csv")
@@ -133,8 +55,8 @@ def treemap_insight(page):
     return page.locator(".insight", has_text="leads").first
 
 
-def test_clicking_tiles_drills_down_and_the_buttons_go_back_up(page, app_url):
-    page.goto(f"{app_url}?tab=products")
+def test_clicking_tiles_drills_down_and_the_buttons_go_back_up(page, browser_log, open_app):
+    open_app(page, "reference", "?tab=products")
     expect(level(page)).to_have_attribute("data-level", "0")
     expect(level(page)).to_contain_text("Showing categories")
     expect(treemap_insight(page)).to_contain_text("Electronics leads NovaMart sales")
@@ -159,11 +81,11 @@ def test_clicking_tiles_drills_down_and_the_buttons_go_back_up(page, app_url):
     page.locator(".breadcrumb-item button", has_text="All categories").click()
     expect(level(page)).to_have_attribute("data-level", "0")
     expect(page.locator(".treemap-back button")).to_be_disabled()
-    assert page.console_problems == []
+    browser_log.assert_clean()
 
 
-def test_controls_rewrite_the_insights(page, app_url, products):
-    page.goto(f"{app_url}?tab=products")
+def test_controls_rewrite_the_insights(page, browser_log, open_app, products):
+    open_app(page, "reference", "?tab=products")
     expect(level(page)).to_have_attribute("data-level", "0")
 
     page.locator(".bk-btn-group button", has_text="Units sold").click()
@@ -183,13 +105,13 @@ def test_controls_rewrite_the_insights(page, app_url, products):
     slider = page.locator(".bk-input-group", has=page.locator(".bk-slider-title", has_text="Volume above percentile"))
     handle = slider.locator(".noUi-handle")
     handle.focus()
-    for _ in range(2):  # one step at a time: the server's reply must not race the next key
+    for step in (80, 85):  # one step at a time: the server's reply must not race the next key
         handle.press("ArrowRight")
-        page.wait_for_timeout(300)
+        expect(screen).to_contain_text(f"above the {step}th percentile of units sold")
     expect(slider.locator(".bk-slider-value")).to_have_text("85")
     expected = flagged_count(85)
     assert expected != flagged_count(75)
     text = f"{expected} of 36 products" if expected else "No product of 36"
     expect(screen).to_contain_text(re.compile(re.escape(text)))
     expect(screen).to_contain_text("85th percentile")
-    assert page.console_problems == []
+    browser_log.assert_clean()
