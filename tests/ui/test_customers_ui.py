@@ -105,7 +105,8 @@ def test_bin_width_slider_rewrites_the_age_view(page, browser_log, open_app, cus
     slider.locator(".noUi-handle").press("ArrowRight")
     expect(insight(page, "customers shown are aged")).to_contain_text(busiest_bin(customers, 6))
     expect(slider.locator(".bk-slider-title")).to_contain_text("6")
-    assert "Customers by age (6-year bins)" in page.evaluate(FIGURE_TITLES_JS)
+    # The figure's new title is a separate patch from the insight's: wait for it rather than read it once.
+    page.wait_for_function(f"() => ({FIGURE_TITLES_JS})().includes('Customers by age (6-year bins)')")
     screenshot(page, "reference-customers-age")
     browser_log.assert_clean()
 
