@@ -55,6 +55,10 @@ class Section(pn.viewable.Viewer):
         super().__init__(**params)
         self._layout = None
 
+    def filter_state(self):
+        """The global filter values this section's data methods read (depend on `FILTER_DEPS`)."""
+        return self.filters.state()
+
     @property
     def missing_tables(self) -> list[str]:
         return [t for t in self.tables if not self.store.has(t)]
