@@ -1,7 +1,10 @@
-"""The application: global filters in a sidebar, one tab per section, theme toggle, URL sync."""
+"""The application: grouped section navigation and global filters in a sidebar, one section shown at a
+time, theme toggle, URL sync."""
 from __future__ import annotations
 
+import base64
 import os
+from pathlib import Path
 
 import panel as pn
 import param
@@ -28,6 +31,15 @@ SECTIONS: tuple[type[Section], ...] = (
 )
 TITLE = "NovaMart Marketing Analytics"
 
+# The sidebar navigation: every section in one group (fits a 1366-px laptop; the active one stays visible).
+NAVIGATION: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Performance", ("overview", "campaigns", "products", "geography")),
+    ("Customers", ("customers", "segments")),
+    ("Marketing science", ("attribution", "budget", "experiments", "model")),
+    ("Data", ("quality",)),
+)
+GLYPH_UPDATE_JS = Path(__file__).parent / "assets" / "glyph_update_fix.js"
+
 # Filter params mirrored in the URL, by query-string key.
 URL_FILTERS = {"date_range": "dates", "channels": "channels", "regions": "regions",
                "campaign_types": "types"}
@@ -36,20 +48,26 @@ URL_FILTERS = {"date_range": "dates", "channels": "channels", "regions": "region
 def extension() -> None:
     """Load the Panel extensions the app needs (call once per process or notebook)."""
     pn.extension("tabulator", sizing_mode="stretch_width", throttled=True, notifications=True)
+    # Inline (a data URL), so the served app, the notebook and the WebAssembly page load it offline.
+    script = base64.b64encode(GLYPH_UPDATE_JS.read_bytes()).decode("ascii")
+    pn.config.js_files = {**pn.config.js_files,
+                          "novamart_glyph_updates": f"data:text/javascript;base64,{script}"}
 
 
 class App(pn.viewable.Viewer):
     """The whole app for one browser session (or one notebook cell): its own filters and sections."""
 
     section = param.Selector(default=SECTIONS[0].slug, objects=[s.slug for s in SECTIONS],
-                             doc="The active tab")
+                             doc="The section shown")
 
     def __init__(self, data_dir: str | os.PathLike | None = None, **params):
         super().__init__(**params)
         self.store = DataStore.open(data_dir)
         self.filters = Filters(self.store)
-        self.sections = [cls(store=self.store, filters=self.filters) for cls in SECTIONS]
-        self._tabs = None
+        self.sections = [cls(store=self.store, filters=self.filters, active=cls.slug == self.section)
+                         for cls in SECTIONS]
+        self._main = None
+        self._navigation = None
 
     def section_view(self, slug: str) -> Section:
         """One section on its own (e.g. to show it alone in a notebook)."""
@@ -58,27 +76,64 @@ class App(pn.viewable.Viewer):
                 return section
         raise KeyError(f"no section {slug!r}; choose one of {', '.join(s.slug for s in self.sections)}")
 
+    @param.depends("section", watch=True)
+    def _show_section(self) -> None:
+        """Only the shown section follows the filters; the others catch up when next shown."""
+        for section in self.sections:
+            section.active = section.slug == self.section
+        if self._main is not None:
+            self._reveal()
+
+    def _reveal(self) -> None:
+        """Build the shown section the first time, then keep it: switching back only unhides it."""
+        for section, holder in zip(self.sections, self._main.objects):
+            shown = section.slug == self.section
+            if shown and not holder.objects:
+                holder.objects = [section]
+            holder.visible = shown
+
     @property
-    def tabs(self) -> pn.Tabs:
-        """One tab per section; a section's views are built the first time its tab is shown."""
-        if self._tabs is None:
-            slugs = [s.slug for s in self.sections]
-            holders = [pn.Column(sizing_mode="stretch_width") for _ in self.sections]
-            self._tabs = pn.Tabs(*[(s.title, h) for s, h in zip(self.sections, holders)], dynamic=True,
-                                 active=slugs.index(self.section), sizing_mode="stretch_width")
+    def main(self) -> pn.Column:
+        """The main area: one holder per section, only the shown one visible."""
+        if self._main is None:
+            self._main = pn.Column(*[pn.Column(sizing_mode="stretch_width", visible=False, css_classes=[
+                f"section-{s.slug}"]) for s in self.sections], sizing_mode="stretch_width")
+            self._reveal()
+        return self._main
 
-            def show(index: int) -> None:
-                if not holders[index].objects:
-                    holders[index].objects = [self.sections[index]]
+    @property
+    def navigation(self) -> pn.Column:
+        """Grouped section buttons; the active section is highlighted in its group."""
+        if self._navigation is None:
+            titles = {s.slug: s.title for s in self.sections}
+            groups = []
+            for name, slugs in NAVIGATION:
+                slugs = tuple(slug for slug in slugs if slug in titles)
+                if not slugs:
+                    continue
+                buttons = pn.widgets.RadioButtonGroup(
+                    options={titles[slug]: slug for slug in slugs}, orientation="vertical",
+                    value=self.section if self.section in slugs else None, color="primary",
+                    variant="outline", sizing_mode="stretch_width", css_classes=["section-nav"],
+                    label=name)
+                buttons.param.watch(self._on_navigate, "value")
+                groups.append((name, slugs, buttons))
+            self._nav_groups = groups
+            self.param.watch(self._sync_navigation, "section")
+            self._navigation = pn.Column(
+                *[item for name, _, buttons in groups
+                  for item in (pn.pane.HTML(f'<div class="nav-group">{name}</div>', margin=(8, 10, 0, 10)),
+                               buttons)],
+                sizing_mode="stretch_width")
+        return self._navigation
 
-            def on_active(event) -> None:
-                show(event.new)
-                self.section = slugs[event.new]
+    def _on_navigate(self, event) -> None:
+        if event.new is not None:
+            self.section = event.new
 
-            show(self._tabs.active)
-            self._tabs.param.watch(on_active, "active")
-            self.param.watch(lambda e: setattr(self._tabs, "active", slugs.index(e.new)), "section")
-        return self._tabs
+    def _sync_navigation(self, event) -> None:
+        for _, slugs, buttons in self._nav_groups:
+            buttons.value = event.new if event.new in slugs else None
 
     def sidebar(self) -> pn.Column:
         import io
@@ -92,7 +147,7 @@ class App(pn.viewable.Viewer):
             label="Insights report (HTML)", color="primary", variant="outline", embed=False,
             sizing_mode="stretch_width", description="Key figures, insights and charts of every section under "
                                                      "the current filters, as one file that opens offline")
-        return pn.Column("### Filters", self.filters, report, folder, sizing_mode="stretch_width")
+        return pn.Column(self.navigation, "### Filters", self.filters, report, folder, sizing_mode="stretch_width")
 
     def sync_url(self) -> None:
         """Mirror the active tab and the global filters in the page URL (served sessions only)."""
@@ -104,17 +159,18 @@ class App(pn.viewable.Viewer):
         location.sync(self.section_view("model"), {"threshold": "threshold"})
 
     def __panel__(self):
-        """Inline layout (notebooks): filters beside the tabs."""
-        return pn.Row(pn.Column(self.sidebar(), width=300), self.tabs, sizing_mode="stretch_width")
+        """Inline layout (notebooks): navigation and filters beside the shown section."""
+        return pn.Row(pn.Column(self.sidebar(), width=300), self.main, sizing_mode="stretch_width")
 
     def template(self) -> pn.template.BaseTemplate:
-        """The served page: sidebar filters, tabs, light/dark toggle."""
+        """The served page: sidebar navigation and filters, the shown section, light/dark toggle."""
+        # The URL first: the section it names is the only one built for the first page.
+        self.sync_url()
         # Bootstrap, not Fast: the Fast design pulls its font from a CDN and the app must work offline.
         template = pn.template.BootstrapTemplate(
-            title=TITLE, sidebar=[self.sidebar()], main=[self.tabs], header=[theme_toggle()],
+            title=TITLE, sidebar=[self.sidebar()], main=[self.main], header=[theme_toggle()],
             sidebar_width=320, header_background="#0072B5",
         )
-        self.sync_url()
         return template
 
     def servable(self, title: str | None = None, **kwargs):

@@ -27,7 +27,7 @@ from ..analytics.attribution_insights import CONVERSION_NODE, EXIT_NODE, MODEL_L
 from ..analytics.funnel import funnel_steps
 from ..data.contract import ATTRIBUTION_MODELS
 from ..format import count, number, percent
-from .base import BAD, GOOD, Section, chart, house_opts, insight, notice, readable_text_colours, section_header, \
+from .base import BAD, GOOD, Section, chart, house_opts, insight, notice, readable_text_colours, section_header, memoized, \
     table_label
 
 PROVIDED, COMPUTED = "Provided (channel_attribution.csv)", "Computed from journeys"
@@ -164,11 +164,13 @@ class AttributionSection(Section):
 
     # -- data -------------------------------------------------------------------------------------
     @param.depends()
+    @memoized
     def funnel(self) -> pd.DataFrame:
         """funnel_data.csv as stage-to-stage conversion and drop-off (see `analytics.funnel.funnel_steps`)."""
         return funnel_steps(self.store.table("funnel"))
 
     @param.depends()
+    @memoized
     def provided_shares(self) -> pd.DataFrame:
         """channel_attribution.csv: percent of conversions per channel (rows) and model (columns)."""
         table = self.store.table("attribution").set_index("channel")[list(ATTRIBUTION_MODELS)]
@@ -176,6 +178,7 @@ class AttributionSection(Section):
         return table
 
     @param.depends()
+    @memoized
     def journeys(self) -> pd.DataFrame:
         """customer_journey.csv as paths with conversions and non-conversions."""
         return self._journeys
@@ -186,12 +189,14 @@ class AttributionSection(Section):
         return first, min(round(self.last_weight, 4), round(1 - first, 4))
 
     @param.depends(*CREDIT_PARAMS)
+    @memoized
     def computed_credit(self) -> pd.DataFrame:
         """Conversions credited per touchpoint (rows) under each of the 7 computed models (columns)."""
         first, last = self.position_weights()
         return attribute(self.journeys(), half_life=self.half_life, first=first, last=last)
 
     @param.depends(*CREDIT_PARAMS)
+    @memoized
     def computed_shares(self) -> pd.DataFrame:
         """The computed credit as percent of conversions."""
         return credit_shares(self.computed_credit())
@@ -202,6 +207,7 @@ class AttributionSection(Section):
         return markov_removal_effects(self.journeys())
 
     @param.depends(*DONUT_PARAMS)
+    @memoized
     def donut_credit(self) -> pd.DataFrame:
         """The donut's wedges: each channel's share under the chosen model of the chosen source."""
         if self.credit_source == COMPUTED:
@@ -210,6 +216,7 @@ class AttributionSection(Section):
         return donut_wedges(self.provided_shares()[self.model], None, self.colours)
 
     @param.depends(*DONUT_PARAMS)
+    @memoized
     def donut_centre(self) -> dict[str, list]:
         """The text in the donut's hole: conversions credited (computed) or the share the file accounts for."""
         wedges = self.donut_credit()
@@ -220,11 +227,13 @@ class AttributionSection(Section):
         return {"text": [value, caption], "y": [0.1, -0.14], "size": ["26px", "13px"]}
 
     @param.depends()
+    @memoized
     def correlation_cells(self) -> pd.DataFrame:
         """correlation_matrix.csv, one row per cell (``row_metric, column_metric, r``) in file order."""
         return ai.correlation_cells(self.store.table("correlations"))
 
     @param.depends()
+    @memoized
     def journey_flows(self) -> pd.DataFrame:
         """Sankey edges of the journeys: step nodes, then Purchase or Exit, weighted by customers."""
         return ai.journey_flows(self.journeys())
@@ -485,12 +494,14 @@ class AttributionSection(Section):
             configuration={"columnDefaults": {"headerWordWrap": True}})
 
     @param.depends()
+    @memoized
     def provided_table(self) -> pd.DataFrame:
         """The provided shares as shown in the table: a Channel column, one column per model (%)."""
         shares = self.provided_shares().rename(columns=model_label)
         return shares.rename_axis("Channel").reset_index()
 
     @param.depends(*CREDIT_PARAMS)
+    @memoized
     def computed_table(self) -> pd.DataFrame:
         """The computed shares as shown in the table, with the Markov removal effect (%)."""
         shares = self.computed_shares().rename(columns=model_label)

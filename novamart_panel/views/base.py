@@ -1,11 +1,16 @@
 """What every section shares: the Section base class and the small components sections are built of.
 
-A section is a `pn.viewable.Viewer` holding the store and the shared `Filters`; its data methods
-depend on the filters (`FILTER_DEPS`) and its own params, and its layout is built once per session.
+A section is a `pn.viewable.Viewer` holding the store and the shared `Filters`. It keeps its own copy
+of the filter values (`FILTER_DEPS`), refreshed from the shared `Filters` while the section is shown and
+marked stale while it is hidden, so only the visible section recomputes. Its data methods depend on those
+values and its own params and are memoised per state (`memoized`); its charts are DynamicMaps that push
+new data into the Bokeh models built once per session (`chart`).
 """
 from __future__ import annotations
 
+import functools
 import io
+from collections import OrderedDict
 from typing import ClassVar
 
 import holoviews as hv
@@ -17,11 +22,15 @@ from bokeh.models import CustomJSTickFormatter
 from holoviews.plotting.util import process_cmap
 
 from ..data.contract import BY_TABLE, FILTER_COLUMNS
+from ..data.queries import FilterState
 from ..data.store import DataStore
 from ..export import safe_csv
-from .filters import FILTER_LABELS, Filters
+from .filters import FILTER_LABELS, Filters, filter_state
 
-FILTER_DEPS = ("filters.date_range", "filters.channels", "filters.regions", "filters.campaign_types")
+# The section's own copy of the global filter values: data methods depend on these, not on `filters`,
+# so a hidden section does not recompute when the filters change.
+FILTER_DEPS = ("date_range", "channels", "regions", "campaign_types")
+MEMO_SIZE = 32  # results kept per section: a few filter states × each data method
 
 GOOD, BAD, NEUTRAL = "#1a9850", "#d73027", "#7f7f7f"
 DARK_TEXT, LIGHT_TEXT = "#000000", "#ffffff"
@@ -50,14 +59,63 @@ class Section(pn.viewable.Viewer):
 
     store = param.ClassSelector(class_=DataStore, constant=True)
     filters = param.ClassSelector(class_=Filters, constant=True)
+    active = param.Boolean(default=True, doc="Shown to the user: follows the filters now, else when next shown")
+
+    # The filter values this section's data are computed for (a copy of `filters`, see FILTER_DEPS).
+    date_range = param.DateRange(default=None, precedence=-1)
+    channels = param.List(default=[], item_type=str, precedence=-1)
+    regions = param.List(default=[], item_type=str, precedence=-1)
+    campaign_types = param.List(default=[], item_type=str, precedence=-1)
 
     def __init__(self, **params):
         super().__init__(**params)
         self._layout = None
+        self._stale = False
+        self._memo: OrderedDict = OrderedDict()
+        self._dependencies: dict[str, list] = {}
+        self._take_filters()
+        self.filters.param.watch(self._on_filters, list(FILTER_DEPS))
+        self.param.watch(self._on_active, "active")
 
-    def filter_state(self):
+    # -- following the global filters --------------------------------------------------------------
+    def _take_filters(self) -> None:
+        values = {name: getattr(self.filters, name) for name in FILTER_DEPS}
+        changed = {name: value for name, value in values.items() if getattr(self, name) != value}
+        if changed:
+            self.param.update(**{k: list(v) if isinstance(v, list) else v for k, v in changed.items()})
+        self._stale = False
+
+    def _on_filters(self, *events) -> None:
+        if self.active:
+            self._take_filters()
+        else:
+            self._stale = True
+
+    def _on_active(self, event) -> None:
+        if event.new and self._stale:
+            self._take_filters()
+
+    def refresh(self) -> None:
+        """Catch up with the global filters now, shown or not (e.g. for the report)."""
+        if self._stale:
+            self._take_filters()
+
+    @property
+    def stale(self) -> bool:
+        """Whether the filters changed while the section was hidden (it catches up when shown)."""
+        return self._stale
+
+    def filter_state(self) -> FilterState:
         """The global filter values this section's data methods read (depend on `FILTER_DEPS`)."""
-        return self.filters.state()
+        return filter_state(self.date_range, self.channels, self.regions, self.campaign_types)
+
+    # -- memo: one result per state ------------------------------------------------------------------
+    def _memo_key(self, name: str) -> tuple:
+        dependencies = self._dependencies.get(name)
+        if dependencies is None:
+            dependencies = [(dep.inst or self, dep.name) for dep in self.param.method_dependencies(name)]
+            self._dependencies[name] = dependencies
+        return (name, *(_hashable(getattr(owner, attr)) for owner, attr in dependencies))
 
     @property
     def missing_tables(self) -> list[str]:
@@ -94,6 +152,41 @@ class Section(pn.viewable.Viewer):
     def download_button(self, label: str = "Download data (CSV)") -> pn.widgets.FileDownload:
         """A CSV download of `export_frame()`, formula injection neutralised."""
         return csv_download(self.export_frame, f"novamart_{self.slug}.csv", label)
+
+
+def memoized(method):
+    """Cache a section's data method per value of its parameter dependencies: the chart, its table, its
+    insight and its download share one result per filter state. Frames come back as shallow copies (pandas
+    copy-on-write), so a caller adding a column does not change the cached result."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def cached(self: Section):
+        key = self._memo_key(name)
+        memo = self._memo
+        if key in memo:
+            memo.move_to_end(key)
+            result = memo[key]
+        else:
+            result = memo[key] = method(self)
+            while len(memo) > MEMO_SIZE:
+                memo.popitem(last=False)
+        return result.copy(deep=False) if isinstance(result, (pd.DataFrame, pd.Series)) else result
+
+    return cached
+
+
+def _hashable(value):
+    """A memo-key form of a parameter value (lists become tuples, frames their identity)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    try:
+        hash(value)
+    except TypeError:
+        return id(value)
+    return value
 
 
 def csv_download(frame_fn, filename: str, label: str = "Download CSV") -> pn.widgets.FileDownload:
@@ -141,15 +234,32 @@ def house_opts(element: hv.Element, **options) -> hv.Element:
     return element.opts(**defaults)
 
 
-def chart(plot_fn, height: int = 380) -> pn.viewable.Viewable:
-    """A reactive chart: `plot_fn` is a param-dependent method, re-rendered when its dependencies change.
+def chart(plot_fn, height: int = 380, framewise: bool = True, rebuild_on: tuple[str, ...] = ()) -> pn.viewable.Viewable:
+    """A chart that updates in place: `plot_fn` is a param-dependent method wrapped in a DynamicMap, so a
+    change sends new data into the Bokeh models built once, instead of building new ones.
 
-    Not a DynamicMap: with HoloViews 1.23 / Bokeh 3.10, a DynamicMap whose frames change length breaks
-    the glyph ("Size mismatch" in the browser) at the next resize, e.g. when the sidebar is toggled
-    after a filter change. A fresh plot per update also rescales its axes to the new data.
+    `plot_fn` must return the same element types and overlay layers on every call (a layer without data
+    stays, empty and hidden): HoloViews matches the layers of each new frame to the plots it built by type,
+    group and label (prefix). `framewise` rescales the axes to each new frame (a filter change), which resets
+    a zoom; charts whose extent does not move with their controls can keep the zoom with False.
+    `rebuild_on` names the section's params that change what the chart *is* (e.g. an online tile layer):
+    only those build new models. BokehJS 3.10 can interleave two updates of one glyph and fail with
+    "Size mismatch" when the length changes; the app's extension loads `GLYPH_UPDATE_JS`, which serialises them.
     """
-    # linked_axes=False: Panel would otherwise merge categorical axes of unrelated charts in one page.
-    return pn.panel(plot_fn, sizing_mode="stretch_width", min_height=height, linked_axes=False)
+    def dynamic():
+        dmap = hv.DynamicMap(plot_fn)
+        # linked_axes=False: Panel would otherwise merge categorical axes of unrelated charts in one page.
+        return pn.pane.HoloViews(dmap.opts(framewise=True) if framewise else dmap, sizing_mode="stretch_width",
+                                 min_height=height, linked_axes=False)
+
+    if rebuild_on:
+        owner = plot_fn.__self__
+        pane = pn.panel(pn.bind(lambda *_: dynamic(), *[owner.param[name] for name in rebuild_on]),
+                        sizing_mode="stretch_width", min_height=height)
+    else:
+        pane = dynamic()
+    pane._novamart_chart = (plot_fn, tuple(rebuild_on))   # what tests (and the report) read back
+    return pane
 
 
 def view_card(title: str, controls: list, body, insight_fn, wide: bool = False, side_width: int = 320) -> pn.Card:

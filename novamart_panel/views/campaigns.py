@@ -19,7 +19,7 @@ from ..analytics.metrics import SUM_COLUMNS, add_ratios
 from ..data.contract import CAMPAIGNS
 from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, date_bounds, distinct_values
 from ..format import CRORE, LAKH, count, percent, ratio, rupees
-from .base import BAD, FILTER_DEPS, GOOD, Section, chart, csv_download, house_opts, html_download, rupee_ticks, section_header, view_card
+from .base import BAD, FILTER_DEPS, GOOD, Section, chart, csv_download, house_opts, html_download, rupee_ticks, section_header, view_card, memoized
 
 CHANNEL_METRICS = {"Revenue": "revenue", "Conversions": "conversions", "ROAS": "roas"}
 CALENDAR_METRICS = {"Revenue": "revenue", "Spend": "spend", "Conversions": "conversions", "Clicks": "clicks",
@@ -163,19 +163,26 @@ class CampaignSection(Section):
             "region": dict(zip(regions, Set2_8 * 4, strict=False)),
             "campaign_type": dict(zip(types, Category10_10[::-1] * 3, strict=False)),
         }
+        # Charts with a layer per channel draw every channel of the data (empty when filtered out): a chart
+        # updated in place keeps the layers it was built with.
+        self.all_channels = channels
+        everything = campaign_sums_by(self.store, FilterState(), "channel")
+        self.paid_channels = sorted(everything.loc[everything["spend"] > 0, "channel"])
         self.param.update(year=years[-1], calendar_year=years[-1], trend_range=(lo, hi), month=months[0].date())
 
     # -- data (DuckDB aggregates; pandas only reshapes the small results) -------------------------
     def _state(self) -> FilterState:
-        return self.filters.state()
+        return self.filter_state()
 
     @param.depends(*FILTER_DEPS)
+    @memoized
     def channel_metrics(self) -> pd.DataFrame:
         """Sums and ratios per channel under the global filters, highest revenue first."""
         frame = ci.add_ratios(_sums_by(self.store, self._state(), "channel"))
         return frame.sort_values("revenue", ascending=False, ignore_index=True)[list(TABLE_COLUMNS)]
 
     @param.depends(*FILTER_DEPS, "channel_metric")
+    @memoized
     def channel_values(self) -> pd.DataFrame:
         """The chosen metric per channel (`value`), smallest first so the largest bar is on top; n/a dropped."""
         frame = self.channel_metrics()
@@ -183,12 +190,14 @@ class CampaignSection(Section):
         return frame.dropna(subset=["value"]).sort_values("value", ignore_index=True)
 
     @param.depends(*FILTER_DEPS, "year")
+    @memoized
     def region_quarter_revenue(self) -> pd.DataFrame:
         """Sums by quarter and region for the selected year."""
         state = narrowed(self._state(), start=dt.date(self.year, 1, 1), end=dt.date(self.year, 12, 31))
         return _sums_by(self.store, state, "quarter", "region")
 
     @param.depends(*FILTER_DEPS, "spend_mode")
+    @memoized
     def monthly_spend(self) -> pd.DataFrame:
         """Spend per month and campaign type, its share of the month, and `value` as the mode draws it."""
         frame = _sums_over_time(self.store, self._state(), "monthly", "campaign_type")
@@ -204,11 +213,13 @@ class CampaignSection(Section):
         return narrowed(self._state(), start=_as_date(start), end=_as_date(end), channels=self.trend_channels)
 
     @param.depends(*FILTER_DEPS, "trend_grain", "trend_range", "trend_channels")
+    @memoized
     def revenue_trend(self) -> pd.DataFrame:
         """Sums per period for the trend's own dates and channels within the global filters."""
         return _sums_over_time(self.store, self._trend_state(), self.trend_grain)
 
     @param.depends(*FILTER_DEPS, "cumulative_regions")
+    @memoized
     def cumulative_conversions(self) -> pd.DataFrame:
         """Daily conversions per channel and their running total, every channel on every day of the range."""
         state = narrowed(self._state(), regions=self.cumulative_regions)
@@ -225,6 +236,7 @@ class CampaignSection(Section):
         return long
 
     @param.depends(*FILTER_DEPS, "calendar_year", "calendar_metric")
+    @memoized
     def calendar_days(self) -> pd.DataFrame:
         """Every day of the selected year within the global dates: sums (0 without activity), `value`,
         week column and weekday row."""
@@ -242,6 +254,7 @@ class CampaignSection(Section):
         return days
 
     @param.depends(*FILTER_DEPS)
+    @memoized
     def monthly_channel_sums(self) -> pd.DataFrame:
         """Sums and ratios per month and channel (ROAS n/a where a channel spent nothing)."""
         frame = _sums_over_time(self.store, self._state(), "monthly", "channel").rename(columns={"period": "month"})
@@ -249,6 +262,7 @@ class CampaignSection(Section):
         return ci.add_ratios(frame)
 
     @param.depends(*FILTER_DEPS)
+    @memoized
     def campaign_metrics(self) -> pd.DataFrame:
         """Sums and ratios per campaign; ROAS n/a for campaigns without spend."""
         frame = ci.add_ratios(_sums_by(self.store, self._state(), "campaign_id", "campaign_name", "channel"))
@@ -258,6 +272,7 @@ class CampaignSection(Section):
         return frame
 
     @param.depends(*FILTER_DEPS, "month")
+    @memoized
     def month_channels(self) -> pd.DataFrame:
         """Sums per channel in the animated month."""
         frame = self.monthly_channel_sums()
@@ -329,21 +344,25 @@ class CampaignSection(Section):
     @param.depends(*FILTER_DEPS, "cumulative_regions")
     def plot_cumulative(self) -> hv.Overlay:
         """5. Stacked areas of cumulative conversions by channel; an invisible total line carries a tooltip
-        listing every channel on the hovered day."""
+        listing every channel on the hovered day. Every channel of the data has its layer (flat when
+        filtered out), so the chart keeps its layers when updated in place."""
         frame = self.cumulative_conversions()
         wide = frame.pivot(index="date", columns="channel", values="cumulative")
-        channels = list(dict.fromkeys(frame["channel"]))  # stack order, largest at the bottom
+        shown = list(dict.fromkeys(frame["channel"]))  # stack order, largest at the bottom
+        channels = shown + [c for c in self.all_channels if c not in shown]
+        wide = wide.reindex(columns=channels, fill_value=0.0)
         layers, bottom = [], np.zeros(len(wide))
         for channel in channels:
             top = bottom + wide[channel].to_numpy(dtype=float)
             layer = pd.DataFrame({"date": wide.index, "top": top, "bottom": bottom})
             layers.append(hv.Area(layer, "date", ["top", "bottom"], label=channel).opts(
-                color=self.colors["channel"].get(channel, "#888888"), alpha=0.8, line_alpha=0))
+                color=self.colors["channel"].get(channel, "#888888"), alpha=0.8, line_alpha=0,
+                visible=channel in shown))
             bottom = top
         total = pd.DataFrame({"date": wide.index, "total": bottom,
                               "date_text": [ci.day_label(d) for d in wide.index],
                               "total_text": [count(v) for v in bottom]})
-        fields = {channel: f"c{i}_text" for i, channel in enumerate(channels)}
+        fields = {channel: f"c{i}_text" for i, channel in enumerate(self.all_channels)}  # fixed columns
         for channel, field in fields.items():
             total[field] = [count(v) for v in wide[channel]]
         carrier = hv.Curve(total, "date", ["total", "date_text", "total_text", *fields.values()]).opts(
@@ -395,15 +414,17 @@ class CampaignSection(Section):
         offset = 0.025 * float(frame["cpa"].max()) if len(frame) else 0.0
         labels = hv.Labels(frame, ["cpa", "roas"], "channel").opts(text_color="#888888", text_font_size="9pt",
                                                                      xoffset=offset, text_align="left")
-        guides = []
-        if np.isfinite(portfolio["roas"]) and np.isfinite(portfolio["cpa"]):
-            guides = [line.opts(color="#888888", line_dash="dotted", line_width=1)
-                      for line in (hv.VLine(portfolio["cpa"]), hv.HLine(portfolio["roas"]))]
+        # Always both guides (a chart updated in place keeps its layers); invisible when undefined.
+        defined = bool(np.isfinite(portfolio["roas"]) and np.isfinite(portfolio["cpa"]))
+        guides = [line.opts(color="#888888", line_dash="dotted", line_width=1, alpha=1.0 if defined else 0.0)
+                  for line in (hv.VLine(portfolio["cpa"] if defined else 0.0),
+                               hv.HLine(portfolio["roas"] if defined else 0.0))]
         return hv.Overlay([points, labels, *guides]).opts(
             responsive=True, height=360, toolbar="above", xformatter=rupee_ticks(),
             title="CPA vs ROAS by channel (dotted: portfolio CPA and ROAS)")
 
     @param.depends(*FILTER_DEPS, "roas_scale")
+    @memoized
     def roas_trend(self) -> pd.DataFrame:
         """Monthly ROAS of each channel that spent, every month present (n/a gaps break the line);
         on the log scale ROAS of 0 cannot be drawn and is left out."""
@@ -421,13 +442,15 @@ class CampaignSection(Section):
         """7c. Monthly ROAS by channel with the break-even line at ROAS = 1."""
         frame = with_hover_text(self.roas_trend())
         frame["month_text"] = [f"{m:%b %Y}" for m in frame["month"]]
+        # One curve per channel that ever spent, hidden when the filters leave it out (the layers stay).
         curves = [
             hv.Curve(group, "month", [hv.Dimension("roas", label="ROAS (×)"), "channel", "month_text", "roas_text",
                                       "revenue_text", "spend_text"], label=channel).opts(
                 color=self.colors["channel"].get(channel, "#888888"), line_width=2, tools=["hover"],
-                hover_tooltips=tooltips("roas", "revenue", "spend", first=CHANNEL_TIP)
+                visible=not group.empty, hover_tooltips=tooltips("roas", "revenue", "spend", first=CHANNEL_TIP)
                 + [("Month", "@{month_text}")])
-            for channel, group in frame.groupby("channel", sort=True)
+            for channel in self.paid_channels
+            for group in [frame[frame["channel"] == channel]]
         ]
         breakeven = hv.HLine(1.0).opts(color=BAD, line_dash="dashed", line_width=2)
         log = self.roas_scale == "log"
@@ -453,8 +476,8 @@ class CampaignSection(Section):
                          hover_tooltips=[("Campaign", "@{label}"), ("ID", "@{campaign_id}"), ("Channel", "@{channel}")]
                          + tooltips("roas", "revenue", "spend"))
         # Drawn in the bars' inverted frame, so the horizontal line becomes a vertical marker at the median.
-        marker = ([hv.HLine(median).opts(color="#888888", line_dash="dashed", line_width=2)]
-                  if np.isfinite(median) else [])
+        marker = [hv.HLine(median if np.isfinite(median) else 0.0).opts(
+            color="#888888", line_dash="dashed", line_width=2, alpha=1.0 if np.isfinite(median) else 0.0)]
         return hv.Overlay([bars, *marker]).opts(
             responsive=True, height=max(320, 16 * len(frame) + 90), toolbar="above",
             title=f"Campaign ROAS against the median ({ratio(median)})")
@@ -533,6 +556,7 @@ class CampaignSection(Section):
 
     # -- table -----------------------------------------------------------------------------------
     @param.depends(*FILTER_DEPS)
+    @memoized
     def channel_table(self) -> pd.DataFrame:
         """The channel metrics as the table shows them: money in one unit per column, rates as fractions."""
         frame = self.channel_metrics()

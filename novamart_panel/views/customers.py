@@ -35,7 +35,7 @@ from ..analytics.metrics import add_ratios
 from ..data.contract import CUSTOMERS, FILTER_COLUMNS, SEGMENTS
 from ..data.queries import FilterState, campaign_sums_by, distinct_values
 from ..format import count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, chart, csv_download, house_opts, notice, rupee_ticks, section_header, \
+from .base import FILTER_DEPS, Section, chart, csv_download, house_opts, notice, rupee_ticks, section_header, memoized, \
     view_card
 from .sunburst import Sunburst
 
@@ -55,7 +55,7 @@ LOW_VALUE_SEGMENT = "Budget"
 MIN_BUBBLE, MAX_BUBBLE = 14, 64   # bubble diameters (px); zero-spend channels get the minimum
 CHART_HEIGHT = 380
 # Customer data has a region column only, so the other global filters never change the customer views.
-CUSTOMER_DEPS = tuple(f"filters.{name}" for name, tables in FILTER_COLUMNS.items() if "customers" in tables)
+CUSTOMER_DEPS = tuple(name for name, tables in FILTER_COLUMNS.items() if "customers" in tables)
 
 # Rupees in Indian units in the browser (hover of individual customers), as `format.rupees` writes them.
 RUPEE_HOVER_JS = """
@@ -116,11 +116,12 @@ def stacked_histogram(frame: pd.DataFrame, group: str, order: list[str], colours
         rects = hv.Rectangles(part, kdims=kdims, vdims=[group, "bin_text", "count_text", "share_text"],
                               label=str(name))
         # framewise on each element: on the overlay alone it does not rescale the axes to new data.
+        # A group without rows keeps its (hidden) layer: the chart is updated in place.
         layers.append(rects.opts(color=colours.get(name, "#0072B2"), line_color="white", line_width=0.5,
-                                 framewise=True, tools=["hover"], hover_tooltips=[("Group", f"@{{{group}}}"), (x_label, "@{bin_text}"),
-                                                                  ("Customers", "@{count_text}"),
-                                                                  ("Share of shown", "@{share_text}")]))
-    return hv.Overlay(layers) if layers else hv.Overlay([hv.Rectangles([])])
+                                 framewise=True, visible=not part.empty, tools=["hover"],
+                                 hover_tooltips=[("Group", f"@{{{group}}}"), (x_label, "@{bin_text}"),
+                                                 ("Customers", "@{count_text}"), ("Share of shown", "@{share_text}")]))
+    return hv.Overlay(layers)
 
 
 class CustomerSection(Section):
@@ -166,7 +167,7 @@ class CustomerSection(Section):
     # -- SQL helpers -------------------------------------------------------------------------------
     def _where(self, *clauses: str, params: tuple = ()) -> tuple[str, list]:
         """The global filters that apply to customers, AND our own clauses (their values in `params`)."""
-        where, values = self.filters.state().where("customers")
+        where, values = self.filter_state().where("customers")
         parts = ([where.removeprefix("WHERE ")] if where else []) + list(clauses)
         return ("WHERE " + " AND ".join(parts) if parts else ""), values + list(params)
 
@@ -175,6 +176,7 @@ class CustomerSection(Section):
 
     # -- 1. age ---------------------------------------------------------------------------------------
     @param.depends(*CUSTOMER_DEPS, "age_bin_width", "age_by_segment", "age_segments")
+    @memoized
     def age_histogram(self) -> pd.DataFrame:
         """Customers per age bin [bin_start, bin_end) (and per segment with the overlay), stacked."""
         width = int(self.age_bin_width)
@@ -190,9 +192,11 @@ class CustomerSection(Section):
         return stack(frame, "segment", self._age_groups(frame))
 
     def _age_groups(self, frame: pd.DataFrame) -> list[str]:
-        return segment_order(frame["segment"]) if self.age_by_segment else [ALL_CUSTOMERS]
+        """Every segment and the all-customers total: one (possibly hidden) layer each, whatever is shown."""
+        return [*segment_order(SEGMENTS), ALL_CUSTOMERS]
 
     @param.depends(*CUSTOMER_DEPS, "age_segments")
+    @memoized
     def age_counts(self) -> pd.DataFrame:
         """Customers per segment and exact age (for the median and the 25–40 share)."""
         clauses, values = self._segment_clause()
@@ -221,6 +225,7 @@ class CustomerSection(Section):
 
     # -- 2. lifetime value by segment ------------------------------------------------------------------
     @param.depends(*CUSTOMER_DEPS)
+    @memoized
     def ltv_stats(self) -> pd.DataFrame:
         """Tukey box-plot numbers per segment, computed in DuckDB (quartiles by linear interpolation)."""
         where, params = self._where()
@@ -283,21 +288,20 @@ class CustomerSection(Section):
             color="#888888", line_width=1.5, **style)
         medians = hv.Segments(segment(-0.3, "median", 0.3, "median"), kdims=["xa", "ya", "xb", "yb"], **hover).opts(
             color="black", line_width=2.5, **style)
-        layers = [boxes, whiskers, medians]
+        # The points layer is always there (empty and hidden when points are off): updated in place.
         sample = self.ltv_sample()
-        if len(sample):
-            positions = dict(zip(stats["segment"], stats["position"]))
-            sample = sample.assign(x=sample["segment"].map(positions) + sample["jitter"] * 0.5)
-            if self.ltv_log:
-                sample["lifetime_value"] = sample["lifetime_value"].clip(lower=1.0)
-            points = hv.Points(sample, kdims=["x", hv.Dimension("lifetime_value", label="Lifetime value")],
-                               vdims=["customer_id", "segment", "age", "city_tier", "region"])
-            layers.append(points.opts(
-                color="#7f7f7f", alpha=0.45, size=3, tools=["hover"], framewise=True,
-                hover_tooltips=[("Customer", "@{customer_id}"), ("Segment", "@{segment}"),
-                                ("Lifetime value", "@{lifetime_value}{rupees}"), ("Age", "@{age}"),
-                                ("City tier", "@{city_tier}"), ("Region", "@{region}")],
-                hover_formatters={"@{lifetime_value}": rupee_hover()}))
+        positions = dict(zip(stats["segment"], stats["position"]))
+        sample = sample.assign(x=sample["segment"].map(positions).astype(float) + sample["jitter"] * 0.5)
+        if self.ltv_log:
+            sample["lifetime_value"] = sample["lifetime_value"].clip(lower=1.0)
+        points = hv.Points(sample, kdims=["x", hv.Dimension("lifetime_value", label="Lifetime value")],
+                           vdims=["customer_id", "segment", "age", "city_tier", "region"])
+        layers = [boxes, whiskers, medians, points.opts(
+            color="#7f7f7f", alpha=0.45, size=3, tools=["hover"], framewise=True, visible=not sample.empty,
+            hover_tooltips=[("Customer", "@{customer_id}"), ("Segment", "@{segment}"),
+                            ("Lifetime value", "@{lifetime_value}{rupees}"), ("Age", "@{age}"),
+                            ("City tier", "@{city_tier}"), ("Region", "@{region}")],
+            hover_formatters={"@{lifetime_value}": rupee_hover()})]
         title = "Lifetime value by segment (box: quartiles; whiskers: 1.5 IQR)"
         return hv.Overlay(layers).opts(
             responsive=True, height=CHART_HEIGHT, toolbar="above", logy=self.ltv_log,
@@ -323,6 +327,7 @@ class CustomerSection(Section):
 
     # -- 3. satisfaction by NPS category, split by acquisition channel --------------------------------
     @param.depends(*CUSTOMER_DEPS, "violin_channel")
+    @memoized
     def satisfaction_sample(self) -> pd.DataFrame:
         """Scores for the violins (at most VIOLIN_SAMPLE customers, chosen by a hash of the id) and the
         split `group`: the acquisition channel, or the chosen channel against all others."""
@@ -340,6 +345,7 @@ class CustomerSection(Section):
         return frame.sort_values(["nps_category", "group"], ignore_index=True)
 
     @param.depends(*CUSTOMER_DEPS)
+    @memoized
     def satisfaction_by_channel(self) -> pd.DataFrame:
         """Customers and mean satisfaction per NPS category and acquisition channel (every customer)."""
         where, params = self._where()
@@ -348,6 +354,7 @@ class CustomerSection(Section):
             f"FROM customers {where} GROUP BY ALL ORDER BY nps_category, acquisition_channel", params)
 
     @param.depends(*CUSTOMER_DEPS)
+    @memoized
     def satisfaction_bins(self) -> pd.DataFrame:
         """A histogram of satisfaction per NPS category (bins of SATISFACTION_BIN), for the bimodality check."""
         where, params = self._where()
@@ -392,6 +399,7 @@ class CustomerSection(Section):
 
     # -- 4. income vs lifetime value ------------------------------------------------------------------
     @param.depends(*CUSTOMER_DEPS)
+    @memoized
     def scatter_count(self) -> int:
         where, params = self._where()
         return int(self.store.scalar(f"SELECT count(*) FROM customers {where}", params))
@@ -404,6 +412,7 @@ class CustomerSection(Section):
         return "rasterised" if dense and datashader_tools() is not None else "points"
 
     @param.depends(*CUSTOMER_DEPS)
+    @memoized
     def scatter_rows(self) -> pd.DataFrame:
         """Every customer shown: income, LTV and the hover details; segment as an ordered category."""
         where, params = self._where()
@@ -415,6 +424,7 @@ class CustomerSection(Section):
         return frame.sort_values("segment", kind="stable", ignore_index=True)
 
     @param.depends(*CUSTOMER_DEPS)
+    @memoized
     def income_ltv_fit(self) -> pd.DataFrame:
         """OLS of LTV on income (DuckDB regr_slope / regr_intercept) and Pearson r, per segment and overall
         (segment = None), with the income range each line spans."""
@@ -431,6 +441,7 @@ class CustomerSection(Section):
         return pd.concat([overall, by_segment], ignore_index=True)
 
     @param.depends(*CUSTOMER_DEPS, "trend_line")
+    @memoized
     def trend_lines(self) -> pd.DataFrame:
         """End points of the fitted lines drawn: none, the overall one, or one per segment."""
         fits = self.income_ltv_fit()
@@ -544,6 +555,7 @@ class CustomerSection(Section):
         return text
 
     @param.depends(*CUSTOMER_DEPS)
+    @memoized
     def high_value_budget(self) -> tuple[float, int]:
         """The LTV at which the top TOP_VALUE_CHECK of customers starts, and how many Budget customers reach it."""
         where, params = self._where()
@@ -558,9 +570,10 @@ class CustomerSection(Section):
     # -- 5. channel bubbles (campaign data) ----------------------------------------------------------
     def _campaign_state(self) -> FilterState:
         """The global filters without the channel filter: every channel stays on the chart, selected or not."""
-        return dataclasses.replace(self.filters.state(), channels=())
+        return dataclasses.replace(self.filter_state(), channels=())
 
     @param.depends(*FILTER_DEPS)
+    @memoized
     def channel_metrics(self) -> pd.DataFrame:
         """Sums and ratios per campaign channel, bubble diameter (area ∝ spend) and whether it is selected."""
         columns = ["channel", "spend", "impressions", "clicks", "conversions", "revenue", "ctr", "cvr", "cpa", "roas",
@@ -572,7 +585,7 @@ class CustomerSection(Section):
         top = frame["spend"].max() if len(frame) else 0.0
         scaled = MAX_BUBBLE * np.sqrt(frame["spend"].clip(lower=0) / top) if top > 0 else frame["spend"] * 0.0
         frame["size"] = np.maximum(scaled, MIN_BUBBLE)
-        frame["selected"] = frame["channel"].isin(self.filters.channels)
+        frame["selected"] = frame["channel"].isin(self.channels)
         return frame[columns]
 
     @param.depends(*FILTER_DEPS)
@@ -627,6 +640,7 @@ class CustomerSection(Section):
 
     # -- 6. region → city tier → segment sunburst -----------------------------------------------------
     @param.depends(*CUSTOMER_DEPS)
+    @memoized
     def hierarchy(self) -> pd.DataFrame:
         """Customers per region, city tier and segment."""
         where, params = self._where()
@@ -645,6 +659,7 @@ class CustomerSection(Section):
 
     # -- 7. churn risk --------------------------------------------------------------------------------
     @param.depends(*CUSTOMER_DEPS)
+    @memoized
     def churn_distribution(self) -> pd.DataFrame:
         """Customers per churn-probability bin (width 1/CHURN_BINS; 1.0 joins the last bin) and segment, stacked."""
         where, params = self._where()
@@ -678,6 +693,7 @@ class CustomerSection(Section):
             [*params, self.churn_threshold, self.churn_threshold, self.include_churned]).iloc[0]
 
     @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
+    @memoized
     def at_risk(self) -> pd.DataFrame:
         """Customers at or above the churn threshold AND in the top share by LTV, by expected loss (p × LTV)."""
         head, params = self._risk_sql()
@@ -689,6 +705,7 @@ class CustomerSection(Section):
             [*params, self.churn_threshold, self.include_churned])
 
     @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
+    @memoized
     def at_risk_table(self) -> pd.DataFrame:
         """The at-risk list as the table shows it (money and rates formatted)."""
         frame = self.at_risk()

@@ -41,11 +41,7 @@ class Filters(pn.viewable.Viewer):
     @param.depends("date_range", "channels", "regions", "campaign_types")
     def state(self) -> FilterState:
         """The current values as plain, hashable data for the query layer."""
-        start, end = self.date_range or (None, None)
-        return FilterState(
-            start=_as_date(start), end=_as_date(end), channels=tuple(self.channels),
-            regions=tuple(self.regions), campaign_types=tuple(self.campaign_types),
-        )
+        return filter_state(self.date_range, self.channels, self.regions, self.campaign_types)
 
     def reset(self, event=None) -> None:
         """Back to everything."""
@@ -65,6 +61,13 @@ class Filters(pn.viewable.Viewer):
         reset = pn.widgets.Button(label="Reset filters", color="light", sizing_mode="stretch_width")
         reset.on_click(self.reset)
         return pn.Column(*widgets, reset, sizing_mode="stretch_width")
+
+
+def filter_state(date_range, channels, regions, campaign_types) -> FilterState:
+    """Filter values (as the params hold them) as a `FilterState`."""
+    start, end = date_range or (None, None)
+    return FilterState(start=_as_date(start), end=_as_date(end), channels=tuple(channels),
+                       regions=tuple(regions), campaign_types=tuple(campaign_types))
 
 
 def _as_date(value) -> dt.date | None:

@@ -24,7 +24,7 @@ from ..analytics.geo_insights import (
     leaders_sentence,
     stores_satisfaction_sentence,
 )
-from .base import FILTER_DEPS, Section, chart, house_opts, insight, notice, section_header
+from .base import FILTER_DEPS, Section, chart, house_opts, insight, notice, section_header, memoized
 
 # The metrics a user may colour the states by (a closed set: label -> contract column).
 METRICS = {STATE_METRICS[column].label: column for column in (
@@ -86,15 +86,17 @@ def state_details(rows: pd.DataFrame) -> list[str]:
 def follow_colour_dimension(plot, element) -> None:
     """Plot hook: the colour bar names and ticks the metric now shown (HoloViews keeps the first ones)."""
     colour_bar = plot.handles.get("color_colorbar")  # HoloViews names it by the mapped style, 'color'.
-    colour_dim = element.vdims[0]
-    if colour_bar is not None and colour_dim.name in STATE_METRICS:
-        colour_bar.title = colour_dim.label
-        colour_bar.formatter.args = {"kind": STATE_METRICS[colour_dim.name].kind}
+    kinds = {metric.label: metric.kind for metric in STATE_METRICS.values()}
+    label = element.vdims[0].label
+    if colour_bar is not None and label in kinds:
+        colour_bar.title = label
+        colour_bar.formatter.args = {"kind": kinds[label]}
 
 
-def map_chart(plot_fn) -> pn.pane.HoloViews:
-    """A reactive map at its own fixed size: a stretched pane would stretch India (or crop it)."""
-    pane = chart(plot_fn)
+def map_chart(plot_fn) -> pn.viewable.Viewable:
+    """A reactive map at its own fixed size: a stretched pane would stretch India (or crop it). Turning the
+    online tiles on or off changes what the chart is, so only that rebuilds it."""
+    pane = chart(plot_fn, rebuild_on=("show_tiles",))
     pane.param.update(sizing_mode="fixed", min_height=None)
     return pane
 
@@ -119,21 +121,24 @@ class GeographySection(Section):
 
     # -- data -----------------------------------------------------------------------------------
     @param.depends(*FILTER_DEPS)
+    @memoized
     def state_rows(self) -> pd.DataFrame:
         """Every row of geographic_data.csv in file order, `status` saying whether the region filter keeps it."""
-        where, params = self.filters.state().where("geography")
+        where, params = self.filter_state().where("geography")
         rows = self.store.query("SELECT rowid AS row_number, * FROM geography ORDER BY rowid")
         kept = self.store.query(f"SELECT rowid AS row_number FROM geography {where}", params)
         status = np.where(rows["row_number"].isin(kept["row_number"]), SHOWN, OUTSIDE_FILTER)
         return rows.assign(status=status).drop(columns="row_number")
 
     @param.depends(*FILTER_DEPS)
+    @memoized
     def shown_states(self) -> pd.DataFrame:
         """The rows the region filter keeps, as in the file."""
         rows = self.state_rows()
         return rows[rows["status"] == SHOWN].drop(columns="status").reset_index(drop=True)
 
     @param.depends(*FILTER_DEPS)
+    @memoized
     def map_rows(self) -> pd.DataFrame:
         """One row per data row plus one per shipped shape without data (`status` NO_DATA), with `details`
         (the tooltip)."""
@@ -157,6 +162,7 @@ class GeographySection(Section):
                 if shape is not None and shape != state}
 
     @param.depends(*FILTER_DEPS)
+    @memoized
     def bubble_rows(self) -> pd.DataFrame:
         """Shown states with a Web Mercator point (the file's latitude/longitude, else the state's centroid)
         and `bubble_size`, a diameter whose area is proportional to the store count."""
@@ -193,13 +199,14 @@ class GeographySection(Section):
         column = METRICS[self.metric]
         metric = STATE_METRICS[column]
         rows = self.map_rows()
-        rows[column] = rows[column].where(rows["status"] == SHOWN)  # grey = NaN colour
+        # One colour column whatever the metric (the chart updates in place); its label names the metric.
+        rows["value"] = rows[column].where(rows["status"] == SHOWN)  # grey = NaN colour
         polygons, _ = join_states(rows)
-        colour_dim = hv.Dimension(column, label=metric.label)
+        colour_dim = hv.Dimension("value", label=metric.label)
         diverging = metric.kind == "growth"
         element = hv.Polygons(polygons, vdims=[colour_dim, "state", "status", "details"], label="choropleth")
         element = self._map_opts(
-            element, color=column, cmap=DIVERGING_CMAP if diverging else SEQUENTIAL_CMAP, symmetric=diverging,
+            element, color="value", cmap=DIVERGING_CMAP if diverging else SEQUENTIAL_CMAP, symmetric=diverging,
             colorbar=True, clabel=metric.label, cformatter=colorbar_formatter(metric.kind),
             clipping_colors={"NaN": NO_DATA_COLOUR}, hooks=[follow_colour_dimension],
             line_color=OUTLINE_COLOUR, line_width=0.6,

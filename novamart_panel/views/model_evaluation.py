@@ -214,19 +214,22 @@ class ModelEvaluationSection(Section):
         chance = hv.Curve([(0, 0), (1, 1)], FPR, TPR, label="Chance").opts(color=NEUTRAL, line_dash="dashed")
         provided = hv.Curve(self.roc, FPR, [TPR, THRESHOLD], label=f"File's predictions (AUC {self.auc:.3f})"
                             ).opts(color=PROVIDED_COLOUR, line_width=2, **_hover(ROC_TIPS))
-        layers = [chance, provided]
+        # Every layer is always there (the chart updates in place): the refit's curve stays hidden until
+        # a model is retrained, the Youden point when it is undefined.
         if self.retrained_with is not None:
             result = self.retrained(self.retrained_with)
-            layers.append(hv.Curve(self.retrained_roc(), FPR, [TPR, THRESHOLD],
-                                   label=f"Retrained {MODEL_LABELS[self.retrained_with].lower()} "
-                                         f"(AUC {result['oof_auc']:.3f})").opts(color=RETRAINED_COLOUR,
-                                                                                line_width=2, **_hover(ROC_TIPS)))
+            refit, refit_label = self.retrained_roc(), (f"Retrained {MODEL_LABELS[self.retrained_with].lower()} "
+                                                        f"(AUC {result['oof_auc']:.3f})")
+        else:
+            refit, refit_label = self.roc.iloc[:0], "Retrained model"
+        retrained = hv.Curve(refit, FPR, [TPR, THRESHOLD], label=refit_label).opts(
+            color=RETRAINED_COLOUR, line_width=2, visible=self.retrained_with is not None, **_hover(ROC_TIPS))
         youden_t, _ = self.youden
-        if np.isfinite(youden_t):
-            point = self.roc.loc[self.roc["threshold"] == youden_t].iloc[:1]
-            layers.append(hv.Points(point, [FPR, TPR], [THRESHOLD], label=f"Youden optimum (t = {youden_t:.2f})")
-                          .opts(color=GOOD, size=11, marker="diamond", **_hover(ROC_TIPS)))
-        return house_opts(hv.Overlay(layers), **ROC_OPTIONS)
+        point = self.roc.loc[self.roc["threshold"] == youden_t].iloc[:1] if np.isfinite(youden_t) else self.roc.iloc[:0]
+        youden = hv.Points(point, [FPR, TPR], [THRESHOLD], label=f"Youden optimum (t = {youden_t:.2f})"
+                           if np.isfinite(youden_t) else "Youden optimum").opts(
+            color=GOOD, size=11, marker="diamond", visible=bool(np.isfinite(youden_t)), **_hover(ROC_TIPS))
+        return house_opts(hv.Overlay([chance, provided, retrained, youden]), **ROC_OPTIONS)
 
     @param.depends("threshold")
     def roc_marker(self) -> hv.Points:
@@ -277,9 +280,8 @@ class ModelEvaluationSection(Section):
         for column, label, colour in (("train_score", "Training", RETRAINED_COLOUR),
                                       ("validation_score", "Validation", PROVIDED_COLOUR)):
             score = hv.Dimension(column, label="Score")
-            if self.show_std_bands:
-                layers.append(hv.Spread(table, size, [score, f"{column}_std"], label=f"{label} ±1 std")
-                              .opts(color=colour, alpha=0.25, line_alpha=0))
+            layers.append(hv.Spread(table, size, [score, f"{column}_std"], label=f"{label} ±1 std")
+                          .opts(color=colour, alpha=0.25, line_alpha=0, visible=self.show_std_bands))
             layers.append(hv.Curve(table, size, [score, f"{column}_std"], label=label)
                           .opts(color=colour, line_width=2))
             tips = [("Training leads", "@training_size{0,0}"), (f"{label} score", f"@{column}{{0.000}}"),

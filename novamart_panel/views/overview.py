@@ -15,7 +15,7 @@ from ..analytics.anomalies import detect_anomalies
 from ..analytics.metrics import add_ratios, is_improvement, relative_change
 from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals
 from ..format import change, count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, chart, house_opts, insight, kpi_card, rupee_ticks, section_header
+from .base import FILTER_DEPS, Section, chart, house_opts, insight, kpi_card, rupee_ticks, section_header, memoized
 
 # KPI cards from campaign sums: name → (label, formatter).
 CAMPAIGN_KPIS = {
@@ -74,9 +74,10 @@ class OverviewSection(Section):
         return self.filters.full_range
 
     @param.depends(*FILTER_DEPS)
+    @memoized
     def previous_state(self) -> tuple[FilterState | None, str]:
         """The previous period of equal length, or None with the reason it cannot be compared."""
-        state = self.filters.state()
+        state = self.filter_state()
         bounds = self.data_bounds()
         if not (bounds and state.start and state.end):
             return None, "no earlier data"
@@ -89,15 +90,16 @@ class OverviewSection(Section):
 
     def window_days(self) -> int:
         """Days in the date window (the whole data range when the filter is open)."""
-        state = self.filters.state()
+        state = self.filter_state()
         bounds = self.data_bounds() or (None, None)
         return insights.window_days(state.start or bounds[0], state.end or bounds[1])
 
     # -- data -----------------------------------------------------------------------------------
     @param.depends(*FILTER_DEPS)
+    @memoized
     def kpis(self) -> pd.DataFrame:
         """One row per KPI card: value, previous value, relative change and whether it is good news."""
-        current = _campaign_kpis(self.store, self.filters.state())
+        current = _campaign_kpis(self.store, self.filter_state())
         previous_state, caption = self.previous_state()
         previous = _campaign_kpis(self.store, previous_state) if previous_state else {}
         rows = []
@@ -112,26 +114,29 @@ class OverviewSection(Section):
                      customer_caption))
         return pd.DataFrame(rows, columns=list(KPI_COLUMNS))
 
-    @param.depends("filters.regions")
+    @param.depends("regions")
+    @memoized
     def customer_count(self) -> tuple[float, str]:
         """Customers in customer_data.csv under the region filter (the file has no dates or channels)."""
         if not self.store.has("customers"):
             return np.nan, "customer_data.csv is not loaded"
-        state = self.filters.state()
+        state = self.filter_state()
         where, params = state.where("customers")
         value = float(self.store.scalar(f"SELECT count(*) FROM customers {where}", params))
         scope = ", ".join(state.regions) if state.regions else "all regions"
         return value, f"customer file, {scope}; it has no dates or channels: no period change"
 
     @param.depends(*FILTER_DEPS)
+    @memoized
     def daily_metrics(self) -> pd.DataFrame:
         """Daily sums and ratios under all the filters (days with campaign rows only)."""
-        return _daily(self.store, self.filters.state())
+        return _daily(self.store, self.filter_state())
 
     @param.depends(*FILTER_DEPS)
+    @memoized
     def revenue_trend(self) -> pd.DataFrame:
         """Daily revenue (0 on days without campaign rows) with 7- and 30-day moving averages."""
-        state = self.filters.state()
+        state = self.filter_state()
         where, params = replace(state, start=None, end=None).where("campaigns")
         bounds = self.data_bounds() or (None, None)
         window = [state.start or bounds[0], state.end or bounds[1]]
@@ -139,17 +144,19 @@ class OverviewSection(Section):
         return frame.assign(date=pd.to_datetime(frame["date"]))
 
     @param.depends(*FILTER_DEPS)
+    @memoized
     def channel_revenue(self) -> pd.DataFrame:
         """Sums and ratios by channel with each channel's revenue share, largest revenue first."""
-        frame = add_ratios(campaign_sums_by(self.store, self.filters.state(), "channel"))
+        frame = add_ratios(campaign_sums_by(self.store, self.filter_state(), "channel"))
         total = frame["revenue"].sum()
         frame["share"] = frame["revenue"] / total if total > 0 else np.nan
         return frame.sort_values("revenue", ascending=False, ignore_index=True)
 
     @param.depends(*FILTER_DEPS, "threshold")
+    @memoized
     def anomalies(self) -> pd.DataFrame:
         """Unusual days inside the date window, scored against the whole history under the other filters."""
-        state = self.filters.state()
+        state = self.filter_state()
         history = _daily(self.store, replace(state, start=None, end=None))
         found = detect_anomalies(history, list(insights.OVERVIEW_METRICS), threshold=self.threshold)
         inside = found["date"].between(pd.Timestamp(state.start or found["date"].min()),
@@ -157,6 +164,7 @@ class OverviewSection(Section):
         return found[inside].reset_index(drop=True)
 
     @param.depends(*FILTER_DEPS, "threshold")
+    @memoized
     def anomaly_table(self) -> pd.DataFrame:
         """The alerts as the table shows them: largest first, values in their units."""
         found = self.anomalies()
@@ -181,7 +189,7 @@ class OverviewSection(Section):
 
     def export_frame(self) -> pd.DataFrame:
         """Daily metrics by channel under the filters."""
-        frame = campaign_sums_over_time(self.store, self.filters.state(), "daily", by="channel")
+        frame = campaign_sums_over_time(self.store, self.filter_state(), "daily", by="channel")
         return add_ratios(frame.rename(columns={"period": "date"}))
 
     # -- views ----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from ..analytics.product_insights import PRODUCT_METRICS, text_column, with_marg
 from ..analytics.treemap import layout_children, tile_at
 from ..data.contract import PRODUCTS
 from ..format import LAKH
-from .base import BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, \
+from .base import BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, memoized, \
     house_opts, html_download, insight, readable_text_colours, rupee_ticks, section_header
 from .filters import FILTER_LABELS
 
@@ -119,7 +119,7 @@ class ProductSection(Section):
     def product_where(self, *extra: tuple[str, object]) -> tuple[str, list]:
         """`WHERE …` and its parameters for product rows: the region filter, the date range by quarter
         overlap, and `extra` (column, value) equalities whose columns come from the contract."""
-        state = self.filters.state()
+        state = self.filter_state()
         where, params = state.where("products")
         clauses = [where.removeprefix("WHERE ")] if where else []
         first, last = self.filters.full_range or (None, None)
@@ -146,6 +146,7 @@ class ProductSection(Section):
 
     # -- data ------------------------------------------------------------------------------------
     @param.depends(*FILTER_DEPS)
+    @memoized
     def product_totals(self) -> pd.DataFrame:
         """Sales, profit, units and margin per product under the filters; `label` tells apart products
         that share a name across subcategories."""
@@ -158,6 +159,7 @@ class ProductSection(Section):
         return with_margin(frame)
 
     @param.depends(*FILTER_DEPS, "path")
+    @memoized
     def treemap_tiles(self) -> pd.DataFrame:
         """The children of the current node laid out as treemap tiles (area = sales), with margin and texts."""
         tiles = layout_children(self.product_totals(), LEVELS, self.path, "sales", TREEMAP_BOX,
@@ -176,12 +178,14 @@ class ProductSection(Section):
         return tiles
 
     @param.depends(*FILTER_DEPS)
+    @memoized
     def treemap_colour_limits(self) -> tuple[float, float]:
         """The margin range of single products: one colour scale for every level, so a colour means the
         same margin wherever the user drills (a level's aggregates lie within it)."""
         return colour_limits(self.product_totals()["margin"])
 
     @param.depends(*FILTER_DEPS, "category_metric")
+    @memoized
     def category_metrics(self) -> pd.DataFrame:
         """Sums and margin per category and year; `value` is the chosen metric."""
         where, params = self.product_where()
@@ -192,6 +196,7 @@ class ProductSection(Section):
         return frame
 
     @param.depends(*FILTER_DEPS, "region_metric", "region_category")
+    @memoized
     def region_quarter(self) -> pd.DataFrame:
         """Sums and margin per region and quarter (quarters in time order) for the chosen category;
         `value` is the chosen metric."""
@@ -204,6 +209,7 @@ class ProductSection(Section):
         return frame.drop(columns="q")
 
     @param.depends(*FILTER_DEPS, "region_metric", "region_category", "quarter")
+    @memoized
     def quarter_regions(self) -> pd.DataFrame:
         """The region × quarter rows of the player's quarter."""
         frame = self.region_quarter()
@@ -215,6 +221,7 @@ class ProductSection(Section):
         return pi.high_volume_low_margin(self.product_totals(), self.volume_percentile, self.margin_percentile)
 
     @param.depends(*FILTER_DEPS, "volume_percentile", "margin_percentile")
+    @memoized
     def flagged_products(self) -> pd.DataFrame:
         """The high-volume low-margin products, most units first (the list and its CSV)."""
         columns = ["category", "subcategory", "product_name", "label", "units_sold", "sales", "profit", "margin",
@@ -222,6 +229,7 @@ class ProductSection(Section):
         return self.volume_margin_screen().flagged[columns]
 
     @param.depends(*FILTER_DEPS, "volume_percentile", "margin_percentile")
+    @memoized
     def flagged_table(self) -> pd.DataFrame:
         """The flagged products as the table shows them (money in lakh)."""
         frame = self.flagged_products()

@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from novamart_panel.app import TITLE, create_app
+from ui_helpers import NAV_BUTTON
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "screenshots"
@@ -194,11 +195,11 @@ def screenshot():
 def open_app(app_server):
     """Open the app on a data set ("packaged" or "reference") with an optional query string.
 
-    The first load may take up to FIRST_LOAD_TIMEOUT_MS until `ready` (a CSS selector) shows: the tab bar by
-    default, or a view of the tab the query opens.
+    The first load may take up to FIRST_LOAD_TIMEOUT_MS until `ready` (a CSS selector) shows: the section
+    navigation by default, or a view of the section the query opens.
     """
 
-    def open_(page: Page, data: str = "packaged", query: str = "", ready: str = ".bk-tab") -> Page:
+    def open_(page: Page, data: str = "packaged", query: str = "", ready: str = NAV_BUTTON) -> Page:
         page.goto(f"{app_server}/{APP_PATHS[data]}{query}", timeout=FIRST_LOAD_TIMEOUT_MS)
         page.locator(ready).first.wait_for(timeout=FIRST_LOAD_TIMEOUT_MS)
         return page

@@ -18,17 +18,15 @@ from novamart_panel.format import rupees
 from novamart_panel.views.base import Section, table_label
 from novamart_panel.views.filters import Filters
 
+from ui_helpers import ACTIVE_SECTION, NAV_BUTTON, nav_button
+
 pytestmark = pytest.mark.ui
 
 REVENUE_CARD = '.kpi-card[data-kpi="revenue"] .kpi-value'
 # A view that shows data draws a Bokeh canvas or a table.
 DATA_VIEW = "#main :is(canvas, .tabulator) >> visible=true"
-# Walk from the second tab round to the first, so that every click changes the active tab.
+# Walk from the second section round to the first, so that every click changes the shown section.
 WALK = SECTIONS[1:] + SECTIONS[:1]
-
-
-def tab(page: Page, title: str):
-    return page.locator(".bk-tab").filter(has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))
 
 
 def url_has(key: str, value: str) -> re.Pattern:
@@ -65,9 +63,9 @@ def test_every_tab_shows_its_views_and_syncs_the_url(page, browser_log, open_app
     store = DataStore.open(packaged_dir if data == "packaged" else reference_dir)
     open_app(page, data)
     for section_cls in WALK:
-        tab(page, section_cls.title).click()
+        nav_button(page, section_cls.title).click()
         expect(page).to_have_url(url_has("tab", section_cls.slug))
-        expect(page.locator(".bk-tab.bk-active")).to_have_text(section_cls.title)
+        expect(page.locator(ACTIVE_SECTION)).to_have_text(section_cls.title)
         expect_section_shown(page, section_cls, store)
         screenshot(page, f"{data}-{section_cls.slug}")
     browser_log.assert_clean()
@@ -78,7 +76,7 @@ def test_opening_a_shared_url_restores_the_tab_and_the_filter(page, browser_log,
     # Panel's location sync writes a list parameter as JSON: ?channels=["Email"].
     query = f"?tab=geography&channels={quote(json.dumps([channel]))}"
     open_app(page, "packaged", query)
-    expect(page.locator(".bk-tab.bk-active")).to_have_text("Geography")
+    expect(page.locator(ACTIVE_SECTION)).to_have_text("Geography")
     geography = next(s for s in SECTIONS if s.slug == "geography")
     expect_section_shown(page, geography, packaged_store)
     chips = channels_choice(page).locator(".choices__list--multiple .choices__item")
@@ -116,9 +114,9 @@ def test_theme_toggle_switches_to_dark_and_keeps_the_view(page, browser_log, ope
     expect(page.locator("html")).not_to_have_attribute("data-bs-theme", "dark")
     page.locator(".theme-toggle button").click()
     expect(page).to_have_url(url_has("theme", "dark"))
-    page.locator(".bk-tab").first.wait_for()
+    page.locator(NAV_BUTTON).first.wait_for()
     expect(page.locator("html")).to_have_attribute("data-bs-theme", "dark")
-    expect(page.locator(".bk-tab.bk-active")).to_have_text("Geography")
+    expect(page.locator(ACTIVE_SECTION)).to_have_text("Geography")
     expect(page.locator(DATA_VIEW).first).to_be_visible()
     screenshot(page, "packaged-geography-dark")
     browser_log.assert_clean()

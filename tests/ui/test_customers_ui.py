@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from novamart_panel.format import count, percent
+from ui_helpers import ACTIVE_SECTION
 
 pytestmark = pytest.mark.ui
 
@@ -63,7 +64,7 @@ def customers(reference_dir) -> pd.DataFrame:
 
 def open_customers(page: Page, open_app, query: str = QUERY) -> Page:
     open_app(page, "reference", query)
-    expect(page.locator(".bk-tab.bk-active")).to_have_text("Customer insights")
+    expect(page.locator(ACTIVE_SECTION)).to_have_text("Customer insights")
     expect(insight(page, "customers shown are aged")).to_be_visible()
     return page
 

@@ -142,9 +142,11 @@ def test_age_chart_source_follows_the_bin_width(reference_store, customers):
     view = section(reference_store, regions=["South"])
     view.age_by_segment = False
     view.age_bin_width = 7
-    sources = [r.data_source for r in hv.render(view.plot_age()).renderers if "left" in r.data_source.data]
+    renderers = [r for r in hv.render(view.plot_age()).renderers if "left" in r.data_source.data]
+    (shown,) = [r.data_source for r in renderers if r.visible]   # the total; the segment layers are hidden
+    assert all(len(r.data_source.data["left"]) == 0 for r in renderers if not r.visible)
     south = customers[customers["region"] == "South"]
-    drawn = dict(zip(sources[0].data["left"], sources[0].data["top"]))
+    drawn = dict(zip(shown.data["left"], shown.data["top"]))
     assert drawn == pandas_age_bins(south, 7, False).to_dict()
 
 
@@ -206,12 +208,15 @@ def test_points_layer_and_log_scale_in_the_rendered_chart(reference_store):
     view = section(reference_store)
     figure = hv.render(view.plot_ltv_box())
     assert isinstance(figure.y_scale, LogScale)
-    assert not any("customer_id" in r.data_source.data for r in figure.renderers)
+    # The points layer is always drawn (the chart updates in place): empty and hidden until asked for.
+    (points,) = [r for r in figure.renderers if "customer_id" in r.data_source.data]
+    assert not points.visible and len(points.data_source.data["customer_id"]) == 0
     view.param.update(ltv_points=True, ltv_log=False)
     figure = hv.render(view.plot_ltv_box())
     assert isinstance(figure.y_scale, LinearScale)
-    points = [r.data_source for r in figure.renderers if "customer_id" in r.data_source.data]
-    assert len(points) == 1 and len(points[0].data["customer_id"]) == len(view.ltv_sample())
+    points = [r for r in figure.renderers if "customer_id" in r.data_source.data]
+    assert len(points) == 1 and points[0].visible
+    assert len(points[0].data_source.data["customer_id"]) == len(view.ltv_sample())
 
 
 def test_ltv_insight_follows_the_data(reference_store, modified_store, customers, modified_customers):

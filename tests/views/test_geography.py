@@ -17,6 +17,7 @@ from scipy import stats
 
 from novamart_panel.analytics import geo_insights
 from novamart_panel.analytics.geo import load_state_boundaries
+from novamart_panel.analytics.geo_insights import STATE_METRICS
 from novamart_panel.data.store import DataStore
 from novamart_panel.views import geography
 from novamart_panel.views.filters import Filters
@@ -70,9 +71,10 @@ def test_metric_switch_colours_the_states_by_that_csv_column(section, reference_
     section.metric = label
     column = METRICS[label]
     polygons = polygons_of(section.plot_choropleth())
-    assert polygons.vdims[0].name == column
-    assert hv.Store.lookup_options("bokeh", polygons, "style").kwargs["color"] == column
-    coloured = values_by_state(polygons, column)
+    # One colour column, "value", whatever the metric (the map updates in place); its label names the metric.
+    assert polygons.vdims[0].name == "value" and polygons.vdims[0].label == STATE_METRICS[column].label
+    assert hv.Store.lookup_options("bokeh", polygons, "style").kwargs["color"] == "value"
+    coloured = values_by_state(polygons, "value")
     assert sorted(coloured) == sorted(SHAPES)  # every shipped shape is drawn, so the map reads as India
     expected = reference_states.set_index("state")[column]
     for state, value in coloured.items():
@@ -102,7 +104,7 @@ def test_region_filter_greys_out_the_other_states(section, reference_states):
     rows = section.map_rows().set_index("state")
     assert set(rows.index[rows["status"] == SHOWN]) == set(south["state"])
     assert set(rows.index[rows["status"] == OUTSIDE_FILTER]) == set(reference_states["state"]) - set(south["state"])
-    coloured = values_by_state(polygons_of(section.plot_choropleth()), "total_revenue")
+    coloured = values_by_state(polygons_of(section.plot_choropleth()), "value")
     assert {state for state, value in coloured.items() if not math.isnan(value)} == set(south["state"])
     # Greyed states still tell their numbers in the hover.
     outside = reference_states[reference_states["region"] != "South"].iloc[0]
@@ -149,7 +151,7 @@ def test_unmatched_rows_are_named_and_aliases_still_join(tmp_path, reference_sta
     details = section.bubble_rows().set_index("state")["details"]
     assert details["<img src=x onerror=alert(1)>"].startswith("<b>&lt;img src=x onerror=alert(1)&gt;</b>")
     polygons = polygons_of(section.plot_choropleth())
-    revenue = values_by_state(polygons, "total_revenue")
+    revenue = values_by_state(polygons, "value")
     assert "Atlantis" not in revenue
     assert revenue["Orissa"] == states.set_index("state").loc["Orissa", "total_revenue"]
     assert math.isnan(revenue["Kerala"]) and values_by_state(polygons, "status")["Kerala"] == NO_DATA
@@ -175,7 +177,7 @@ def test_choropleth_renders_to_bokeh_multipolygons_with_a_colour_bar(section, re
     (renderer,) = [r for r in figure.renderers if isinstance(r, GlyphRenderer)]
     assert isinstance(renderer.glyph, MultiPolygons)
     data = renderer.data_source.data
-    by_state = dict(zip(data["state"], data["total_customers"], strict=True))
+    by_state = dict(zip(data["state"], data["value"], strict=True))
     assert by_state["Karnataka"] == reference_states.set_index("state").loc["Karnataka", "total_customers"]
     (colour_bar,) = figure.select({"type": ColorBar})
     assert colour_bar.title == "Customers"

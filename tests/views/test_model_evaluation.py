@@ -203,8 +203,13 @@ def test_std_bands_toggle_changes_the_overlay(section, reference_dir):
     assert len(spreads) == 2
     np.testing.assert_allclose(spreads[1].dimension_values("validation_score_std"), curve["validation_score_std"])
     section.show_std_bands = False
-    assert not [layer for layer in section.plot_learning() if isinstance(layer, hv.Spread)]
-    assert len(section.plot_learning()) == len(with_bands) - 2
+    # The bands stay in the overlay (the chart updates in place) but are hidden.
+    without = section.plot_learning()
+    assert len(without) == len(with_bands)
+    hidden = [layer for layer in without if isinstance(layer, hv.Spread)]
+    assert [hv.Store.lookup_options("bokeh", layer, "style").kwargs.get("visible") for layer in hidden] == [False] * 2
+    figure = hv.render(without)
+    assert sum(r.visible for r in figure.renderers) == sum(r.visible for r in hv.render(with_bands).renderers) - 2
 
 
 def test_importance_sort_order(section, reference_dir):
@@ -224,14 +229,19 @@ def test_importance_sort_order(section, reference_dir):
 
 
 # -- retraining -------------------------------------------------------------------------------------
+def visible_curves(overlay) -> list:
+    return [layer for layer in overlay if isinstance(layer, hv.Curve)
+            and hv.Store.lookup_options("bokeh", layer, "style").kwargs.get("visible", True)]
+
+
 def test_retrain_adds_a_second_roc_with_its_auc(section, leads):
-    assert len([layer for layer in section.plot_roc() if isinstance(layer, hv.Curve)]) == 2  # chance, file
+    assert len(visible_curves(section.plot_roc())) == 2  # chance, file (the refit's layer waits, hidden)
     section.retrain_now()
     result = section.retrained("logistic")
     assert section.retrained("logistic") is result   # fitted once, then cached
     oof_auc = roc_auc_score(leads["actual_converted"], result["probability"])
     assert result["oof_auc"] == pytest.approx(oof_auc) and 0.5 < oof_auc < 1
-    curves = [layer for layer in section.plot_roc() if isinstance(layer, hv.Curve)]
+    curves = visible_curves(section.plot_roc())
     assert len(curves) == 3 and f"AUC {oof_auc:.3f}" in curves[-1].label
     roc = section.retrained_roc()
     assert np.trapezoid(roc["tpr"], roc["fpr"]) == pytest.approx(oof_auc)

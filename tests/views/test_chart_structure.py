@@ -1,0 +1,133 @@
+"""Every chart updates in place (a DynamicMap), so each plot method must return the same element types,
+overlay layers and columns whatever the filters: a layer that comes and goes, or a column that appears
+only for some data, would not be drawn (or break the glyph) after an update.
+
+The charts are found the way the browser gets them: the DynamicMaps in each section's layout.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import holoviews as hv
+import panel as pn
+import param
+import pytest
+
+from novamart_panel.app import App, extension
+from novamart_panel.views.base import Section
+
+# Filter states that change the shape of the data: everything, one channel, a zero-spend channel, one
+# region, a short window, a window at the start of the data, a combination that leaves almost nothing.
+FILTER_STATES = (
+    {},
+    {"channels": ["Email"]},
+    {"channels": ["Direct"]},
+    {"regions": ["West"]},
+    {"date_range": (dt.date(2024, 11, 1), dt.date(2024, 11, 30))},
+    {"date_range": (dt.date(2023, 1, 1), dt.date(2023, 1, 10))},
+    {"channels": ["LinkedIn"], "regions": ["Central"], "campaign_types": ["Seasonal Sale"]},
+)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _bokeh():
+    extension()
+
+
+def structure(obj) -> tuple:
+    """What a DynamicMap must keep from frame to frame: element types, layers, keys and dimensions."""
+    if isinstance(obj, hv.Overlay):   # HoloViews matches layers by type, group and label, not by position
+        return ("Overlay", tuple(sorted(structure(layer) for layer in obj)))
+    if isinstance(obj, hv.NdOverlay):
+        return ("NdOverlay", tuple(d.name for d in obj.kdims), tuple(structure(layer) for layer in obj))
+    # A label may end in figures that change ("Youden optimum (t = 0.68)"): layers match by label prefix.
+    label = re.sub(r"\s*\(.*\)\s*$", "", obj.label)
+    return (type(obj).__name__, obj.group, label, tuple(d.name for d in obj.kdims),
+            tuple(d.name for d in obj.vdims))
+
+
+def dynamic_charts(section) -> list:
+    """The plot methods behind the charts of a section's layout (`views.base.chart` marks its panes)."""
+    layout = pn.panel(section)
+    return [pane._novamart_chart for pane in layout.select(lambda obj: hasattr(obj, "_novamart_chart"))]
+
+
+def bounded(state: dict, bounds) -> dict:
+    """The state with its date range clamped into the data's range (the reference and packaged data differ)."""
+    if "date_range" not in state or bounds is None:
+        return state
+    lo, hi = state["date_range"]
+    lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return {**state, "date_range": (lo, max(lo, hi))}
+
+
+@pytest.mark.parametrize("data", ["packaged", "reference"])
+def test_plot_methods_keep_their_structure_across_filter_states(data, packaged_dir, reference_dir):
+    app = App(packaged_dir if data == "packaged" else reference_dir)
+    known = {"channels": set(app.filters.param.channels.objects), "regions": set(app.filters.param.regions.objects),
+             "campaign_types": set(app.filters.param.campaign_types.objects)}
+    checked, unstable = 0, []
+    for section in app.sections:
+        if section.missing_tables:
+            continue
+        for plot, _ in dynamic_charts(section):
+            shapes = {}
+            for state in FILTER_STATES:
+                state = {k: [v for v in vs if v in known[k]] if k in known else vs
+                         for k, vs in bounded(state, app.filters.full_range).items()}
+                app.filters.param.update(date_range=app.filters.full_range, channels=[], regions=[],
+                                         campaign_types=[])
+                app.filters.param.update(**state)
+                section.refresh()
+                shapes.setdefault(structure(plot()), []).append(state)
+            if len(shapes) > 1:
+                unstable.append(f"{section.slug}.{plot.__name__}: {list(shapes.values())}")
+            checked += 1
+    assert not unstable, "\n".join(unstable)
+    assert checked >= 30   # every chart of the sections that have their data
+
+
+def candidate_values(parameter) -> list:
+    """A few values of a section's own control: every option, both booleans, the ends of a range."""
+    if isinstance(parameter, param.Boolean):
+        return [False, True]
+    if isinstance(parameter, param.ListSelector):
+        options = list(parameter.objects)
+        return [[], options[:1], options] if options else []
+    if isinstance(parameter, param.Selector):
+        objects = parameter.objects
+        return list(objects.values() if isinstance(objects, dict) else objects)[:12]
+    if isinstance(parameter, param.Number) and parameter.bounds:
+        return [v for v in parameter.bounds if v is not None] + [parameter.default]
+    return []
+
+
+@pytest.mark.parametrize("data", ["packaged", "reference"])
+def test_plot_methods_keep_their_structure_across_their_own_controls(data, packaged_dir, reference_dir):
+    app = App(packaged_dir if data == "packaged" else reference_dir)
+    unstable, checked = [], 0
+    for section in app.sections:
+        if section.missing_tables:
+            continue
+        charts = dynamic_charts(section)
+        own = [name for name in section.param if name not in Section.param and name not in ("name",)]
+        for name in own:
+            watching = [p for p, rebuild_on in charts if name not in rebuild_on
+                        if any(dep.name == name and dep.inst in (None, section)
+                               for dep in section.param.method_dependencies(p.__name__))]
+            values = candidate_values(section.param[name])
+            if not watching or not values:
+                continue
+            original = getattr(section, name)
+            for plot in watching:
+                shapes = {}
+                for value in values:
+                    setattr(section, name, value)
+                    shapes.setdefault(structure(plot()), []).append(value)
+                if len(shapes) > 1:
+                    unstable.append(f"{section.slug}.{plot.__name__} with {name}: {list(shapes.values())}")
+                checked += 1
+            setattr(section, name, original)
+    assert not unstable, "\n".join(unstable)
+    assert checked >= 15
