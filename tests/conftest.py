@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Tests load many throw-away folders: their cache databases go to a temporary folder, not the user's cache.
+os.environ.setdefault("NOVAMART_CACHE_DIR", tempfile.mkdtemp(prefix="novamart-test-cache-"))
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGED_DIR = REPO / "data"

@@ -108,7 +108,7 @@ def test_out_of_range_counts_follow_the_contract(reference_store, reference_dir,
     clean = quality.out_of_range(reference_store)
     assert clean["outside"].sum() == 0
     bounded = sum(1 for s in REQUIRED_FILES for c in s.columns
-                  if c.values or (c.is_numeric and (c.min is not None or c.max is not None)))
+                  if c.values or c.type == "DATE" or (c.is_numeric and (c.min is not None or c.max is not None)))
     assert len(clean) == bounded
     store = DataStore.open(make_folder(reference_dir, tmp_path / "data", CASES["percentage above 100"]))
     found = quality.out_of_range(store)
