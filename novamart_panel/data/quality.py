@@ -23,7 +23,7 @@ import pandas as pd
 
 from .. import format as fmt
 from .contract import BY_TABLE, CAMPAIGNS, Column
-from .store import PYODIDE, DataStore, _file_lock, _literal, build_into, connection
+from .store import PYODIDE, DataStore, _attached, _file_lock, _literal, build_into, connection, run
 from .validation import EARLIEST_DATE, ERROR, ValidationReport, _quote, column_bounds, latest_plausible_date
 
 # The file stores its derived columns rounded to two decimals: a difference up to half a cent is rounding.
@@ -92,6 +92,7 @@ class QualityChecks:
         self.done = 0                 # steps finished
         self.step = ""                # the step running now
         self.error: str | None = None
+        self.computed_here = False    # False: the results of an earlier start were attached
         self._finished = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -159,10 +160,9 @@ class QualityChecks:
             self._finished.set()
 
     def _attach_memory(self) -> None:
-        con = connection()
-        with contextlib.suppress(duckdb.Error):
-            con.execute(f"DETACH {self.catalog}")
-        con.execute(f"ATTACH ':memory:' AS {self.catalog}")
+        if _attached(self.catalog):
+            run(f"DETACH {self.catalog}")
+        run(f"ATTACH ':memory:' AS {self.catalog}")
 
     def _run_cached(self, cache_file: Path) -> None:
         path = cache_file.with_name(f"{cache_file.stem}.quality-v{QUALITY_VERSION}.duckdb")
@@ -183,19 +183,22 @@ class QualityChecks:
             self._compute(self.catalog)
 
     def _attach(self, path: Path) -> bool:
-        if not path.is_file():
-            return False
+        """Attach stored results read-only (or find them attached already); False if there are none."""
         try:
-            connection().execute(f"ATTACH {_literal(str(path))} AS {self.catalog} (READ_ONLY)")
+            if not _attached(self.catalog):
+                if not path.is_file():
+                    return False
+                run(f"ATTACH {_literal(str(path))} AS {self.catalog} (READ_ONLY)")
             with connection().cursor() as cur:
                 cur.execute(f"SELECT count(*) FROM {self.catalog}.main.anomaly_scored").fetchone()
             return True
         except duckdb.Error:
             with contextlib.suppress(duckdb.Error):
-                connection().execute(f"DETACH {self.catalog}")
+                run(f"DETACH {self.catalog}")
             return False
 
     def _compute(self, target: str) -> None:
+        self.computed_here = True
         steps = (_save_nulls, _save_duplicates, _save_reconciliation, _save_ranges, _save_anomalies)
         with self.store.cursor() as cur:
             self._cursor = cur
@@ -689,7 +692,8 @@ def anomaly_sentence(summary: pd.DataFrame, examples: pd.DataFrame, threshold: f
             f"{fmt.count(top['scored'])} scored rows).")
     if not examples.empty:
         far = examples.iloc[0]
-        text += (f" The furthest: {_text(far['campaign_id'])} on {pd.Timestamp(far['date']):%d %b %Y} (row {far['row']}), "
+        when = f"on {pd.Timestamp(far['date']):%d %b %Y}" if pd.notna(far["date"]) else "on a row without a date"
+        text += (f" The furthest: {_text(far['campaign_id'])} {when} (row {far['row']}), "
                  f"{METRIC_LABELS[far['metric']]} {format_campaign_value(far['metric'], far['value'])} against a "
                  f"campaign median of {format_campaign_value(far['metric'], far['campaign_median'])} "
                  f"(z = {far['robust_z']:.1f}).")

@@ -50,12 +50,18 @@ IMPLAUSIBLE = 1e15
 MEMO_ENTRIES = 256          # query results kept per store
 MEMO_MAX_ROWS = 50_000      # larger results (exports) are not kept
 
-_lock = threading.RLock()
+_lock = threading.RLock()           # one folder loads at a time
+_connect_lock = threading.Lock()
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """The process-wide DuckDB connection; each folder's database is attached to it."""
+    with _connect_lock:   # two threads asking first must not open two
+        return _connect()
 
 
 @functools.cache
-def connection() -> duckdb.DuckDBPyConnection:
-    """The process-wide DuckDB connection; each folder's database is attached to it."""
+def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     if not PYODIDE:
         settings = {"threads": min(os.cpu_count() or 1, 8),
@@ -66,6 +72,13 @@ def connection() -> duckdb.DuckDBPyConnection:
             with contextlib.suppress(duckdb.Error):
                 con.execute(f"SET {name} = {value if isinstance(value, int) else _literal(value)}")
     return con
+
+
+def run(sql: str) -> None:
+    """A statement on the shared database (ATTACH, DETACH …) through its own cursor: the connection object
+    itself refuses calls from two threads at once."""
+    with connection().cursor() as cur:
+        cur.execute(sql)
 
 
 def default_data_dir() -> Path:
@@ -138,8 +151,8 @@ class DataStore:
             self.report.files["(folder)"] = folder_report
             with _lock:   # an empty schema, so queries fail as they would on a folder without the table
                 if not _attached(self.catalog):
-                    connection().execute(f"ATTACH ':memory:' AS {self.catalog}")
-                connection().execute(f"CREATE SCHEMA IF NOT EXISTS {self.catalog}.{self.schema}")
+                    run(f"ATTACH ':memory:' AS {self.catalog}")
+                run(f"CREATE SCHEMA IF NOT EXISTS {self.catalog}.{self.schema}")
             return
         with _lock:
             self._open(cache)
@@ -215,7 +228,7 @@ class DataStore:
             if self._read_manifest():
                 self.cache_file = _database_path(self.catalog)
                 return
-            connection().execute(f"DETACH {self.catalog}")
+            run(f"DETACH {self.catalog}")
         directory = cache_dir() if cache else None
         if directory is not None:
             try:
@@ -224,10 +237,10 @@ class DataStore:
             except (OSError, duckdb.Error):
                 # An unwritable cache folder or a damaged file: load into memory instead.
                 if _attached(self.catalog):
-                    connection().execute(f"DETACH {self.catalog}")
+                    run(f"DETACH {self.catalog}")
                 self.report = ValidationReport(self.folder)
                 self.tables, self._built, self.cache_file = set(), set(), None
-        connection().execute(f"ATTACH ':memory:' AS {self.catalog}")
+        run(f"ATTACH ':memory:' AS {self.catalog}")
         self._build(self.catalog)
         self.built_here = True
 
@@ -257,13 +270,13 @@ class DataStore:
     def _attach_file(self, path: Path) -> bool:
         """Attach a cache file read-only and read its manifest; False if it is not a usable cache."""
         try:
-            connection().execute(f"ATTACH {_literal(str(path))} AS {self.catalog} (READ_ONLY)")
+            run(f"ATTACH {_literal(str(path))} AS {self.catalog} (READ_ONLY)")
         except duckdb.Error:
             return False
         if self._read_manifest():
             self.cache_file = path
             return True
-        connection().execute(f"DETACH {self.catalog}")
+        run(f"DETACH {self.catalog}")
         return False
 
     def _read_manifest(self) -> bool:
@@ -282,8 +295,7 @@ class DataStore:
 
     def _build(self, catalog: str) -> None:
         """Load every contract file into `catalog`, validate, build the rollups, write the manifest."""
-        con = connection()
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {catalog}.{self.schema}")
+        run(f"CREATE SCHEMA IF NOT EXISTS {catalog}.{self.schema}")
         with self.cursor_in(catalog) as cur:
             for spec in ALL_FILES:
                 self.report.files[spec.table] = self._load(cur, spec)
@@ -324,8 +336,12 @@ class DataStore:
         except (OSError, csv.Error) as exc:
             report.issues.append(Issue(name, f"cannot read the header row: {exc}", check="parse"))
             return report
-        if not header:
-            report.issues.append(Issue(name, "file is empty (no header row)", check="empty"))
+        if not any(field.strip() for field in header):
+            with open(path, "rb") as handle:
+                blank = not handle.read(1 << 16).strip()
+            report.issues.append(Issue(name, "file is empty (no header row)" if blank else
+                                       "the first line is blank; the header row must be the first line",
+                                       check="empty"))
             return report
         delimiter_issue = check_delimiter(spec, path, header)
         if delimiter_issue:
@@ -551,19 +567,18 @@ def _open_cached(folder: Path, signature: tuple) -> DataStore:
 def build_into(path: Path, build) -> None:
     """Attach a new database file at `path`, let `build(catalog)` fill it, and close it; on failure remove it."""
     alias = f"build_{uuid.uuid4().hex[:12]}"
-    con = connection()
-    con.execute(f"ATTACH {_literal(str(path))} AS {alias}")
+    run(f"ATTACH {_literal(str(path))} AS {alias}")
     try:
         build(alias)
-        con.execute(f"CHECKPOINT {alias}")
+        run(f"CHECKPOINT {alias}")
     except BaseException:
         with contextlib.suppress(duckdb.Error):
-            con.execute(f"DETACH {alias}")
+            run(f"DETACH {alias}")
         for leftover in (path, path.with_name(path.name + ".wal")):
             with contextlib.suppress(OSError):
                 leftover.unlink()
         raise
-    con.execute(f"DETACH {alias}")
+    run(f"DETACH {alias}")
 
 
 def _database_path(catalog: str) -> Path | None:

@@ -196,7 +196,7 @@ class QualitySection(Section):
             holder.objects = self.check_cards()
             return holder
         bar = pn.indicators.Progress(value=round(self.checks.progress * 100), max=100, bar_color="info",
-                                     sizing_mode="stretch_width", name="Data-quality checks")
+                                     sizing_mode="stretch_width")
         message = pn.pane.Markdown(self.progress_message(), sizing_mode="stretch_width")
         holder.objects = [self._card("Data-quality checks", message, bar)]
         if not served:
