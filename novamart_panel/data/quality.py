@@ -24,7 +24,8 @@ import pandas as pd
 from .. import format as fmt
 from .contract import BY_TABLE, CAMPAIGNS, Column
 from .store import PYODIDE, DataStore, _attached, _file_lock, _literal, build_into, connection, run
-from .validation import EARLIEST_DATE, ERROR, ValidationReport, _quote, column_bounds, latest_plausible_date
+from .validation import (EARLIEST_DATE, ERROR, ValidationReport, _quote, column_bounds, has_duplicate_keys,
+                         latest_plausible_date)
 
 # The file stores its derived columns rounded to two decimals: a difference up to half a cent is rounding.
 ROUNDING = 0.005
@@ -283,6 +284,9 @@ def _save_duplicates(store: DataStore, cur, target: str) -> None:
     for table in _loaded(store):
         spec = BY_TABLE[table]
         if not spec.key:
+            continue
+        if not has_duplicate_keys(cur, table, spec.key):
+            rows.append((spec.filename, ", ".join(spec.key), 0, 0, None))
             continue
         keys = ", ".join(_quote(k) for k in spec.key)
         shown = " || ' / ' || ".join(f"coalesce({_quote(k)}::VARCHAR, '(empty)')" for k in spec.key)

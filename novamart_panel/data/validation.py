@@ -272,7 +272,7 @@ def value_checks(cursor, spec: FileSpec, table: str, columns: list[Column]) -> l
         else:
             message = f"unexpected value(s) ({shown}); allowed: {', '.join(col.values)}"
         issues.append(Issue(name, message, column=col.header, row=row, check=check))
-    if spec.key:
+    if spec.key and has_duplicate_keys(cursor, table, spec.key):
         keys = ", ".join(_quote(k) for k in spec.key)
         found = cursor.execute(
             f"SELECT {keys}, count(*) AS n, min(rowid) + 1 AS first_row, max(rowid) + 1 AS last_row "
@@ -355,6 +355,14 @@ def correlation_checks(cursor, spec: FileSpec, labels: list[str]) -> list[Issue]
         issues.append(Issue(name, f"the matrix is not symmetric: {len(asymmetric)} pair(s) differ by more than "
                                   f"0.01 ({', '.join(asymmetric[:MAX_ROWS_NAMED])})", severity=WARNING, check="shape"))
     return issues
+
+
+def has_duplicate_keys(cursor, table: str, key: tuple[str, ...]) -> bool:
+    """Whether any key value repeats: a quick pass over key hashes (a hash collision only costs the exact
+    query that follows, which then finds nothing)."""
+    hashed = f"hash({', '.join(_quote(k) for k in key)})"
+    return bool(cursor.execute(f"SELECT count(*) FROM (SELECT {hashed} AS h FROM {table} GROUP BY h "
+                               "HAVING count(*) > 1)").fetchone()[0])
 
 
 def column_bounds(col: Column) -> tuple[float, float]:
