@@ -141,6 +141,7 @@ class DataStore:
         self.tables: set[str] = set()
         self.cache_file: Path | None = None
         self.built_here = False   # whether this store loaded the CSVs (False: it reused a cache file)
+        self._transient = False   # a load failed for lack of memory or disk space (not the file's fault)
         self._built: set[str] = set()
         self._memo: collections.OrderedDict = collections.OrderedDict()
         self._memo_lock = threading.Lock()
@@ -239,7 +240,7 @@ class DataStore:
                 if _attached(self.catalog):
                     run(f"DETACH {self.catalog}")
                 self.report = ValidationReport(self.folder)
-                self.tables, self._built, self.cache_file = set(), set(), None
+                self.tables, self._built, self.cache_file, self._transient = set(), set(), None, False
         run(f"ATTACH ':memory:' AS {self.catalog}")
         self._build(self.catalog)
         self.built_here = True
@@ -256,6 +257,9 @@ class DataStore:
             path.unlink(missing_ok=True)   # damaged
             building = path.with_name(f"{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
             build_into(building, self._build)
+            if self._transient:
+                building.unlink()
+                raise OSError("a load failed for lack of memory or disk: not cached")
             os.replace(building, path)
             for stale in directory.glob(f"{folder_id}-*"):   # this folder's earlier versions
                 if not stale.name.startswith(path.stem):
@@ -298,9 +302,21 @@ class DataStore:
         run(f"CREATE SCHEMA IF NOT EXISTS {catalog}.{self.schema}")
         with self.cursor_in(catalog) as cur:
             for spec in ALL_FILES:
-                self.report.files[spec.table] = self._load(cur, spec)
+                try:
+                    self.report.files[spec.table] = self._load(cur, spec)
+                except (duckdb.OutOfMemoryException, duckdb.IOException) as exc:
+                    # The machine, not the file: say so, and keep this report out of the cache.
+                    self._transient = True
+                    self.tables.discard(spec.table)
+                    cur.execute(f"DROP TABLE IF EXISTS {spec.table}")
+                    failed = self.report.files[spec.table] = FileReport(spec, present=True)
+                    failed.issues.append(Issue(spec.filename, f"could not be loaded: {_machine_problem(exc)}",
+                                               check="load"))
             if "campaigns" in self.tables:
-                self._built = set(rollups.build(cur))
+                try:
+                    self._built = set(rollups.build(cur))
+                except duckdb.Error as exc:   # without rollups, queries read the raw table
+                    self._transient = isinstance(exc, (duckdb.OutOfMemoryException, duckdb.IOException))
             manifest = {"loader_version": LOADER_VERSION, "tables": sorted(self.tables),
                         "rollups": sorted(self._built), "files": _report_to_json(self.report)}
             cur.execute("CREATE OR REPLACE TABLE _manifest AS SELECT ?::VARCHAR AS manifest", [json.dumps(manifest)])
@@ -327,7 +343,11 @@ class DataStore:
         if state[0] != "file":
             report.issues.append(Issue(name, _not_a_file(path, state), check="files"))
             return report
-        problem = content_problem(path)
+        try:
+            problem = content_problem(path)
+        except OSError as exc:
+            report.issues.append(Issue(name, f"cannot be read: {exc.strerror or exc}", check="files"))
+            return report
         if problem:
             report.issues.append(Issue(name, problem, check="parse"))
             return report
@@ -356,6 +376,8 @@ class DataStore:
         wanted = [c.name for c in spec.columns] if spec.table != "correlations" else list(columns)
         try:
             report.issues.extend(self._create(cur, spec, path, columns, wanted))
+        except (duckdb.OutOfMemoryException, duckdb.IOException):
+            raise
         except duckdb.Error as exc:
             report.issues.append(_unparsable(spec, path, len(header), exc))
             return report
@@ -500,6 +522,13 @@ def _not_a_file(path: Path, state: tuple) -> str:
     if kind == "special":
         return "is not a regular file (a pipe, socket or device); put the CSV file itself here"
     return f"cannot be read: {state[1] if len(state) > 1 else kind}"
+
+
+def _machine_problem(exc: Exception) -> str:
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return (f"DuckDB ran out of memory (limit {os.environ.get(MEMORY_ENV, DEFAULT_MEMORY_LIMIT)}); set "
+                f"{MEMORY_ENV} higher (e.g. 4GB) and start again")
+    return f"reading or writing failed ({str(exc).splitlines()[0][:200]}); check free disk space"
 
 
 def _unparsable(spec: FileSpec, path: Path, header_fields: int, exc: Exception) -> Issue:

@@ -8,6 +8,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from broken_folders import CASES, HOSTILE_TEXT, SHORT, copy_folder, make_folder, set_cell
@@ -227,3 +228,21 @@ def test_the_memo_stays_bounded(reference_dir, tmp_path):
         assert store.query("SELECT ? AS i", [i])["i"].iloc[0] == i
     assert len(store._memo) == store_module.MEMO_ENTRIES
     assert store_module._memo_key("SELECT ?", [1]) != store_module._memo_key("SELECT ?", [1.0])
+
+
+def test_running_out_of_memory_is_said_and_not_cached(reference_dir, tmp_path, monkeypatch):
+    folder = copy_folder(reference_dir, tmp_path / "data", SHORT)
+    monkeypatch.setenv("NOVAMART_CACHE_DIR", str(tmp_path / "cache"))
+    real_load = DataStore._load
+
+    def starved(self, cur, spec):
+        if spec.table == "customers":
+            raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate data of size 16.0 MiB")
+        return real_load(self, cur, spec)
+    monkeypatch.setattr(DataStore, "_load", starved)
+    store = DataStore(folder)
+    (issue,) = store.report.errors
+    assert issue.file == "customer_data.csv" and "DuckDB ran out of memory" in issue.message
+    assert "NOVAMART_DUCKDB_MEMORY" in issue.message
+    assert store.cache_file is None and not list((tmp_path / "cache").glob("*.duckdb"))
+    assert not store.has("customers") and store.has("campaigns") and store.has_rollups()

@@ -1,10 +1,13 @@
 """The validation report: header and value checks by hand, then a corpus of broken folders."""
 from __future__ import annotations
 
+import csv
+
 import duckdb
 import pandas as pd
 import pytest
-from broken_folders import CASES, HOSTILE_TEXT, SHORT, cell, copy_folder, make_folder, matching_issues, set_cell
+from broken_folders import (CASES, HOSTILE_TEXT, SHORT, cell, copy_folder, make_folder, matching_issues, read_rows,
+                            set_cell, write_rows)
 
 from novamart_panel.data.contract import BY_TABLE, CAMPAIGNS, FUNNEL, REQUIRED_FILES, Column, FileSpec
 from novamart_panel.data.store import DataStore
@@ -178,3 +181,26 @@ def test_a_folder_that_does_not_exist_is_one_clear_error(tmp_path):
     assert not any(store.has(s.table) for s in REQUIRED_FILES)
     (tmp_path / "file.csv").write_text("x\n")
     assert DataStore.open(tmp_path / "file.csv").report.errors[0].message == "is not a folder"
+
+
+def test_a_large_rfc_4180_file_loads_exactly_with_the_parallel_reader(reference_dir, tmp_path):
+    """Quoted CR, LF, CRLF, commas and quotes across a file larger than DuckDB's read buffers."""
+    folder = copy_folder(reference_dir, tmp_path / "data", SHORT)
+    rows = read_rows(reference_dir / "campaign_performance.csv")
+    header, body = rows[0], rows[1:]
+    breaks = ["\r", "\n", "\r\n", ", ", '"']
+    big = []
+    for copy in range(40):   # about 40 MB
+        for number, fields in enumerate(body):
+            fields = list(fields)
+            fields[1] = f"{fields[1]}-{copy}"
+            if number % 7 == 0:
+                fields[2] = fields[2].replace(" - ", breaks[(number // 7 + copy) % len(breaks)], 1)
+            big.append(fields)
+    write_rows(folder / "campaign_performance.csv", [header, *big], quoting=csv.QUOTE_ALL)
+    store = DataStore.open(folder)
+    assert store.report.files["campaigns"].ok, store.report.format_text()
+    assert store.report.files["campaigns"].rows == len(big)
+    loaded = store.query("SELECT campaign_id, campaign_name FROM campaigns ORDER BY rowid")
+    assert loaded["campaign_name"].tolist() == [r[2] for r in big]
+    assert loaded["campaign_id"].tolist() == [r[1] for r in big]
