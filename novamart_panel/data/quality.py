@@ -23,7 +23,7 @@ import pandas as pd
 
 from .. import format as fmt
 from .contract import BY_TABLE, CAMPAIGNS, Column
-from .store import PYODIDE, DataStore, _attached, _file_lock, _literal, build_into, connection, run
+from .store import PYODIDE, DataStore, _attached, _file_lock, _literal, build_into, connection, run, touch
 from .validation import (EARLIEST_DATE, ERROR, ValidationReport, _quote, column_bounds, has_duplicate_keys,
                          latest_plausible_date)
 
@@ -192,6 +192,7 @@ class QualityChecks:
                 run(f"ATTACH {_literal(str(path))} AS {self.catalog} (READ_ONLY)")
             with connection().cursor() as cur:
                 cur.execute(f"SELECT count(*) FROM {self.catalog}.main.anomaly_scored").fetchone()
+            touch(path)
             return True
         except duckdb.Error:
             with contextlib.suppress(duckdb.Error):

@@ -25,6 +25,7 @@ import stat
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -47,6 +48,7 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 PYODIDE = sys.platform == "emscripten"
 # Numbers beyond this are no real rupee amount, count or rate; their sums would overflow to infinity.
 IMPLAUSIBLE = 1e15
+CACHE_MAX_AGE_DAYS = 30     # cache files unused this long are removed when another one is built
 MEMO_ENTRIES = 256          # query results kept per store
 MEMO_MAX_ROWS = 50_000      # larger results (exports) are not kept
 
@@ -261,10 +263,7 @@ class DataStore:
                 building.unlink()
                 raise OSError("a load failed for lack of memory or disk: not cached")
             os.replace(building, path)
-            for stale in directory.glob(f"{folder_id}-*"):   # this folder's earlier versions
-                if not stale.name.startswith(path.stem):
-                    with contextlib.suppress(OSError):
-                        stale.unlink()
+            _prune(directory, keep=path.stem, folder_id=folder_id)
         self.report = ValidationReport(self.folder)
         self.tables, self._built = set(), set()
         if not self._attach_file(path):
@@ -279,6 +278,7 @@ class DataStore:
             return False
         if self._read_manifest():
             self.cache_file = path
+            touch(path)
             return True
         run(f"DETACH {self.catalog}")
         return False
@@ -591,6 +591,23 @@ def _bare_carriage_return(path: Path) -> int | None:
 @functools.lru_cache(maxsize=8)
 def _open_cached(folder: Path, signature: tuple) -> DataStore:
     return DataStore(folder)
+
+
+def touch(path: Path) -> None:
+    """Mark a cache file as used (pruning removes files unused for CACHE_MAX_AGE_DAYS)."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def _prune(directory: Path, keep: str, folder_id: str) -> None:
+    """Remove this folder's earlier cache files, and any cache file unused for CACHE_MAX_AGE_DAYS."""
+    cutoff = time.time() - CACHE_MAX_AGE_DAYS * 86400
+    for stale in directory.iterdir():
+        if stale.name.startswith(keep) or stale.name == f"{folder_id}.lock":
+            continue
+        with contextlib.suppress(OSError):
+            if stale.name.startswith(f"{folder_id}-") or stale.stat().st_mtime < cutoff:
+                stale.unlink()
 
 
 def build_into(path: Path, build) -> None:

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -246,3 +247,16 @@ def test_running_out_of_memory_is_said_and_not_cached(reference_dir, tmp_path, m
     assert "NOVAMART_DUCKDB_MEMORY" in issue.message
     assert store.cache_file is None and not list((tmp_path / "cache").glob("*.duckdb"))
     assert not store.has("customers") and store.has("campaigns") and store.has_rollups()
+
+
+def test_cache_files_unused_for_a_month_are_pruned(reference_dir, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("NOVAMART_CACHE_DIR", str(cache))
+    old, recent = cache / "aaaaaaaaaaaa-old.duckdb", cache / "bbbbbbbbbbbb-recent.duckdb"
+    for path in (old, recent):
+        path.write_bytes(b"x")
+    month_ago = time.time() - (store_module.CACHE_MAX_AGE_DAYS + 1) * 86400
+    os.utime(old, (month_ago, month_ago))
+    store = DataStore(copy_folder(reference_dir, tmp_path / "data", SHORT))
+    assert store.built_here and not old.exists() and recent.exists() and store.cache_file.exists()
