@@ -31,7 +31,8 @@ def _serve(args) -> int:
 def _generate(args) -> int:
     from .data.generator import generate
 
-    paths = generate(args.out, seed=args.seed, scale=args.scale, optional=not args.no_optional)
+    paths = generate(args.out, seed=args.seed, scale=args.scale, optional=not args.no_optional,
+                     campaign_rows=args.campaign_rows, customers=args.customers, orders=args.orders)
     print(f"Wrote {len(paths)} files to {Path(args.out).resolve()}")
     return 0
 
@@ -61,6 +62,17 @@ def _report(args) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    """A whole number ≥ 1; underscores and commas group digits (10_000_000, 10,000,000)."""
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="novamart-panel", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -81,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", required=True, help="folder to write")
     generate.add_argument("--seed", type=int, default=42)
     generate.add_argument("--scale", type=float, default=1.0, help="multiplies campaign, customer, lead, order rows")
+    generate.add_argument("--campaign-rows", type=_positive_int, metavar="N",
+                          help="campaign × day rows (default: 5,858 × scale)")
+    generate.add_argument("--customers", type=_positive_int, metavar="N", help="customers (default: 5,000 × scale)")
+    generate.add_argument("--orders", type=_positive_int, metavar="N",
+                          help="order rows in all, at least one per customer (default: what the customers' "
+                               "purchase counts add up to)")
     generate.add_argument("--no-optional", action="store_true", help="skip the optional files")
     generate.set_defaults(run=_generate)
 

@@ -1,10 +1,18 @@
 """Shared fixtures: the reference data beside the repository, the packaged data, and stores over them."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Tests load many throw-away folders: their cache databases go to a temporary folder, not the user's cache.
+if "NOVAMART_CACHE_DIR" not in os.environ:
+    os.environ["NOVAMART_CACHE_DIR"] = tempfile.mkdtemp(prefix="novamart-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["NOVAMART_CACHE_DIR"], ignore_errors=True)
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGED_DIR = REPO / "data"

@@ -1,6 +1,7 @@
 """The command line: `validate` (exit codes, report, no traceback) and `generate` argument parsing."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,15 +25,19 @@ def test_validate_the_reference_folder_exits_0(reference_dir, capsys):
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_validate_a_broken_folder_exits_1_and_names_the_problem(name, reference_dir, tmp_path, capsys):
+def test_validate_a_broken_folder_names_the_problem_and_exits_1_on_errors(name, reference_dir, tmp_path, capsys):
     case = CASES[name]
     folder = make_folder(reference_dir, tmp_path / "data", case)
-    assert cli.main(["validate", str(folder)]) == 1
+    assert cli.main(["validate", str(folder)]) == (1 if case.severity == "error" else 0)
     out, err = capsys.readouterr()
     assert err == "" and "Traceback" not in out
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out), "raw control bytes printed"
+    if case.severity is None:
+        assert f"{case.file}: " not in out
+        return
     (issue, *_) = matching_issues(DataStore(folder).report, case)
-    assert f"ERROR: {issue}" in out
-    assert "does NOT meet the contract" in out
+    assert f"{case.severity.upper()}: {issue}" in out
+    assert ("does NOT meet the contract" in out) == (case.severity == "error")
 
 
 def test_validate_a_folder_that_does_not_exist(tmp_path, capsys):
@@ -64,10 +69,31 @@ def test_generate_arguments():
     assert (args.out, args.seed, args.scale, args.no_optional, args.run) == ("x", 7, 0.5, True, cli._generate)
     defaults = cli.build_parser().parse_args(["generate", "--out", "y"])
     assert (defaults.seed, defaults.scale, defaults.no_optional) == (42, 1.0, False)
+    assert (defaults.campaign_rows, defaults.customers, defaults.orders) == (None, None, None)
+    sized = cli.build_parser().parse_args(["generate", "--out", "z", "--campaign-rows", "10_000_000",
+                                           "--customers", "1,000,000", "--orders", "2500000"])
+    assert (sized.campaign_rows, sized.customers, sized.orders) == (10_000_000, 1_000_000, 2_500_000)
+
+
+def test_generate_sizes_each_part_on_its_own(tmp_path, capsys):
+    out = tmp_path / "sized"
+    assert cli.main(["generate", "--out", str(out), "--campaign-rows", "1234", "--customers", "321",
+                     "--orders", "2000"]) == 0
+    assert f"Wrote 14 files to {out}" in capsys.readouterr().out
+
+    def rows(name):
+        with open(out / name, encoding="utf-8") as handle:
+            return sum(1 for _ in handle) - 1
+    assert (rows("campaign_performance.csv"), rows("customer_data.csv"), rows("orders.csv")) == (1234, 321, 2000)
+    assert rows("lead_scoring_results.csv") == 2000   # --scale's parts keep their size
+    assert cli.main(["generate", "--out", str(out), "--customers", "500", "--orders", "100"]) == 2
+    assert "orders must be at least the number of customers (500)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv", [["generate"], ["generate", "--out", "x", "--seed", "seven"],
-                                  ["generate", "--out", "x", "--scale", "big"]])
+                                  ["generate", "--out", "x", "--scale", "big"],
+                                  ["generate", "--out", "x", "--campaign-rows", "0"],
+                                  ["generate", "--out", "x", "--customers", "many"]])
 def test_generate_rejects_bad_arguments(argv, capsys):
     with pytest.raises(SystemExit) as stop:
         cli.build_parser().parse_args(argv)

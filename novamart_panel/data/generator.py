@@ -3,10 +3,14 @@
 `generate(out_dir, seed, scale)` writes the 11 contract files (and the optional ones) in exactly the
 reference schema. Every table draws from its own random stream spawned from `seed`, so the same seed
 gives byte-identical files. `scale` multiplies the rows of campaign-days, customers (and so orders),
-leads and the CRM export; the small summary tables keep their reference sizes.
+leads and the CRM export; `campaign_rows`, `customers` and `orders` set those parts on their own (for
+benchmarks: 10 million campaign rows with one million customers). The small summary tables keep their
+reference sizes. Campaign rows, customers and orders are generated and written in chunks, so memory
+stays bounded whatever the size.
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -32,7 +36,8 @@ BASE_LEADS = 2000
 BASE_CRM_ROWS = 2240
 MIN_LEADS = 200                     # below this the learning curve has too few rows per fold
 CAMPAIGNS_PER_CHUNK = 4000          # campaign rows are generated and written this many campaigns at a time
-CUSTOMERS_PER_CHUNK = 50_000        # orders likewise
+CUSTOMERS_PER_CHUNK = 50_000        # customers and their orders likewise
+MAX_ORDER_DAYS = 1829 // 30 * 30 + 30  # the oldest first order: 60 whole months of tenure plus up to 29 days
 
 CHANNELS = ("Google Ads", "Facebook", "Instagram", "LinkedIn", "Email", "Organic Search", "Direct", "Referral")
 CAMPAIGN_TYPES = ("Brand Awareness", "Lead Generation", "Product Launch", "Retargeting", "Seasonal Sale")
@@ -65,10 +70,24 @@ MIDSUMMER = (date(2023, 7, 1), date(2024, 7, 1))
 
 
 def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0,
-             optional: bool = True) -> list[Path]:
-    """Write the NovaMart CSV files into `out_dir` and return their paths (required files first)."""
+             optional: bool = True, *, campaign_rows: int | None = None, customers: int | None = None,
+             orders: int | None = None) -> list[Path]:
+    """Write the NovaMart CSV files into `out_dir` and return their paths (required files first).
+
+    `campaign_rows`, `customers` and `orders` override what `scale` gives those parts; `orders` is the
+    exact number of order rows (at least one per customer), spread over customers in proportion to
+    the purchases they would otherwise have made.
+    """
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
+    for name, value in (("campaign_rows", campaign_rows), ("customers", customers), ("orders", orders)):
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be a positive whole number, got {value}")
+    n_customers = customers if customers is not None else _scaled(BASE_CUSTOMERS, scale)
+    if orders is not None and orders < n_customers:
+        raise ValueError(f"orders must be at least the number of customers ({n_customers:,}): "
+                         "every customer has at least one order")
+    campaign_scale = campaign_rows / BASE_CAMPAIGN_ROWS if campaign_rows is not None else scale
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     streams = dict(zip(
@@ -77,12 +96,13 @@ def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0,
         np.random.default_rng(seed).spawn(12),
     ))
     days = _day_table(streams["campaigns"])
-    daily = _write_campaigns(out, days, streams["campaigns"], scale)
-    customers = _customers(streams["customers"], _scaled(BASE_CUSTOMERS, scale))
+    daily = _write_campaigns(out, days, streams["campaigns"], campaign_scale)
+    customer_path, orders_path = _write_customers_and_orders(out, streams["customers"], streams["orders"],
+                                                             n_customers, orders, with_orders=optional)
     lead_table, importance, curve = _lead_tables(streams["leads"], max(MIN_LEADS, _scaled(BASE_LEADS, scale)))
     paths = [
         _path(out, contract.CAMPAIGNS),
-        _write(customers, contract.CUSTOMERS, out),
+        customer_path,
         _write(_products(streams["products"]), contract.PRODUCTS, out),
         _write(lead_table, contract.LEADS, out),
         _write(importance, contract.FEATURE_IMPORTANCE, out),
@@ -96,7 +116,7 @@ def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1.0,
     if optional:
         paths += [
             _write(_ab_tests(streams["ab_tests"]), contract.AB_TESTS, out),
-            _write_orders(customers, streams["orders"], out),
+            orders_path,
             _write(_crm_export(streams["crm"], _scaled(BASE_CRM_ROWS, scale)), contract.MARKETING_CAMPAIGN, out),
         ]
     return paths
@@ -118,24 +138,49 @@ def _write(frame: pd.DataFrame, spec: contract.FileSpec, out: Path) -> Path:
 
 
 def _write_frames(frames: Iterable[pd.DataFrame], spec: contract.FileSpec, out: Path) -> Path:
-    """Write the frames one after another as one CSV file (header once, "\\n" line ends).
+    """Write the frames one after another as one CSV file (header once, "\\n" line ends)."""
+    with _CsvWriter(spec, out) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return writer.path
+
+
+class _CsvWriter:
+    """Appends frames to one contract CSV file, chunk by chunk, so a large file never sits in memory.
 
     DuckDB writes the CSV: several times faster than pandas, and numbers come out the same way
     (shortest round-trip form, e.g. 15549.1, 0.0), empty cells for missing values.
     """
-    path = _path(out, spec)
-    with duckdb.connect() as con, tempfile.TemporaryDirectory(dir=out) as scratch, open(path, "wb") as target:
-        part = Path(scratch) / "part.csv"
-        for i, frame in enumerate(frames):
-            if list(frame.columns) != spec.headers:
-                raise ValueError(f"{spec.filename}: columns {list(frame.columns)} differ from the contract")
-            con.register("chunk", frame)
-            con.execute(f"COPY chunk TO {_sql_text(part)} "
-                        f"(HEADER {str(i == 0).lower()}, DELIMITER {_sql_text(spec.delimiter)})")
-            con.unregister("chunk")
-            with open(part, "rb") as written:
-                shutil.copyfileobj(written, target)
-    return path
+
+    def __init__(self, spec: contract.FileSpec, out: Path):
+        self.spec = spec
+        self.path = _path(out, spec)
+        self._out = out
+        self._chunks = 0
+
+    def __enter__(self) -> "_CsvWriter":
+        self._con = duckdb.connect()
+        self._scratch = tempfile.TemporaryDirectory(dir=self._out)
+        self._target = open(self.path, "wb")
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        spec = self.spec
+        if list(frame.columns) != spec.headers:
+            raise ValueError(f"{spec.filename}: columns {list(frame.columns)} differ from the contract")
+        part = Path(self._scratch.name) / "part.csv"
+        self._con.register("chunk", frame)
+        self._con.execute(f"COPY chunk TO {_sql_text(part)} "
+                          f"(HEADER {str(self._chunks == 0).lower()}, DELIMITER {_sql_text(spec.delimiter)})")
+        self._con.unregister("chunk")
+        with open(part, "rb") as written:
+            shutil.copyfileobj(written, self._target)
+        self._chunks += 1
+
+    def __exit__(self, *exc) -> None:
+        self._target.close()
+        self._scratch.cleanup()
+        self._con.close()
 
 
 def _sql_text(value) -> str:
@@ -470,8 +515,56 @@ SEGMENT_VISITS = np.array([8, 4, 3, 5, 0.7])
 SEGMENT_SESSIONS = np.array([14, 9, 7, 8, 1.5])
 
 
-def _customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
-    """One row per customer; orders.csv is drawn from these columns (count, value, first and last day)."""
+def _write_customers_and_orders(out: Path, rng: np.random.Generator, orders_rng: np.random.Generator, n: int,
+                                orders: int | None, with_orders: bool) -> tuple[Path, Path | None]:
+    """customer_data.csv (and orders.csv) chunk by chunk: each chunk's orders follow its customers.
+
+    Up to one chunk of customers draws from `rng` itself (the default data); more draw each chunk from
+    its own stream spawned from it. With `orders` set, a first pass counts the purchases every chunk
+    would make, and the second scales them so the order rows add up to exactly `orders`.
+    """
+    sizes = [min(CUSTOMERS_PER_CHUNK, n - start) for start in range(0, n, CUSTOMERS_PER_CHUNK)]
+    chunk_rngs = [rng] if len(sizes) == 1 else rng.spawn(len(sizes))
+    order_rngs = orders_rng.spawn(len(sizes))
+    seeds = [r.bit_generator.state for r in chunk_rngs]  # replayed by the second pass
+
+    def chunk(i: int, hook=None) -> pd.DataFrame:
+        chunk_rngs[i].bit_generator.state = seeds[i]
+        return _customers(chunk_rngs[i], sizes[i], first_id=i * CUSTOMERS_PER_CHUNK, purchases_hook=hook)
+
+    extras = [None] * len(sizes)   # orders beyond one per customer, per chunk
+    if orders is not None:
+        beyond_first = [int(chunk(i)["total_purchases"].sum()) - sizes[i] for i in range(len(sizes))]
+        weights = np.array(beyond_first if sum(beyond_first) else sizes, dtype=float)
+        extras = list(np.diff(np.round(np.cumsum([0.0, *weights]) / weights.sum() * (orders - n)).astype(np.int64)))
+
+    def rescaled(extra):
+        if extra is None:
+            return None
+
+        def hook(purchases):
+            # One order each, the rest in proportion to the further purchases the customer would make.
+            weights = purchases - 1 if (purchases > 1).any() else np.ones_like(purchases)
+            return 1 + _apportion(weights, int(extra))
+        return hook
+
+    day_labels = pd.Series(pd.date_range(end=AS_OF, periods=MAX_ORDER_DAYS + 1, freq="D")[::-1].strftime("%Y-%m-%d"))
+    with _CsvWriter(contract.CUSTOMERS, out) as customers_file, \
+            (_CsvWriter(contract.ORDERS, out) if with_orders else contextlib.nullcontext()) as orders_file:
+        for i in range(len(sizes)):
+            customers = chunk(i, rescaled(extras[i]))
+            customers_file.write(customers)
+            if orders_file is not None:
+                orders_file.write(_orders(customers, order_rngs[i], day_labels))
+    return customers_file.path, (orders_file.path if orders_file is not None else None)
+
+
+def _customers(rng: np.random.Generator, n: int, first_id: int = 0, purchases_hook=None) -> pd.DataFrame:
+    """One row per customer; orders.csv is drawn from these columns (count, value, first and last day).
+
+    `first_id` numbers the customers of a later chunk; `purchases_hook` may rescale the purchase counts
+    (at least 1 each), the rest of the row follows from them.
+    """
     seg_names = contract.SEGMENTS
     premium, new, churned, budget = (seg_names.index(s) for s in ("Premium", "New", "Churned", "Budget"))
     gender = _pick(rng, GENDERS, (0.4, 0.4, 0.2), n)
@@ -503,6 +596,8 @@ def _customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
     ltv = np.clip(np.round(ltv), 50, MAX_LIFETIME_VALUE).astype(np.int64)
     order_value = SEGMENT_ORDER_VALUE[segment] * _lognormal(rng, 0.3, n)
     purchases = np.clip(np.round(ltv / order_value), np.where(segment == new, 1, 2), None).astype(np.int64)
+    if purchases_hook is not None:
+        purchases = np.asarray(purchases_hook(purchases), dtype=np.int64)
 
     last_days = np.ceil(rng.exponential(SEGMENT_RECENCY[segment])).astype(np.int64) + 1
     last_days = np.minimum(np.where(segment == churned, last_days + 120, last_days), 365)
@@ -519,7 +614,7 @@ def _customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
     is_churned = np.where(segment == churned, 1, rng.random(n) < churn_probability).astype(np.int64)
 
     return pd.DataFrame({
-        "customer_id": [f"CUST_{10000 + i}" for i in range(n)],
+        "customer_id": [f"CUST_{10000 + first_id + i}" for i in range(n)],
         "gender": _categorical(GENDERS, gender), "age": age, "age_group": _categorical(AGE_GROUPS, age_group),
         "income": income, "income_bracket": _categorical(INCOME_BRACKETS, income_bracket),
         "region": _categorical(REGIONS, region), "city_tier": _categorical(CITY_TIERS, tier),
@@ -537,18 +632,10 @@ def _customers(rng: np.random.Generator, n: int) -> pd.DataFrame:
     })
 
 
-def _write_orders(customers: pd.DataFrame, rng: np.random.Generator, out: Path) -> Path:
-    """orders.csv: each customer's `total_purchases` orders summing to `lifetime_value` to the paisa,
-    the first `tenure` days before AS_OF and the last `last_purchase_days` before it."""
-    max_days = int(customers["tenure_months"].max()) * 30 + 30
-    day_labels = pd.Series(pd.date_range(end=AS_OF, periods=max_days + 1, freq="D")[::-1].strftime("%Y-%m-%d"))
-    chunk_streams = rng.spawn(-(-len(customers) // CUSTOMERS_PER_CHUNK))
-    chunks = (_orders(customers.iloc[i * CUSTOMERS_PER_CHUNK:(i + 1) * CUSTOMERS_PER_CHUNK], chunk_rng, day_labels)
-              for i, chunk_rng in enumerate(chunk_streams))
-    return _write_frames(chunks, contract.ORDERS, out)
-
-
 def _orders(customers: pd.DataFrame, rng: np.random.Generator, day_labels: pd.Series) -> pd.DataFrame:
+    """orders.csv rows of these customers: each one's `total_purchases` orders summing to `lifetime_value`
+    to the paisa, the first `tenure` days before AS_OF and the last `last_purchase_days` before it.
+    `day_labels[i]` is the date i days before AS_OF."""
     count = customers["total_purchases"].to_numpy()
     last = customers["last_purchase_days"].to_numpy()
     # The first order is the start of the tenure; tenure_months counts whole 30-day months of it.

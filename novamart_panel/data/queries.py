@@ -1,7 +1,8 @@
 """Parameterised SQL shared by several sections, and the translation of filters into WHERE clauses.
 
 SQL text here is built only from fixed fragments and contract column names; every value a user or a
-data file supplies travels as a `?` parameter.
+data file supplies travels as a `?` parameter. Campaign sums are answered from the rollups
+(`rollups.py`) whenever the requested columns allow, else from the raw table, with the same results.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from . import rollups
 from .contract import FILTER_COLUMNS
 from .store import DataStore
 
@@ -73,10 +75,41 @@ def _filters_for(table: str) -> list[str]:
     return [name for name, tables in FILTER_COLUMNS.items() if table in tables]
 
 
+def campaign_table_for(store: DataStore, *columns: str) -> str:
+    """The table to aggregate campaign sums over when a query reads only `columns` (besides the sums):
+    `campaign_daily` if they are all date × channel × region × type columns, else the raw `campaigns`.
+
+    The rollup has the same column names as the raw table and the same sums (`SUMS_SQL` works on both).
+    """
+    if store.has_rollups() and set(columns) <= set(rollups.DAILY_DIMENSIONS):
+        return rollups.DAILY
+    return "campaigns"
+
+
+def _non_date_filters(state: FilterState) -> tuple[str, list]:
+    return replace(state, start=None, end=None).where("campaigns")
+
+
+def _campaign_level(store: DataStore, state: FilterState, columns) -> tuple[str, list] | None:
+    """Rows summing per campaign to the filtered raw rows (whole months plus edge days), if the rollups can."""
+    if not store.has_rollups() or not set(columns) <= set(rollups.CAMPAIGN_DIMENSIONS):
+        return None
+    where, params = _non_date_filters(state)
+    return rollups.campaign_rows_sql(where, params, state.start, state.end)
+
+
 def campaign_totals(store: DataStore, state: FilterState) -> dict[str, float]:
     """Sums of spend, impressions, clicks, conversions and revenue under the filters."""
     where, params = state.where("campaigns")
-    frame = store.query(f"SELECT {SUMS_SQL}, count(DISTINCT campaign_id) AS campaigns FROM campaigns {where}", params)
+    by_campaign = _campaign_level(store, state, ("campaign_id",))
+    if by_campaign is None:
+        frame = store.query(f"SELECT {SUMS_SQL}, count(DISTINCT campaign_id) AS campaigns FROM campaigns {where}",
+                            params)
+    else:
+        rows_sql, rows_params = by_campaign
+        frame = store.query(f"SELECT * FROM (SELECT {SUMS_SQL} FROM {rollups.DAILY} {where}) CROSS JOIN "
+                            f"(SELECT count(DISTINCT campaign_id) AS campaigns FROM ({rows_sql}))",
+                            params + rows_params)
     return {k: (float(v) if pd.notna(v) else 0.0) for k, v in frame.iloc[0].items()}
 
 
@@ -89,8 +122,14 @@ def campaign_sums_by(store: DataStore, state: FilterState, *dimensions: str) -> 
         if dim not in allowed:
             raise ValueError(f"{dim!r} is not a column of {CAMPAIGNS.filename}")
     dims = ", ".join(dimensions)
+    by_campaign = None if campaign_table_for(store, *dimensions) == rollups.DAILY else \
+        _campaign_level(store, state, dimensions)
+    if by_campaign is not None:
+        rows_sql, rows_params = by_campaign
+        return store.query(f"SELECT {dims}, {SUMS_SQL} FROM ({rows_sql}) GROUP BY ALL ORDER BY {dims}", rows_params)
     where, params = state.where("campaigns")
-    return store.query(f"SELECT {dims}, {SUMS_SQL} FROM campaigns {where} GROUP BY ALL ORDER BY {dims}", params)
+    source = campaign_table_for(store, *dimensions)
+    return store.query(f"SELECT {dims}, {SUMS_SQL} FROM {source} {where} GROUP BY ALL ORDER BY {dims}", params)
 
 
 def campaign_sums_over_time(store: DataStore, state: FilterState, grain: str = "daily",
@@ -105,19 +144,29 @@ def campaign_sums_over_time(store: DataStore, state: FilterState, grain: str = "
     period = f"date_trunc('{GRAINS[grain]}', date)::DATE AS period"
     split = f", {by}" if by else ""
     where, params = state.where("campaigns")
+    source = campaign_table_for(store, "date", *([by] if by else []))
     return store.query(
-        f"SELECT {period}{split}, {SUMS_SQL} FROM campaigns {where} GROUP BY ALL ORDER BY period{split}", params)
+        f"SELECT {period}{split}, {SUMS_SQL} FROM {source} {where} GROUP BY ALL ORDER BY period{split}", params)
 
 
 def date_bounds(store: DataStore) -> tuple[dt.date, dt.date] | None:
-    """First and last campaign date, or None when the campaign file is unusable."""
+    """First and last campaign date, or None when the campaign file is unusable or has no valid date."""
     if not store.has("campaigns"):
         return None
-    frame = store.query("SELECT min(date) AS lo, max(date) AS hi FROM campaigns")
+    frame = store.query(f"SELECT min(date) AS lo, max(date) AS hi FROM {campaign_table_for(store, 'date')}")
     lo, hi = frame.iloc[0]
     if pd.isna(lo):
         return None
     return pd.Timestamp(lo).date(), pd.Timestamp(hi).date()
+
+
+def campaign_years(store: DataStore) -> list[int]:
+    """The calendar years that have campaign rows (for year selectors)."""
+    if not store.has("campaigns"):
+        return []
+    frame = store.query(f"SELECT DISTINCT year(date) AS y FROM {campaign_table_for(store, 'date')} "
+                        "WHERE date IS NOT NULL ORDER BY 1")
+    return [int(y) for y in frame["y"]]
 
 
 def distinct_values(store: DataStore, table: str, column: str) -> list[str]:
@@ -128,5 +177,11 @@ def distinct_values(store: DataStore, table: str, column: str) -> list[str]:
         raise ValueError(f"{column!r} is not a column of {BY_TABLE[table].filename}")
     if not store.has(table):
         return []
-    frame = store.query(f"SELECT DISTINCT {column} AS v FROM {table} WHERE {column} IS NOT NULL ORDER BY 1")
+    source = table
+    if table == "campaigns" and store.has_rollups():
+        if column in rollups.DAILY_DIMENSIONS:
+            source = rollups.DAILY
+        elif column in rollups.CAMPAIGN_DIMENSIONS:
+            source = rollups.MONTHLY
+    frame = store.query(f"SELECT DISTINCT {column} AS v FROM {source} WHERE {column} IS NOT NULL ORDER BY 1")
     return [str(v) for v in frame["v"]]

@@ -2,11 +2,14 @@
 
 Per-file status, the issue list, empty values, duplicate keys, the campaign file's stored ratios against
 a recomputation, out-of-range values and anomalies, all computed from the loaded data
-(`data.quality`). The checks cover whole files, so the global filters do not narrow them.
+(`data.quality`). The checks cover whole files, so the global filters do not narrow them. They run once
+per data folder in the background; until they are done the tab shows the load report and a progress bar.
 """
 from __future__ import annotations
 
+import contextlib
 from functools import cached_property
+from html import escape
 
 import holoviews as hv
 import pandas as pd
@@ -37,8 +40,13 @@ class QualitySection(Section):
     tables = ()
     spec_section = "3"
 
-    z_threshold = param.Number(default=5.0, bounds=(3.0, 10.0), step=0.5,
+    z_threshold = param.Number(default=5.0, bounds=(quality.CANDIDATE_FLOOR, 10.0), step=0.5,
                                doc="Robust z-score above which a campaign value counts as an anomaly")
+    poll_period = 500  # ms between progress updates while the checks run
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.checks = quality.start(self.store)   # off the request path: a background thread
 
     # -- data: the store never changes under a section, so each check runs once ------------------
     def file_summary(self) -> pd.DataFrame:
@@ -134,7 +142,6 @@ class QualitySection(Section):
         return quality.anomaly_sentence(self.anomalies(), quality.anomaly_examples(self.store, self.z_threshold, 1),
                                         self.z_threshold)
 
-    # -- views ----------------------------------------------------------------------------------
     @param.depends("z_threshold")
     def plot_anomalies(self) -> hv.Bars:
         found = self.anomalies()
@@ -149,40 +156,93 @@ class QualitySection(Section):
                                           ("Scored rows", "@scored_text"), ("Share", "@share_text"),
                                           ("Largest |z|", "@max_text")])
 
+    # -- views ----------------------------------------------------------------------------------
+    def progress_message(self) -> str:
+        """What the checks are doing, for the placeholder shown until they are done."""
+        job = self.checks
+        if job.state == "failed":
+            return (f"The data-quality checks could not be computed ({escape(job.error or 'unknown error')}); "
+                    "the load report above is complete.")
+        rows = sum(r.rows for r in self.store.report.files.values())
+        step = f"step {min(job.done + 1, len(job.STEPS))} of {len(job.STEPS)}: {job.step or job.STEPS[0]}"
+        return (f"Computing the data-quality checks over {count(rows)} rows ({step}). They run once per data "
+                "folder and are kept for later starts; this part of the tab fills in when they are done.")
+
     def layout(self) -> pn.viewable.Viewable:
-        def card(title, *objects):
-            return pn.Card(*objects, title=title, collapsible=False, sizing_mode="stretch_width")
-
-        def table(frame, **options):
-            defaults = dict(show_index=False, disabled=True, sizing_mode="stretch_width",
-                            layout="fit_data_stretch", pagination="local", page_size=10)
-            return pn.widgets.Tabulator(frame, **{**defaults, **options})
-
-        decimals = NumberFormatter(format="0,0.000")
-        threshold = pn.widgets.FloatSlider.from_param(self.param.z_threshold, name="Anomaly threshold (|z|)",
-                                                      width=260)
         return pn.Column(
             section_header(self, "Does the data folder meet the contract, and what should you know before "
                                  "trusting its numbers? The checks cover whole files; the download is the "
                                  "issue list."),
-            card("Files", insight(self.insight_verdict()), table(self.file_summary(), pagination=None)),
-            card("Issues found while loading (filter by any column)",
-                 table(self.issue_list(), header_filters=ISSUE_FILTERS, page_size=15, layout="fit_columns",
-                       widths={"severity": 90, "file": 210, "column": 150, "row": 80, "check": 100},
-                       formatters={"message": {"type": "textarea"}})),
-            card("Empty values", insight(self.insight_nulls()),
-                 table(self.columns_with_nulls(), formatters={"share": NumberFormatter(format="0.00%")})),
-            card("Duplicate keys", insight(self.insight_duplicates()), table(self.duplicates())),
-            card("Campaign file: stored ratios and calendar columns against a recomputation",
-                 insight(self.insight_reconciliation()),
-                 table(self.reconciliation(), pagination=None, formatters={"max_difference": decimals}),
-                 pn.pane.Markdown("**Rows that differ by more than rounding** (first 10)"),
-                 table(self.reconciliation_examples(),
-                       formatters={c: decimals for c in ("stored", "recomputed", "difference")})),
-            card("Values outside the contract's ranges", insight(self.insight_ranges()),
-                 table(self.out_of_range())),
-            card("Anomalies: campaign values far from their campaign's median", threshold,
-                 chart(self.plot_anomalies, height=360), insight(self.insight_anomalies),
-                 table(self.anomaly_examples)),
+            self._card("Files", insight(self.insight_verdict()), self._table(self.file_summary(), pagination=None)),
+            self._card("Issues found while loading (filter by any column)",
+                       self._table(self.issue_list(), header_filters=ISSUE_FILTERS, page_size=15, layout="fit_columns",
+                                   widths={"severity": 90, "file": 210, "column": 150, "row": 80, "check": 100},
+                                   formatters={"message": {"type": "textarea"}})),
+            self.checks_view(),
             sizing_mode="stretch_width",
         )
+
+    def checks_view(self, served: bool | None = None) -> pn.Column:
+        """The check cards; while the checks run in a served session, a progress bar that becomes them.
+
+        Outside a server (a notebook, a test) there is no periodic callback to swap them in, so this waits.
+        """
+        holder = pn.Column(sizing_mode="stretch_width")
+        served = bool(pn.state.curdoc and pn.state.curdoc.session_context) if served is None else served
+        if not served and not self.checks.ready:
+            with contextlib.suppress(RuntimeError):   # a failure is shown by the placeholder
+                self.checks.wait()
+        if self.checks.ready:
+            holder.objects = self.check_cards()
+            return holder
+        bar = pn.indicators.Progress(value=round(self.checks.progress * 100), max=100, bar_color="info",
+                                     sizing_mode="stretch_width")
+        message = pn.pane.Markdown(self.progress_message(), sizing_mode="stretch_width")
+        holder.objects = [self._card("Data-quality checks", message, bar)]
+        if not served:
+            return holder
+
+        def poll():
+            if self.checks.ready:
+                holder.objects = self.check_cards()
+            elif self.checks.state != "failed":
+                bar.value, message.object = round(self.checks.progress * 100), self.progress_message()
+                return
+            else:
+                message.object, bar.visible = self.progress_message(), False
+            callback.stop()
+
+        callback = pn.state.add_periodic_callback(poll, period=self.poll_period)
+        return holder
+
+    def check_cards(self) -> list:
+        """One card per check (the checks must be ready)."""
+        decimals = NumberFormatter(format="0,0.000")
+        threshold = pn.widgets.FloatSlider.from_param(self.param.z_threshold, name="Anomaly threshold (|z|)",
+                                                      width=260)
+        return [
+            self._card("Empty values", insight(self.insight_nulls()),
+                       self._table(self.columns_with_nulls(), formatters={"share": NumberFormatter(format="0.00%")})),
+            self._card("Duplicate keys", insight(self.insight_duplicates()), self._table(self.duplicates())),
+            self._card("Campaign file: stored ratios and calendar columns against a recomputation",
+                       insight(self.insight_reconciliation()),
+                       self._table(self.reconciliation(), pagination=None, formatters={"max_difference": decimals}),
+                       pn.pane.Markdown("**Rows that differ by more than rounding** (first 10)"),
+                       self._table(self.reconciliation_examples(),
+                                   formatters={c: decimals for c in ("stored", "recomputed", "difference")})),
+            self._card("Values outside the contract's ranges", insight(self.insight_ranges()),
+                       self._table(self.out_of_range())),
+            self._card("Anomalies: campaign values far from their campaign's median", threshold,
+                       chart(self.plot_anomalies, height=360), insight(self.insight_anomalies),
+                       self._table(self.anomaly_examples)),
+        ]
+
+    @staticmethod
+    def _card(title, *objects) -> pn.Card:
+        return pn.Card(*objects, title=title, collapsible=False, sizing_mode="stretch_width")
+
+    @staticmethod
+    def _table(frame, **options) -> pn.widgets.Tabulator:
+        defaults = dict(show_index=False, disabled=True, sizing_mode="stretch_width",
+                        layout="fit_data_stretch", pagination="local", page_size=10)
+        return pn.widgets.Tabulator(frame, **{**defaults, **options})

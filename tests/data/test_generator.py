@@ -463,3 +463,46 @@ def test_ab_tests_have_a_winner_and_a_null_result(data_dir):
 
     assert p_value("Checkout Redesign") < 0.01
     assert p_value("Free Shipping Banner") > 0.05
+
+
+def test_parts_scale_on_their_own_chunk_by_chunk(tmp_path, monkeypatch):
+    from novamart_panel.data import generator
+
+    monkeypatch.setattr(generator, "CUSTOMERS_PER_CHUNK", 150)   # three chunks of customers and their orders
+    generate(tmp_path, campaign_rows=3000, customers=400, orders=5000)
+    campaigns = read(tmp_path, "campaign_performance.csv", parse_dates=["date"])
+    customers = read(tmp_path, "customer_data.csv")
+    orders = read(tmp_path, "orders.csv", parse_dates=["order_date"])
+    assert len(campaigns) == 3000 and campaigns["campaign_id"].nunique() == round(50 * 3000 / 5858)
+    assert not campaigns.duplicated(["campaign_id", "date"]).any()
+    assert len(customers) == 400 and customers["customer_id"].is_unique and len(orders) == 5000
+    assert len(read(tmp_path, "lead_scoring_results.csv")) == 2000
+    joined = customers.set_index("customer_id").join(
+        orders.groupby("customer_id").agg(n=("amount", "size"), total=("amount", "sum"), last=("order_date", "max"),
+                                          first=("order_date", "min")))
+    assert (joined["n"] == joined["total_purchases"]).all() and (orders["amount"] > 0).all()
+    assert np.allclose(joined["total"], joined["lifetime_value"], atol=0.005)
+    assert np.allclose(customers["avg_order_value"], (customers["lifetime_value"] / customers["total_purchases"]).round(2))
+    as_of = pd.Timestamp("2024-12-31")
+    assert ((as_of - joined["last"]).dt.days == joined["last_purchase_days"]).all()
+    assert ((as_of - joined["first"]).dt.days // 30 == joined["tenure_months"]).all()
+    # Chunks draw from their own streams: the same sizes give the same bytes again.
+    again = generate(tmp_path / "again", campaign_rows=3000, customers=400, orders=5000)
+    assert all((tmp_path / p.name).read_bytes() == p.read_bytes() for p in again)
+
+
+def test_without_an_order_count_orders_follow_the_purchases(tmp_path, monkeypatch):
+    from novamart_panel.data import generator
+
+    monkeypatch.setattr(generator, "CUSTOMERS_PER_CHUNK", 100)
+    generate(tmp_path, scale=0.05, customers=250)
+    customers = read(tmp_path, "customer_data.csv")
+    assert len(customers) == 250 and len(read(tmp_path, "orders.csv")) == customers["total_purchases"].sum()
+    assert len(read(tmp_path, "campaign_performance.csv")) == round(5858 * 0.05)
+
+
+@pytest.mark.parametrize("sizes, message", [({"campaign_rows": 0}, "campaign_rows"), ({"customers": -1}, "customers"),
+                                             ({"customers": 10, "orders": 9}, "at least the number of customers")])
+def test_rejects_impossible_sizes(tmp_path, sizes, message):
+    with pytest.raises(ValueError, match=message):
+        generate(tmp_path, **sizes)

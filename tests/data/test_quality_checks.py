@@ -1,6 +1,13 @@
 """Data-quality checks (data/quality.py) against pandas/scipy recomputations of the CSV files."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -108,7 +115,7 @@ def test_out_of_range_counts_follow_the_contract(reference_store, reference_dir,
     clean = quality.out_of_range(reference_store)
     assert clean["outside"].sum() == 0
     bounded = sum(1 for s in REQUIRED_FILES for c in s.columns
-                  if c.values or (c.is_numeric and (c.min is not None or c.max is not None)))
+                  if c.values or c.type == "DATE" or (c.is_numeric and (c.min is not None or c.max is not None)))
     assert len(clean) == bounded
     store = DataStore.open(make_folder(reference_dir, tmp_path / "data", CASES["percentage above 100"]))
     found = quality.out_of_range(store)
@@ -172,3 +179,57 @@ def test_metric_kinds_cover_every_scored_metric():
                      "cpa": "money", "roas": "ratio"}
     assert quality.format_campaign_value("ctr", 3.08) == "3.08%"
     assert set(quality.ANOMALY_METRICS) <= set(BY_TABLE["campaigns"].column_names)
+
+
+# -- running the checks once, off the request path ---------------------------------------------------
+REPO = Path(__file__).resolve().parents[2]
+ATTACH_CHECKS = """
+import json, sys
+from novamart_panel.data import quality
+from novamart_panel.data.store import DataStore
+store = DataStore(sys.argv[1])
+job = quality.start(store)
+job.wait()
+print(json.dumps({"computed_here": job.computed_here, "built_here": store.built_here,
+                  "anomalies": quality.anomalies(store, 4.0)["anomalies"].tolist()}))
+"""
+
+
+def test_the_checks_run_in_the_background_and_later_starts_reuse_them(reference_dir, tmp_path):
+    folder = copy_folder(reference_dir, tmp_path / "data", SHORT)
+    env = {**os.environ, "NOVAMART_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(REPO)}
+    runs = [json.loads(subprocess.run([sys.executable, "-c", ATTACH_CHECKS, str(folder)], env=env, cwd=REPO,
+                                      capture_output=True, text=True, check=True, timeout=300).stdout)
+            for _ in range(2)]
+    assert runs[0]["computed_here"] and runs[0]["built_here"]
+    assert not runs[1]["computed_here"] and not runs[1]["built_here"]
+    assert runs[0]["anomalies"] == runs[1]["anomalies"] and sum(runs[0]["anomalies"]) > 0
+    assert len(list((tmp_path / "cache").glob("*.quality-v*.duckdb"))) == 1
+
+
+def test_a_store_computes_its_checks_once_in_a_thread(reference_dir, tmp_path):
+    store = DataStore.open(copy_folder(reference_dir, tmp_path / "data", SHORT))
+    job = quality.start(store)
+    assert quality.start(store) is job and quality.checks(store) is job
+    assert job.wait() and job.ready and job.progress == 1 and job._thread is not None
+    assert quality.null_counts(store)["rows"].max() == SHORT
+
+
+def test_without_threads_the_checks_run_at_the_first_wait(reference_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(quality, "PYODIDE", True)
+    store = DataStore.open(copy_folder(reference_dir, tmp_path / "data", SHORT))
+    job = quality.start(store)
+    assert job.state == "waiting" and job._thread is None
+    assert quality.duplicate_keys(store)["duplicated_keys"].sum() == 0
+    assert job.ready and job.computed_here
+
+
+def test_a_failing_check_says_so_and_does_not_hang(reference_dir, tmp_path, monkeypatch):
+    def broken(*args):
+        raise duckdb.InvalidInputException("disk on fire")
+    monkeypatch.setattr(quality, "_save_ranges", broken)
+    store = DataStore.open(copy_folder(reference_dir, tmp_path / "data", SHORT))
+    job = quality.start(store)
+    with pytest.raises(RuntimeError, match="the data-quality checks failed: InvalidInputException: disk on fire"):
+        job.wait(timeout=120)
+    assert job.state == "failed" and job.done == 3 and job.step == "value ranges"
