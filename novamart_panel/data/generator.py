@@ -324,19 +324,21 @@ class MediaResponse:
 
 
 TRUE_MEDIA_RESPONSE = {
-    "Google Ads": MediaResponse(decay=0.25, max_lag=7, half_saturation=68_000, slope=1.1, scale=2_150_000),
-    "Facebook": MediaResponse(decay=0.55, max_lag=14, half_saturation=26_000, slope=1.3, scale=680_000),
-    "Instagram": MediaResponse(decay=0.45, max_lag=14, half_saturation=28_000, slope=1.2, scale=750_000),
-    "LinkedIn": MediaResponse(decay=0.6, max_lag=14, half_saturation=18_000, slope=0.9, scale=460_000),
-    "Email": MediaResponse(decay=0.3, max_lag=7, half_saturation=12_000, slope=1.0, scale=490_000),
-    "Referral": MediaResponse(decay=0.35, max_lag=7, half_saturation=9_000, slope=1.0, scale=300_000),
+    "Google Ads": MediaResponse(decay=0.25, max_lag=7, half_saturation=90_000, slope=1.1, scale=2_130_000),
+    "Facebook": MediaResponse(decay=0.55, max_lag=14, half_saturation=30_000, slope=1.3, scale=1_180_000),
+    "Instagram": MediaResponse(decay=0.45, max_lag=14, half_saturation=30_000, slope=1.2, scale=1_280_000),
+    "LinkedIn": MediaResponse(decay=0.6, max_lag=14, half_saturation=30_000, slope=0.9, scale=730_000),
+    "Email": MediaResponse(decay=0.3, max_lag=7, half_saturation=12_000, slope=1.0, scale=1_000_000),
+    "Referral": MediaResponse(decay=0.35, max_lag=7, half_saturation=8_000, slope=1.0, scale=780_000),
 }
 # Baseline revenue per day at demand 1 (trend, season, weekday and festivals move it) at the reference size,
 # and how much of it each channel's campaigns capture (per unit of campaign size, before region and type).
-BASELINE_REVENUE = 2_300_000.0
+BASELINE_REVENUE = 1_900_000.0
 CHANNEL_BASELINE_WEIGHT = np.array([2.6, 0.5, 0.5, 0.45, 2.2, 1.6, 1.3, 1.0])
-REVENUE_NOISE = 0.2                 # log-sd of a row's revenue around its expectation (mean preserved)
+REVENUE_NOISE = 0.1                 # log-sd of a row's revenue around its expectation (mean preserved)
 SPEND_NOISE = 0.3                   # log-sd of a row's spend around its plan (median preserved)
+WEEKDAY_SPEND = np.array([0.92, 0.92, 0.93, 0.95, 1.0, 1.15, 1.18])  # bids follow the weekend shoppers
+FLIGHTING = 0.35                    # log-sd of a channel's weekly budget pulse (each channel on its own)
 
 
 def true_media_response(campaign_rows: int = BASE_CAMPAIGN_ROWS) -> pd.DataFrame:
@@ -383,10 +385,17 @@ def _hashed_normal(keys: np.ndarray) -> np.ndarray:
 
 
 def _row_spend(plan: pd.DataFrame, days: pd.DataFrame, camp: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Each campaign-day's spend: its plan times noise keyed by the campaign and day (the same in every pass)."""
+    """Each campaign-day's spend: its plan, the weekday's bids and the channel's weekly budget pulse, times noise
+    keyed by the campaign and day (so every pass over any chunk of rows draws the same)."""
+    ch = plan["channel"].to_numpy()[camp]
     campaign_key = plan["size"].to_numpy(dtype=np.float64).view(np.uint64)[camp]
     noise = np.exp(SPEND_NOISE * _hashed_normal(campaign_key ^ (day.astype(np.uint64) * np.uint64(0x2545F4914F6CDD1D))))
-    return _money(CHANNEL_SPEND[plan["channel"].to_numpy()[camp]] * _planned_effort(plan, days, camp, day) * noise)
+    # The pulse is keyed by channel and week, salted by the day table (which differs from seed to seed).
+    salt = days["demand"].to_numpy(dtype=np.float64)[:1].view(np.uint64)[0]
+    week_key = (ch.astype(np.uint64) * np.uint64(1_000_003) + (day // 7).astype(np.uint64)) ^ salt
+    pulse = np.exp(FLIGHTING * _hashed_normal(week_key))
+    weekday = WEEKDAY_SPEND[days["weekday"].to_numpy()[day]]
+    return _money(CHANNEL_SPEND[ch] * _planned_effort(plan, days, camp, day) * weekday * pulse * noise)
 
 
 def _row_weights(plan: pd.DataFrame, camp: np.ndarray, spend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
