@@ -140,9 +140,10 @@ def scenario_summary(table: pd.DataFrame, period: str) -> str:
     rows = table.set_index("scenario")
     if "Your scenario" not in rows.index:
         return ""
-    mine, now, best = rows.loc["Your scenario"], rows.loc["Current"], rows.loc["Optimal"]
+    mine, now = rows.loc["Your scenario"], rows.loc["Current"]
+    best = rows.loc["Optimal"] if "Optimal" in rows.index else None
     gap = (best["revenue"] - mine["revenue"]) / (best["revenue"] - now["revenue"]) \
-        if best["revenue"] != now["revenue"] else np.nan
+        if best is not None and best["revenue"] != now["revenue"] else np.nan
     text = (f"Your scenario spends {rupees(mine['spend'])} per {period} and is predicted to earn "
             f"{rupees(mine['revenue'])} ({change(mine['revenue'] / now['revenue'] - 1)} against today, "
             f"ROAS {ratio(mine['roas'])}).")

@@ -24,8 +24,8 @@ def channel_spend_totals(store: DataStore) -> pd.Series:
 def channel_periods(store: DataStore, state: FilterState, grain: str = "daily") -> pd.DataFrame:
     """Sums of spend, clicks, conversions and revenue per period and channel under the filters.
 
-    Every period of the filtered date range and every channel in the filtered rows appears (0 without rows);
-    weekly periods start on Monday and only whole weeks inside the range are kept.
+    Every period of the date filter's range (the whole file's without one) and every channel in the filtered
+    rows appears (0 without rows); weekly periods start on Monday and only whole weeks inside the range are kept.
     """
     if grain not in BUDGET_GRAINS:
         raise ValueError(f"grain must be one of {', '.join(BUDGET_GRAINS)}")
@@ -34,7 +34,8 @@ def channel_periods(store: DataStore, state: FilterState, grain: str = "daily") 
     frame = store.query(
         f"SELECT date_trunc('{BUDGET_GRAINS[grain]}', date)::DATE AS period, channel, {sums} "
         f"FROM campaigns {where} GROUP BY ALL ORDER BY period, channel", params)
-    bounds = store.query(f"SELECT min(date) AS lo, max(date) AS hi FROM campaigns {where}", params).iloc[0]
+    # Without a date filter the window is the whole file's (a channel idle at the end spent 0 there).
+    bounds = store.query("SELECT min(date) AS lo, max(date) AS hi FROM campaigns").iloc[0]
     if frame.empty or pd.isna(bounds["lo"]):
         return pd.DataFrame({"period": pd.Series(dtype="datetime64[ns]"), "channel": pd.Series(dtype=object),
                              **{c: pd.Series(dtype=float) for c in OUTCOMES}})
