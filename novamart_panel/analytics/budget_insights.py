@@ -76,8 +76,10 @@ def contribution_summary(model) -> str:
     total = float(model.decomposition["actual"].sum())
     base_share = float(model.decomposition["baseline"].sum()) / total if total else np.nan
     top = c["share"].idxmax()
+    caveat = (" A negative baseline is not possible in reality: the model cannot tell baseline from media "
+              "here (see the model card).") if base_share < 0 else ""
     return (f"The baseline (trend, season, weekdays, festivals and the unmodelled channels) accounts for "
-            f"{percent(base_share)} of revenue and paid media for {percent(c['share'].sum())}. "
+            f"{percent(base_share)} of revenue and paid media for {percent(c['share'].sum())}.{caveat} "
             f"{_name(top)} contributes most: {percent(c.loc[top, 'share'])} "
             f"(95 % interval {percent(c.loc[top, 'share_low'])}–{percent(c.loc[top, 'share_high'])}).")
 
@@ -122,10 +124,18 @@ def optimizer_summary(result: pd.DataFrame, period: str) -> str:
     text = (f"Moving the same {rupees(attrs['total'])} per {period} to the optimal mix is predicted to change revenue "
             f"from {rupees(attrs['predicted_current'])} to {rupees(attrs['predicted'])} per {period} "
             f"({change(attrs['lift'])}).")
-    if moves[add] > 0 and moves[cut] < 0:
+    step = 1e-3 * max(attrs["total"], 1.0)
+    grows, shrinks = moves[add] > step, moves[cut] < -step
+    if grows and shrinks:
         text += (f" The main move: {rupees(-moves[cut])} per {period} out of {_name(cut)} "
                  f"({change(result.loc[cut, 'change_pct'])}) and {rupees(moves[add])} into {_name(add)} "
                  f"({change(result.loc[add, 'change_pct'])}).")
+    elif grows:
+        text += (f" No channel is cut; the largest increase goes to {_name(add)}: {rupees(moves[add])} per {period} "
+                 f"({change(result.loc[add, 'change_pct'])}).")
+    elif shrinks:
+        text += (f" No channel grows; the largest cut falls on {_name(cut)}: {rupees(-moves[cut])} per {period} "
+                 f"({change(result.loc[cut, 'change_pct'])}).")
     else:
         text += " The current mix is already at the optimum within these bounds."
     at_bound = result.index[np.isclose(result["spend"], result["upper"], rtol=1e-4)].tolist() \

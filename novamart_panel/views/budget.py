@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import NumberFormatter
+from bokeh.models import NumberFormatter, NumeralTickFormatter
 from bokeh.palettes import Category10_10
 from panel.io.state import set_curdoc
 
@@ -506,8 +506,11 @@ class BudgetSection(Section):
         line = hv.HLine(1.0 if breakeven else 0.0).opts(color=BAD if breakeven else NEUTRAL, line_dash="dashed",
                                                        line_width=2 if breakeven else 0)
         top = float(frame[high].max()) if len(frame) and np.isfinite(frame[high].max()) else 1.0
-        return hv.Overlay([bars, errors, line]).opts(
-            responsive=True, height=340, toolbar="above", title=title, ylim=(0, max(top * 1.1, 1.2)))
+        # The ROI axis always shows the break-even line; shares are fractions drawn as percentages.
+        options = {"ylim": (0, max(top * 1.1, 1.2))} if breakeven else {
+            "ylim": (0, max(top * 1.15, 0.01)), "yformatter": NumeralTickFormatter(format="0%")}
+        return hv.Overlay([bars, errors, line]).opts(responsive=True, height=340, toolbar="above", title=title,
+                                                     **options)
 
     @param.depends("result")
     def plot_shares(self) -> hv.Overlay:
@@ -541,7 +544,8 @@ class BudgetSection(Section):
         points = [
             hv.Scatter(marks[marks["which"] == which], "pct",
                        ["response", "channel", "which", "spend_text", "response_text"], label=label).opts(
-                color="channel", cmap=self.colors, marker=marker, size=11, line_color="black", tools=["hover"],
+                color="channel", cmap=self.colors, marker=marker, size=11, line_color="black", show_legend=False,
+                tools=["hover"],
                 hover_tooltips=[("Channel", "@{channel}"), ("Point", "@{which}"), ("Spend", "@{spend_text}"),
                                 ("Revenue it adds", "@{response_text}")])
             for which, label, marker in (("Today", "today", "circle"), ("Optimal", "optimal", "diamond"))
@@ -555,13 +559,14 @@ class BudgetSection(Section):
     def plot_allocation(self) -> hv.Bars:
         """Today's and the optimal spend per channel, side by side."""
         optimal = self.optimal()
+        # "Current" sorts before "Optimal": HoloViews orders the groups alphabetically.
         rows = [{"channel": c, "allocation": name, "spend": float(optimal.loc[c, column])}
-                for c in optimal.index for name, column in (("Today", "current"), ("Optimal", "spend"))]
+                for c in optimal.index for name, column in (("Current", "current"), ("Optimal", "spend"))]
         frame = pd.DataFrame(rows, columns=["channel", "allocation", "spend"]).astype({"spend": float})
         frame["spend_text"] = _text(frame["spend"], rupees)
         bars = hv.Bars(frame, [hv.Dimension("channel", label="Channel"), hv.Dimension("allocation", label="Allocation")],
                        [hv.Dimension("spend", label=f"Spend per {self.period}"), "spend_text"])
-        return house_opts(bars, cmap={"Today": NEUTRAL, "Optimal": "#0072B5"}, yformatter=rupee_ticks(),
+        return house_opts(bars, cmap={"Current": NEUTRAL, "Optimal": "#0072B5"}, yformatter=rupee_ticks(),
                           multi_level=False, legend_position="top_right", height=340,
                           hover_tooltips=[("Channel", "@{channel}"), ("Allocation", "@{allocation}"),
                                           ("Spend", "@{spend_text}")],
@@ -680,7 +685,8 @@ class BudgetSection(Section):
         """Today's and the optimal spend per channel, the change, and the revenue each adds."""
         optimal = self.optimal()
         return pd.DataFrame({
-            "Channel": optimal.index, f"Today (₹/{self.period})": optimal["current"].to_numpy(dtype=float),
+            # Text even when empty: Tabulator keeps the formatter of the first frame it was given.
+            "Channel": optimal.index.astype(str), f"Today (₹/{self.period})": optimal["current"].to_numpy(dtype=float),
             f"Optimal (₹/{self.period})": optimal["spend"].to_numpy(dtype=float),
             "Change": optimal["change_pct"].to_numpy(dtype=float),
             f"Revenue it adds today (₹/{self.period})": optimal["response_current"].to_numpy(dtype=float),
@@ -854,7 +860,8 @@ class BudgetSection(Section):
             ("Response curves", [], chart(self.plot_response), self.insight_response),
             ("Budget optimizer",
              [pn.widgets.FloatInput.from_param(self.param.budget, label="Budget per period (₹)", step=1000,
-                                               css_classes=["budget-total"], sizing_mode="stretch_width"),
+                                               format="0,0", css_classes=["budget-total"],
+                                               sizing_mode="stretch_width"),
               pn.pane.Markdown("**Bounds per channel** (% of today's spend)"), self.bounds_sliders,
               self.optimizer_figures],
              pn.Column(chart(self.plot_allocation), optimizer_table, sizing_mode="stretch_width"),
