@@ -37,7 +37,8 @@ def trust_verdict(model) -> tuple[str, str]:
     gain = 1 - q["nrmse"] / q["baseline_nrmse"] if q["baseline_nrmse"] > 0 else np.nan
     if not np.isfinite(gain) or gain < 0.05:
         problems.append("under cross-validation it forecasts revenue no better than a baseline-only model "
-                        f"(trend, season, weekdays, festivals): NRMSE {q['nrmse']:.3f} against {q['baseline_nrmse']:.3f}")
+                        f"(trend, season, weekdays, festivals): NRMSE {q['nrmse']:.3f} against "
+                        f"{q['baseline_nrmse']:.3f}")
     else:
         notes.append(f"on held-out weeks it cuts the baseline-only model's error by {percent(gain)}")
     media_share = float(model.contributions["share"].sum())
@@ -57,7 +58,8 @@ def trust_verdict(model) -> tuple[str, str]:
         grade = "good"
     else:
         grade = "fair"
-    fit = f"Held-out fit: R² {q['r2']:.2f}, MAPE {percent(mape)}, NRMSE {q['nrmse']:.3f} over {len(model.cv_folds)} folds"
+    fit = (f"Held-out fit: R² {q['r2']:.2f}, MAPE {percent(mape)}, NRMSE {q['nrmse']:.3f} "
+           f"over {len(model.cv_folds)} folds")
     body = "; ".join(problems + notes)
     return grade, f"{TRUST_WORDS[grade]} {fit}; {body}." if body else f"{TRUST_WORDS[grade]} {fit}."
 
@@ -82,6 +84,21 @@ def contribution_summary(model) -> str:
             f"{percent(base_share)} of revenue and paid media for {percent(c['share'].sum())}.{caveat} "
             f"{_name(top)} contributes most: {percent(c.loc[top, 'share'])} "
             f"(95 % interval {percent(c.loc[top, 'share_low'])}–{percent(c.loc[top, 'share_high'])}).")
+
+
+def share_summary(model) -> str:
+    """Share of paid spend against share of media's contribution: which channel is over- and under-funded."""
+    c = model.contributions
+    spend_share = c["spend"] / c["spend"].sum()
+    effect_share = c["contribution"] / c["contribution"].sum() if c["contribution"].sum() > 0 else spend_share * np.nan
+    gap = (effect_share - spend_share).dropna()
+    if gap.empty:
+        return "No paid channel adds measurable revenue under these filters."
+    under, over = gap.idxmax(), gap.idxmin()
+    return (f"{_name(under)} earns {percent(effect_share[under])} of what paid media adds on "
+            f"{percent(spend_share[under])} of the paid spend; {_name(over)} takes {percent(spend_share[over])} of the "
+            f"spend for {percent(effect_share[over])} of the effect. These are average returns; whether moving "
+            "budget pays depends on the next rupee's return, which the response curves and the optimizer use.")
 
 
 def roi_summary(model) -> str:

@@ -493,7 +493,8 @@ class MarketingMixModel:
                                            "baseline": base})
         for i, channel in enumerate(channels):
             self.decomposition[channel] = parts[:, i]
-        self.spend = pd.DataFrame({"date": dates.to_numpy(), **{c: problem.spend[:, i] for i, c in enumerate(channels)}})
+        self.spend = pd.DataFrame({"date": dates.to_numpy(),
+                                   **{c: problem.spend[:, i] for i, c in enumerate(channels)}})
         self.current = pd.Series(problem.spend.mean(axis=0), index=channels, name="spend")
         self.baseline_level = float(base.mean())
         self.bootstrap = self._bootstrap(problem, near, actual, base + parts.sum(axis=1), n_bootstrap, seed)

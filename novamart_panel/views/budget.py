@@ -252,8 +252,8 @@ class BudgetSection(Section):
 
     def _apply_mix(self, result) -> None:
         if isinstance(result, Exception):
-            self.param.update(fitting=False, status=f"The model could not be fitted: {result}")
-            return
+            message = f"The model could not be fitted: {result}"
+            result = MixResult(pd.DataFrame(), None, message, None, "", 0.0)
         model = result.model
         update = {"result": result, "fitting": False, "progress": 100,
                   "status": result.error or f"Model fitted in {result.seconds:.1f} s."}
@@ -280,13 +280,25 @@ class BudgetSection(Section):
 
     @param.depends(*FILTER_DEPS, "grain", watch=True)
     def _inputs_changed(self) -> None:
-        if self._layout is not None:   # a tab not yet shown fits when it is first shown
+        if self._layout is not None:
             self.refresh()
+        else:   # a tab not yet shown only forgets its results; it fits when shown (or asked for a report)
+            self.result = None
 
     @param.depends(*FILTER_DEPS, "forecast_channel", "forecast_metric", "horizon", watch=True)
     def _forecast_inputs_changed(self) -> None:
         if self._layout is not None:
             self.refresh_forecast()
+        else:
+            self.forecast = None
+
+    def _settle(self) -> None:
+        """Fit in place when nothing is fitted nor being fitted: the insights report of a tab never shown."""
+        if self.result is None and not self.fitting:
+            self._apply_mix(fit_mix(self.store, self.filter_state(), self.grain))
+        if self.forecast is None and not self.forecasting:
+            self._apply_forecast(fit_forecast(self.store, self.filter_state(), self.forecast_channel,
+                                              FORECAST_METRICS[self.forecast_metric], self.horizon))
 
     @property
     def model(self) -> MarketingMixModel | None:
@@ -309,7 +321,8 @@ class BudgetSection(Section):
         """Per week (summed) or per period: date, the baseline and every paid channel's contribution."""
         layers = [BASELINE, *self.paid_channels]
         if self.model is None:
-            return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), **{c: pd.Series(dtype=float) for c in layers}})
+            return pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"),
+                                 **{c: pd.Series(dtype=float) for c in layers}})
         parts = self.model.decomposition.rename(columns={"baseline": BASELINE})
         frame = parts.reindex(columns=["date", *layers], fill_value=0.0)
         frame["date"] = pd.to_datetime(frame["date"])
@@ -526,7 +539,7 @@ class BudgetSection(Section):
 
     @param.depends("result", "budget", "bounds")
     def plot_response(self) -> hv.Overlay:
-        """Response curves of every paid channel over 0–300 % of today's spend, today's and the optimal spend marked."""
+        """Response curves of every paid channel over 0–300 % of today's spend; today's and the optimal marked."""
         frame = self.response_frame()
         frame["spend_text"] = _text(frame["spend"], rupees)
         frame["response_text"] = _text(frame["response"], rupees)
@@ -564,7 +577,8 @@ class BudgetSection(Section):
                 for c in optimal.index for name, column in (("Current", "current"), ("Optimal", "spend"))]
         frame = pd.DataFrame(rows, columns=["channel", "allocation", "spend"]).astype({"spend": float})
         frame["spend_text"] = _text(frame["spend"], rupees)
-        bars = hv.Bars(frame, [hv.Dimension("channel", label="Channel"), hv.Dimension("allocation", label="Allocation")],
+        bars = hv.Bars(frame, [hv.Dimension("channel", label="Channel"),
+                               hv.Dimension("allocation", label="Allocation")],
                        [hv.Dimension("spend", label=f"Spend per {self.period}"), "spend_text"])
         return house_opts(bars, cmap={"Current": NEUTRAL, "Optimal": "#0072B5"}, yformatter=rupee_ticks(),
                           multi_level=False, legend_position="top_right", height=340,
@@ -582,8 +596,8 @@ class BudgetSection(Section):
         for column in ("actual", "forecast", "lo80", "hi80", "lo95", "hi95"):
             frame[f"{column}_text"] = _text(frame[column], fmt)
         ahead = frame[frame["forecast"].notna()]
-        band_tips = [("Date", "@{date_text}"), ("Forecast", "@{forecast_text}"), ("80 %", "@{lo80_text} – @{hi80_text}"),
-                     ("95 %", "@{lo95_text} – @{hi95_text}")]
+        band_tips = [("Date", "@{date_text}"), ("Forecast", "@{forecast_text}"),
+                     ("80 %", "@{lo80_text} – @{hi80_text}"), ("95 %", "@{lo95_text} – @{hi95_text}")]
         texts = ["date_text", "forecast_text", "lo80_text", "hi80_text", "lo95_text", "hi95_text"]
         label = self.forecast_metric
         bands = [hv.Area(ahead, "date", [hv.Dimension(f"lo{level}", label=label), f"hi{level}", *texts],
@@ -610,6 +624,7 @@ class BudgetSection(Section):
 
     @param.depends("result", "fitting")
     def insight_fit(self) -> str:
+        self._settle()
         if self.model is None:
             return self._waiting()
         return bi.trust_verdict(self.model)[1]
@@ -642,30 +657,47 @@ class BudgetSection(Section):
 
     @param.depends("result")
     def insight_contributions(self) -> str:
+        self._settle()
         if self.model is None:
             return self._waiting()
         return bi.contribution_summary(self.model)
 
     @param.depends("result")
+    def insight_shares(self) -> str:
+        self._settle()
+        if self.model is None:
+            return self._waiting()
+        return bi.share_summary(self.model)
+
+    @param.depends("result")
     def insight_roi(self) -> str:
+        self._settle()
         if self.model is None:
             return self._waiting()
         return bi.roi_summary(self.model)
 
     @param.depends("result", "budget", "bounds")
     def insight_response(self) -> str:
+        self._settle()
         if self.model is None:
             return self._waiting()
         return bi.response_summary(self.model, self.optimal())
 
     @param.depends("result", "budget", "bounds")
     def insight_optimizer(self) -> str:
+        self._settle()
         if self.model is None:
             return self._waiting()
         optimal = self.optimal()
         if "error" in optimal.attrs:
             return html.escape(optimal.attrs["error"])
-        return bi.optimizer_summary(optimal, self.period)
+        return self._caution() + bi.optimizer_summary(optimal, self.period)
+
+    def _caution(self) -> str:
+        """A warning before advice drawn from a model the model card says not to trust."""
+        if bi.trust_verdict(self.model)[0] == "weak":
+            return "**Caution: the model card says not to move budget on this model; read this as an illustration.** "
+        return ""
 
     @param.depends("result", "budget", "bounds")
     def optimizer_figures(self) -> pn.pane.HTML:
@@ -686,7 +718,8 @@ class BudgetSection(Section):
         optimal = self.optimal()
         return pd.DataFrame({
             # Text even when empty: Tabulator keeps the formatter of the first frame it was given.
-            "Channel": optimal.index.astype(str), f"Today (₹/{self.period})": optimal["current"].to_numpy(dtype=float),
+            "Channel": optimal.index.astype(str),
+            f"Today (₹/{self.period})": optimal["current"].to_numpy(dtype=float),
             f"Optimal (₹/{self.period})": optimal["spend"].to_numpy(dtype=float),
             "Change": optimal["change_pct"].to_numpy(dtype=float),
             f"Revenue it adds today (₹/{self.period})": optimal["response_current"].to_numpy(dtype=float),
@@ -723,14 +756,17 @@ class BudgetSection(Section):
 
     @param.depends("result", "budget", "bounds", "scenario", "saved")
     def insight_scenario(self) -> str:
+        self._settle()
         if self.model is None:
             return self._waiting()
-        return bi.scenario_summary(self.scenario_table(), self.period)
+        return self._caution() + bi.scenario_summary(self.scenario_table(), self.period)
 
     @param.depends("forecast", "forecasting")
     def insight_forecast(self) -> str:
+        self._settle()
         if self.forecast is None:
-            return "The forecast is being fitted…" if self.forecasting else "The forecast is fitted when this tab is shown."
+            return ("The forecast is being fitted…" if self.forecasting
+                    else "The forecast is fitted when this tab is shown.")
         if self.forecast.frame is None:
             return html.escape(self.forecast.error)
         metric = FORECAST_METRICS[self.forecast_metric]
@@ -760,6 +796,7 @@ class BudgetSection(Section):
 
     @param.depends("result")
     def insight_mediation(self) -> str:
+        self._settle()
         if self.result is None:
             return self._waiting()
         if self.result.mediation is None:
@@ -781,6 +818,7 @@ class BudgetSection(Section):
         return mix_frame(self.store, self.filter_state(), self.grain)
 
     def chart_objects(self) -> list:
+        self._settle()
         return [self.plot_fit(), self.plot_contributions(), self.plot_shares(), self.plot_roi(),
                 self.plot_response(), self.plot_allocation(), self.plot_forecast()]
 
@@ -852,10 +890,11 @@ class BudgetSection(Section):
         views = [
             ("Model card: how far to trust the marketing-mix model",
              [pn.widgets.RadioButtonGroup.from_param(self.param.grain, label="Model grain")],
-             pn.Column(self.quality_cards, chart(self.plot_fit), self._table(self.folds_table, percent_columns=["MAPE"]),
-                       sizing_mode="stretch_width"), self.insight_fit, True),
+             pn.Column(self.quality_cards, chart(self.plot_fit),
+                       self._table(self.folds_table, percent_columns=["MAPE"]), sizing_mode="stretch_width"),
+             self.insight_fit, True),
             ("Contribution over time", [], chart(self.plot_contributions), self.insight_contributions),
-            ("Share of revenue by channel", [], chart(self.plot_shares), self.insight_contributions),
+            ("Share of revenue by channel", [], chart(self.plot_shares), self.insight_shares),
             ("ROI by channel", [], chart(self.plot_roi), self.insight_roi),
             ("Response curves", [], chart(self.plot_response), self.insight_response),
             ("Budget optimizer",

@@ -14,6 +14,7 @@ import pytest
 from bokeh.models import ColumnDataSource
 
 from novamart_panel.analytics import mmm
+from novamart_panel.analytics.budget_insights import trust_verdict
 from novamart_panel.data.budget_queries import channel_periods, mix_frame
 from novamart_panel.data.queries import FilterState
 from novamart_panel.data.store import DataStore
@@ -73,11 +74,17 @@ def test_channel_periods_fill_idle_days_with_zero(packaged_store):
 
 # -- fitting ---------------------------------------------------------------------------------------
 
-def test_nothing_is_fitted_before_the_tab_is_shown(packaged_store):
+def test_nothing_is_fitted_before_the_tab_is_shown_but_a_report_gets_insights(packaged_store):
     section = BudgetSection(store=packaged_store, filters=Filters(packaged_store))
     section.filters.regions = ["West"]
     assert section.result is None and section.forecast is None
-    assert "when this tab is shown" in section.insight_fit()
+    # The insights report reads a tab that was never shown: it fits in place, for the current filters.
+    assert "Held-out fit" in section.insight_fit()
+    assert section.model is not None and section.forecast is not None
+    assert section.result is fit_mix(packaged_store, FilterState(regions=("West",), start=dt.date(2023, 1, 1),
+                                                                 end=dt.date(2024, 12, 31)), "daily")
+    section.filters.regions = ["South"]
+    assert section.result is None, "results of other filters are forgotten, not shown"
 
 
 def test_shown_section_fits_in_place_and_names_baseline_channels(section):
@@ -236,6 +243,13 @@ def test_rendered_sources_carry_the_model_numbers(section):
     assert roi and sorted(roi[0].data["roi"]) == pytest.approx(sorted(section.model.contributions["roi"]))
 
 
+def test_share_insight_names_the_most_over_funded_channel(section):
+    c = section.model.contributions
+    gap = c["contribution"] / c["contribution"].sum() - c["spend"] / c["spend"].sum()
+    text = section.insight_shares()
+    assert text.startswith(gap.idxmax()) and f"; {gap.idxmin()} takes" in text
+
+
 def test_mediation_is_reported_in_words(section):
     text = section.insight_mediation()
     assert "Facebook and Instagram" in text and "Google Ads clicks" in text
@@ -243,7 +257,8 @@ def test_mediation_is_reported_in_words(section):
 
 
 def test_every_insight_reads_as_text(section):
-    for name in ("insight_fit", "insight_contributions", "insight_roi", "insight_response", "insight_optimizer",
+    for name in ("insight_fit", "insight_contributions", "insight_shares", "insight_roi", "insight_response",
+                 "insight_optimizer",
                  "insight_scenario", "insight_forecast", "insight_mediation"):
         text = getattr(section, name)()
         assert isinstance(text, str) and len(text) > 40 and "nan" not in text.lower(), name
@@ -252,10 +267,12 @@ def test_every_insight_reads_as_text(section):
 def test_reference_data_verdict_is_honest(reference_store):
     section = shown(reference_store)
     assert section.model is not None
-    grade, _ = __import__("novamart_panel.analytics.budget_insights", fromlist=["x"]).trust_verdict(section.model)
+    grade, _ = trust_verdict(section.model)
     text = section.insight_fit()
     # The reference file's revenue moves one-for-one with spend: the model cannot identify a baseline.
     assert grade == "weak" and "Do not use it to move budget" in text and "not identified" in text
+    assert section.insight_optimizer().startswith("**Caution")
+    assert section.insight_scenario().startswith("**Caution")
 
 
 def test_channel_names_from_the_data_are_escaped(packaged_dir, tmp_path):
