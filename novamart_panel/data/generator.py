@@ -14,12 +14,14 @@ import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 from scipy.stats import rankdata
 
 from . import contract
@@ -43,15 +45,13 @@ CHANNELS = ("Google Ads", "Facebook", "Instagram", "LinkedIn", "Email", "Organic
 CAMPAIGN_TYPES = ("Brand Awareness", "Lead Generation", "Product Launch", "Retargeting", "Seasonal Sale")
 REGIONS = contract.REGIONS
 
-# Per channel (in CHANNELS order) at a campaign's base effort: daily spend (₹), impressions, CTR %, CVR %
-# and revenue per conversion (₹). Direct and Organic Search cost nothing.
+# Per channel (in CHANNELS order) at a campaign's base effort: daily spend (₹), CTR %, CVR % and revenue
+# per conversion (₹). Direct and Organic Search cost nothing.
 CHANNEL_CAMPAIGN_SHARE = np.array([0.22, 0.1, 0.09, 0.09, 0.2, 0.1, 0.1, 0.1])
 CHANNEL_SPEND = np.array([42_000, 24_000, 20_000, 20_000, 5_000, 0, 0, 4_500], dtype=float)
-CHANNEL_IMPRESSIONS = np.array([150_000, 230_000, 200_000, 32_000, 60_000, 65_000, 40_000, 48_000], dtype=float)
 CHANNEL_CTR = np.array([3.1, 1.8, 2.0, 1.3, 5.6, 4.0, 4.3, 3.7])
 CHANNEL_CVR = np.array([3.7, 2.7, 2.5, 11.0, 6.9, 4.4, 5.4, 4.9])
 CHANNEL_AOV = np.array([2_200, 1_500, 1_450, 3_500, 1_650, 1_800, 1_900, 2_000], dtype=float)
-REACH_ELASTICITY = 0.3              # a channel-day's impressions ∝ its spend^0.3: diminishing returns
 
 TYPE_SPEND = np.array([1.0, 2.2, 1.0, 0.7, 0.7])
 TYPE_CTR = np.array([0.9, 1.0, 1.1, 1.1, 1.05])
@@ -347,48 +347,189 @@ def _planned_effort(plan: pd.DataFrame, days: pd.DataFrame, camp: np.ndarray, da
             * np.where(seasonal_q4, SEASONAL_SALE_Q4_SPEND, 1.0))
 
 
-def _channel_saturation(plan: pd.DataFrame, days: pd.DataFrame) -> np.ndarray:
-    """Channel × day planned effort relative to the channel's mean over its active days.
+# ---------------------------------------------------------------- the true media response
+#
+# Written to no file the app reads: the marketing-mix tests check that a model fitted on the generated
+# campaign file recovers it. A paid channel's expected revenue on a day is its share of the day's baseline
+# demand plus its media response: scale × Hill(adstock(spend)), with the channel's daily spend (all its
+# campaigns) carried over by geometric adstock (weights decay^lag / Σ decay^lag, lags 0..max_lag, so a
+# steady spend S has adstock S) and saturating as adstock^slope / (adstock^slope + half_saturation^slope).
+# On a day a channel runs no campaign its carried-over response lands on the day's organic rows.
 
-    A channel's audience saturates: the more it spends on a day (over all its campaigns), the fewer
-    impressions each rupee buys. This is what gives the budget optimizer a concave response per channel.
+
+@dataclass(frozen=True)
+class MediaResponse:
+    """One paid channel's true response; money in ₹ per day at the reference size (5,858 campaign rows)."""
+
+    decay: float            # share of a day's adstock carried to the next day
+    max_lag: int            # days after the spend that still carry some of it
+    half_saturation: float  # adstocked daily spend that earns half the maximum response
+    slope: float            # Hill exponent: above 1 the curve is S-shaped, below 1 concave from the start
+    scale: float            # the maximum media revenue per day
+
+
+TRUE_MEDIA_RESPONSE = {
+    "Google Ads": MediaResponse(decay=0.25, max_lag=7, half_saturation=90_000, slope=1.1, scale=2_130_000),
+    "Facebook": MediaResponse(decay=0.55, max_lag=14, half_saturation=30_000, slope=1.3, scale=1_180_000),
+    "Instagram": MediaResponse(decay=0.45, max_lag=14, half_saturation=30_000, slope=1.2, scale=1_280_000),
+    "LinkedIn": MediaResponse(decay=0.6, max_lag=14, half_saturation=30_000, slope=0.9, scale=730_000),
+    "Email": MediaResponse(decay=0.3, max_lag=7, half_saturation=12_000, slope=1.0, scale=1_000_000),
+    "Referral": MediaResponse(decay=0.35, max_lag=7, half_saturation=8_000, slope=1.0, scale=780_000),
+}
+# Baseline revenue per day at demand 1 (trend, season, weekday and festivals move it) at the reference size,
+# and how much of it each channel's campaigns capture (per unit of campaign size, before region and type).
+BASELINE_REVENUE = 1_900_000.0
+CHANNEL_BASELINE_WEIGHT = np.array([2.6, 0.5, 0.5, 0.45, 2.2, 1.6, 1.3, 1.0])
+REVENUE_NOISE = 0.1                 # log-sd of a row's revenue around its expectation (mean preserved)
+SPEND_NOISE = 0.3                   # log-sd of a row's spend around its plan (median preserved)
+WEEKDAY_SPEND = np.array([0.92, 0.92, 0.93, 0.95, 1.0, 1.15, 1.18])  # bids follow the weekend shoppers
+FLIGHTING = 0.35                    # log-sd of a channel's weekly budget pulse (each channel on its own)
+
+
+def true_media_response(campaign_rows: int = BASE_CAMPAIGN_ROWS) -> pd.DataFrame:
+    """The true response per paid channel for a campaign file of `campaign_rows` rows (money scales with it)."""
+    size = campaign_rows / BASE_CAMPAIGN_ROWS
+    frame = pd.DataFrame([asdict(r) for r in TRUE_MEDIA_RESPONSE.values()], index=list(TRUE_MEDIA_RESPONSE))
+    frame[["half_saturation", "scale"]] *= size
+    frame.index.name = "channel"
+    return frame
+
+
+def true_adstock(spend: np.ndarray, decay: float, max_lag: int) -> np.ndarray:
+    """Geometric adstock of a daily spend series, normalised so a steady spend keeps its level."""
+    weights = decay ** np.arange(max_lag + 1)
+    return np.convolve(np.asarray(spend, dtype=float), weights / weights.sum())[: len(spend)]
+
+
+def true_media_revenue(daily_spend: pd.DataFrame, campaign_rows: int = BASE_CAMPAIGN_ROWS) -> pd.DataFrame:
+    """Expected media revenue per day and paid channel, given the spend of every day in order (days × channels).
+
+    Days missing from `daily_spend` must be filled with 0 by the caller: adstock counts rows as consecutive days.
     """
-    load = np.zeros(len(CHANNELS) * N_DAYS)
+    truth = true_media_response(campaign_rows)
+    out = pd.DataFrame(0.0, index=daily_spend.index, columns=[c for c in daily_spend.columns if c in truth.index])
+    for channel in out.columns:
+        r = truth.loc[channel]
+        carried = true_adstock(daily_spend[channel].to_numpy(dtype=float), r["decay"], int(r["max_lag"]))
+        out[channel] = _hill(carried, r["half_saturation"], r["slope"]) * r["scale"]
+    return out
+
+
+def _hill(x: np.ndarray, half: float, slope: float) -> np.ndarray:
+    x = np.maximum(np.asarray(x, dtype=float), 0.0)
+    return x ** slope / (x ** slope + half ** slope)
+
+
+def _hashed_normal(keys: np.ndarray) -> np.ndarray:
+    """Standard normal draws that depend only on `keys` (splitmix64), so any chunk of rows gets the same ones."""
+    z = keys.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return ndtri(((z >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0 ** 53)
+
+
+def _row_spend(plan: pd.DataFrame, days: pd.DataFrame, camp: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Each campaign-day's spend: its plan, the weekday's bids and the channel's weekly budget pulse, times noise
+    keyed by the campaign and day (so every pass over any chunk of rows draws the same)."""
+    ch = plan["channel"].to_numpy()[camp]
+    campaign_key = plan["size"].to_numpy(dtype=np.float64).view(np.uint64)[camp]
+    noise = np.exp(SPEND_NOISE * _hashed_normal(campaign_key ^ (day.astype(np.uint64) * np.uint64(0x2545F4914F6CDD1D))))
+    # The pulse is keyed by channel and week, salted by the day table (which differs from seed to seed).
+    salt = days["demand"].to_numpy(dtype=np.float64)[:1].view(np.uint64)[0]
+    week_key = (ch.astype(np.uint64) * np.uint64(1_000_003) + (day // 7).astype(np.uint64)) ^ salt
+    pulse = np.exp(FLIGHTING * _hashed_normal(week_key))
+    weekday = WEEKDAY_SPEND[days["weekday"].to_numpy()[day]]
+    return _money(CHANNEL_SPEND[ch] * _planned_effort(plan, days, camp, day) * weekday * pulse * noise)
+
+
+def _row_weights(plan: pd.DataFrame, camp: np.ndarray, spend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A row's weight in sharing the day's baseline revenue, and in sharing its channel's media revenue."""
+    ch, kind, region = (plan[c].to_numpy()[camp] for c in ("channel", "type", "region"))
+    effect = REGION_DEMAND[region] * TYPE_CVR[kind]
+    return CHANNEL_BASELINE_WEIGHT[ch] * plan["size"].to_numpy()[camp] * effect, spend * effect
+
+
+@dataclass
+class ChannelDays:
+    """Channel × day totals of the whole plan that each chunk of rows needs to get its share of revenue."""
+
+    media_revenue: np.ndarray   # channels × days: expected media revenue (0 for organic channels)
+    media_weight: np.ndarray    # channels × days: sum of the rows' media weights (0 where the channel is idle)
+    baseline: np.ndarray        # days: expected baseline revenue
+    baseline_weight: np.ndarray  # days: sum of the rows' baseline weights
+    spill: np.ndarray           # days: carried-over media revenue of idle channels
+    organic_rows: np.ndarray    # days: whether the day has organic rows (they receive the spill, else all rows)
+    spill_weight: np.ndarray    # days: sum of the baseline weights of the rows that receive it
+
+
+def _channel_saturation(plan: pd.DataFrame, days: pd.DataFrame) -> ChannelDays:
+    """Each channel's spend per day over the whole plan, its true media revenue, and the weight sums that
+    split revenue over rows (computed chunk by chunk; row spend is keyed noise, so the rows pass agrees)."""
+    spend = np.zeros(len(CHANNELS) * N_DAYS)
+    media_weight = np.zeros(len(CHANNELS) * N_DAYS)
+    baseline_weight = np.zeros(N_DAYS)
+    organic_weight = np.zeros(N_DAYS)
     for i in range(0, len(plan), CAMPAIGNS_PER_CHUNK):
         chunk = plan.iloc[i:i + CAMPAIGNS_PER_CHUNK]
         camp, day = _campaign_days(chunk)
-        cell = chunk["channel"].to_numpy()[camp] * N_DAYS + day
-        load += np.bincount(cell, weights=_planned_effort(chunk, days, camp, day), minlength=len(load))
-    load = load.reshape(len(CHANNELS), N_DAYS)
-    active = load > 0
-    mean_active = np.where(active.any(axis=1), load.sum(axis=1) / np.maximum(active.sum(axis=1), 1), 1.0)
-    return np.where(active, load / mean_active[:, None], 1.0)
+        row_spend = _row_spend(chunk, days, camp, day)
+        base_w, media_w = _row_weights(chunk, camp, row_spend)
+        ch = chunk["channel"].to_numpy()[camp]
+        cell = ch * N_DAYS + day
+        spend += np.bincount(cell, weights=row_spend, minlength=len(spend))
+        media_weight += np.bincount(cell, weights=media_w, minlength=len(spend))
+        baseline_weight += np.bincount(day, weights=base_w, minlength=N_DAYS)
+        organic_weight += np.bincount(day, weights=np.where(CHANNEL_SPEND[ch] > 0, 0.0, base_w), minlength=N_DAYS)
+    spend = spend.reshape(len(CHANNELS), N_DAYS)
+    media_weight = media_weight.reshape(len(CHANNELS), N_DAYS)
+    rows = int(plan["length"].sum())
+    daily = pd.DataFrame(spend.T, columns=list(CHANNELS))
+    media = true_media_revenue(daily[[c for c in CHANNELS if c in TRUE_MEDIA_RESPONSE]], rows)
+    media_revenue = media.reindex(columns=list(CHANNELS), fill_value=0.0).to_numpy().T
+    idle = media_weight <= 0
+    has_organic = organic_weight > 0
+    return ChannelDays(
+        media_revenue=media_revenue, media_weight=media_weight,
+        baseline=BASELINE_REVENUE * rows / BASE_CAMPAIGN_ROWS * days["demand"].to_numpy(),
+        baseline_weight=baseline_weight, spill=(media_revenue * idle).sum(axis=0), organic_rows=has_organic,
+        spill_weight=np.where(has_organic, organic_weight, baseline_weight))
 
 
-def _campaign_rows(plan: pd.DataFrame, days: pd.DataFrame, saturation: np.ndarray,
+def _share(total: np.ndarray, weight: np.ndarray, weight_sum: np.ndarray) -> np.ndarray:
+    """`total` split in proportion to `weight` (0 where nothing carries weight)."""
+    return np.divide(total * weight, weight_sum, out=np.zeros_like(weight), where=weight_sum > 0)
+
+
+def _campaign_rows(plan: pd.DataFrame, days: pd.DataFrame, saturation: ChannelDays,
                    rng: np.random.Generator) -> pd.DataFrame:
-    """The campaign × day rows of the campaigns in `plan`, with derived columns as the reference has them."""
+    """The campaign × day rows of the campaigns in `plan`, with derived columns as the reference has them.
+
+    Revenue comes first (the row's share of baseline and media revenue, with noise); conversions, clicks and
+    impressions follow from the channel's order value, conversion rate and click-through rate.
+    """
     camp, day = _campaign_days(plan)
     n = len(camp)
     ch = plan["channel"].to_numpy()[camp]
     kind = plan["type"].to_numpy()[camp]
     region = plan["region"].to_numpy()[camp]
     quarter = days["quarter"].to_numpy()[day]
-    demand = days["demand"].to_numpy()[day] * REGION_DEMAND[region]
 
-    planned = _planned_effort(plan, days, camp, day)
-    noise = _lognormal(rng, 0.3, n)
-    spend = _money(CHANNEL_SPEND[ch] * planned * noise)
+    spend = _row_spend(plan, days, camp, day)
     paid = CHANNEL_SPEND[ch] > 0
-    reach = np.where(paid, planned * saturation[ch, day] ** (REACH_ELASTICITY - 1) * noise ** REACH_ELASTICITY,
-                     plan["size"].to_numpy()[camp] * _lognormal(rng, 0.2, n))
-    impressions = np.maximum(np.round(CHANNEL_IMPRESSIONS[ch] * reach * demand ** 0.4 * _lognormal(rng, 0.1, n)),
-                             500).astype(np.int64)
-    ctr = CHANNEL_CTR[ch] * TYPE_CTR[kind] * _lognormal(rng, 0.15, n)
-    clicks = np.maximum(np.round(impressions * ctr / 100), 10).astype(np.int64)
-    cvr = np.minimum(CHANNEL_CVR[ch] * TYPE_CVR[kind] * demand ** 0.6 * _lognormal(rng, 0.15, n), 40)
-    conversions = np.maximum(np.round(clicks * cvr / 100), 1).astype(np.int64)
-    revenue = _money(conversions * CHANNEL_AOV[ch] * _lognormal(rng, 0.2, n))
+    base_w, media_w = _row_weights(plan, camp, spend)
+    s = saturation
+    spill_w = np.where(paid & s.organic_rows[day], 0.0, base_w)
+    expected = (_share(s.baseline[day], base_w, s.baseline_weight[day])
+                + _share(s.media_revenue[ch, day], media_w, s.media_weight[ch, day])
+                + _share(s.spill[day], spill_w, s.spill_weight[day]))
+    revenue = _money(expected * np.exp(rng.normal(-REVENUE_NOISE ** 2 / 2, REVENUE_NOISE, n)))
+    order_value = CHANNEL_AOV[ch] * _lognormal(rng, 0.1, n)
+    conversions = np.maximum(np.round(revenue / order_value), 1).astype(np.int64)
+    cvr = np.minimum(CHANNEL_CVR[ch] * TYPE_CVR[kind] * _lognormal(rng, 0.15, n), 40)
+    clicks = np.maximum(np.round(conversions / cvr * 100), 10).astype(np.int64)
+    ctr = np.minimum(CHANNEL_CTR[ch] * TYPE_CTR[kind] * _lognormal(rng, 0.15, n), 50)
+    impressions = np.maximum(np.round(clicks / ctr * 100), 500).astype(np.int64)
     safe_spend = np.where(paid, spend, 1.0)
     name_codes, names = pd.factorize(plan["campaign_name"])
 
