@@ -31,13 +31,16 @@ def retention_table(activity: pd.DataFrame, last_month=None) -> pd.DataFrame:
     frame = activity.copy()
     frame["cohort"] = pd.to_datetime(frame["cohort"])
     sizes = frame[frame["period"] == 0].set_index("cohort")["customers"]
-    last = pd.Timestamp(last_month) if last_month is not None else (
-        frame["cohort"] + frame["period"].map(lambda p: pd.DateOffset(months=int(p)))).max()
-    last = last.to_period("M")
+    month_number = frame["cohort"].dt.year * 12 + frame["cohort"].dt.month - 1 + frame["period"]
+    if last_month is not None:
+        last = pd.Timestamp(last_month)
+        last_number = last.year * 12 + last.month - 1
+    else:
+        last_number = int(month_number.max())
     rows = []
     for cohort, size in sizes.items():
-        span = (last - cohort.to_period("M")).n
-        rows.append(pd.DataFrame({"cohort": cohort, "period": np.arange(span + 1), "cohort_size": size}))
+        span = last_number - (cohort.year * 12 + cohort.month - 1)
+        rows.append(pd.DataFrame({"cohort": cohort, "period": np.arange(max(span, 0) + 1), "cohort_size": size}))
     grid = pd.concat(rows, ignore_index=True)
     grid = grid.merge(frame[["cohort", "period", "customers"]], on=["cohort", "period"], how="left")
     grid["customers"] = grid["customers"].fillna(0).astype(np.int64)
