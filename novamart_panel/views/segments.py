@@ -31,7 +31,7 @@ from ..analytics import unit_economics as ue
 from ..data import segment_queries as sq
 from ..data.queries import FilterState, date_bounds
 from ..format import count, number, percent, ratio, rupees
-from .base import BAD, GOOD, NEUTRAL, Section, chart, contrast_labels, csv_download, house_opts, notice, \
+from .base import BAD, GOOD, NEUTRAL, Section, chart, contrast_labels, csv_download, house_opts, kpi_card, notice, \
     readable_text_colours, rupee_ticks, section_header, view_card
 
 CUSTOMER_DEPS = ("filters.regions",)
@@ -56,6 +56,9 @@ LABEL_ACTIONS = {"Champions": "reward; ask for reviews and referrals", "Loyal": 
                  "Can't lose": "call or personal offer before they go", "Hibernating": "low-cost reactivation",
                  "Lost": "exclude from paid contact, or one last offer"}
 SEGMENT_BY = ("RFM label", "Cluster")
+WRAPPED_COLUMNS = ("What to do", "Profile", "Detail", "Check", "From campaign channels", "Segment", "Label")
+COLUMN_WIDTHS = {"Segment": 170, "Label": 150, "Acquisition channel": 140, "Profile": 230, "What to do": 250,
+                 "Detail": 420, "Check": 270, "Band": 120, "From campaign channels": 170, "Customer": 120}
 CAC_BASES = {"Customers acquired (customer_data.csv)": "customers",
              "Conversions reported by the campaigns": "conversions"}
 SAMPLE_HINT = 5.0   # conversions per acquired customer above which the customer file looks like a sample
@@ -63,12 +66,12 @@ DERIVED_NOTE = ("orders.csv is not in the data folder, so purchase histories are
                 "customer_data.csv**: frequency = total_purchases − 1, T = 30 × tenure_months days, recency = T − "
                 "last_purchase_days, monetary value = avg_order_value. Add orders.csv (customer_id, order_date, amount) "
                 "for transaction-based lifetime value and cohort retention.")
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")   # < > & are HTML-escaped
 
 
 def escape_markdown(value) -> str:
     """Text from a data file made inert in Markdown and HTML (the lead unifies this with format.py's helper)."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(str(value), quote=True))
+    return html.escape(_MARKDOWN_SPECIALS.sub(r"\\\1", str(value)), quote=False)
 
 
 class _Memo:
@@ -454,7 +457,7 @@ class SegmentSection(Section):
             "Campaign conversions": [count(v) if s else "—" for v, s in zip(table["conversions"], table["spend_source"])],
             "Spend used": [rupees(v) if s else "none maps" for v, s in zip(table["spend"], table["spend_source"])],
             "From campaign channels": [s or "—" for s in table["spend_source"]],
-            "CAC": [rupees(v) if np.isfinite(v) else ue.UNKNOWN for v in table["cac"]],
+            "CAC": [rupees(v) if np.isfinite(v) else "unknown" for v in table["cac"]],
             "LTV": [rupees(v) for v in table["ltv"]], "LTV:CAC": [ratio(v) for v in table["ltv_cac"]],
             "Payback (months)": [number(v, 1) for v in table["payback_months"]], "Band": table["band"]})
 
@@ -573,14 +576,45 @@ class SegmentSection(Section):
     def policy_display(self) -> pd.DataFrame:
         table = self.response_table()
         return pd.DataFrame({
-            "Segment": table["segment"], "Customers": [count(v) for v in table["customers"]],
+            "Segment": [f"{name} (small sample)" if small else name
+                        for name, small in zip(table["segment"], table["small_sample"])],
+            "Customers": [count(v) for v in table["customers"]],
             "Responders": [count(v) for v in table["responders"]],
             "Response rate": [percent(v) for v in table["response_rate"]],
             "Lift": [ratio(v) for v in table["lift"]], "Cost": [rupees(v) for v in table["cost"]],
             "Revenue": [rupees(v) for v in table["revenue"]], "Profit": [rupees(v) for v in table["profit"]],
             "ROI": [percent(v) for v in table["roi"]],
-            "Contact?": ["yes" if c else "no" for c in table["contact"]],
-            "Note": ["small sample" if s else "" for s in table["small_sample"]]})
+            "Contact?": ["yes" if c else "no" for c in table["contact"]]})
+
+    @param.depends("contact_cost", "response_revenue")
+    def economics_html(self) -> str:
+        """KPI cards of the pilot as run: contacts, response, cost, revenue, profit and the break-even rate."""
+        if not self.has_crm:
+            return ""
+        e = self.economics()
+        cards = [kpi_card("Contacted", count(e["contacted"]), caption="the whole export"),
+                 kpi_card("Response rate", percent(e["response_rate"]), caption=f"{count(e['responders'])} responders"),
+                 kpi_card("Cost", rupees(e["cost"]), caption=f"{rupees(self.contact_cost)} per contact"),
+                 kpi_card("Revenue", rupees(e["revenue"]), caption=f"{rupees(self.response_revenue)} per response"),
+                 kpi_card("Profit", rupees(e["profit"]), good=bool(e["profit"] >= 0), caption=f"ROI {percent(e['roi'])}"),
+                 kpi_card("Break-even rate", percent(e["break_even_rate"]), caption="cost ÷ revenue per response")]
+        return f'<div class="crm-economics" style="display:flex;flex-wrap:wrap;gap:12px">{"".join(cards)}</div>'
+
+    @param.depends("crm_segment_by", "crm_k", "contact_cost", "response_revenue")
+    def policy_html(self) -> str:
+        """KPI cards of the contact policy against contacting everyone."""
+        if not self.has_crm:
+            return ""
+        e = self.economics()
+        summary = crm.policy_summary(self.response_table(), e)
+        gain = summary["gain"]
+        cards = [kpi_card("Contact", count(summary["contacted"]), caption=f"of {count(e['contacted'])} customers"),
+                 kpi_card("Policy profit", rupees(summary["profit"]), good=bool(summary["profit"] >= 0),
+                          caption=f"{percent(summary['responder_share'])} of responders reached"),
+                 kpi_card("Contact everyone", rupees(e["profit"]), good=bool(e["profit"] >= 0), caption="the pilot"),
+                 kpi_card("Policy gain", f"{'+' if gain >= 0 else '−'}{rupees(abs(gain))}", good=bool(gain >= 0),
+                          caption="policy − everyone")]
+        return f'<div class="crm-policy" style="display:flex;flex-wrap:wrap;gap:12px">{"".join(cards)}</div>'
 
     def contact_list(self) -> pd.DataFrame:
         """The customers the policy contacts (for the download)."""
@@ -601,6 +635,8 @@ class SegmentSection(Section):
         peak = float(grid["customers"].max()) or 1.0
         grid["text_color"] = readable_text_colours(grid["customers"], "Blues", (0, peak))
         grid["text"] = [f"{c}\n{label}" for c, label in zip(grid["count_text"], grid["label"])]
+        grid["f_score"] = grid["f_score"].astype(str)      # categorical axes: the five scores, nothing between
+        grid["r_score"] = grid["r_score"].astype(str)
         kdims = [hv.Dimension("f_score", label="Frequency score (5 = most purchases)"),
                  hv.Dimension("r_score", label="Recency score (5 = most recent)")]
         heat = hv.HeatMap(grid, kdims, [hv.Dimension("customers", label="Customers"), "label", "count_text",
@@ -632,11 +668,14 @@ class SegmentSection(Section):
                 hover_tooltips=[("k", "@{k}"), ("Metric", "@{metric_label}"), ("Value", "@{value_text}")]))
         layers.append(hv.VLine(chosen).opts(color=GOOD, line_dash="dashed", line_width=2))
         layers.append(hv.VLine(current).opts(color=NEUTRAL, line_dash="dotted", line_width=2))
-        layers.append(hv.Text(chosen, 1.08, f"chosen k = {chosen}").opts(text_color=GOOD, text_font_size="9pt"))
-        return hv.Overlay(layers).opts(responsive=True, height=360, legend_position="bottom_right", toolbar="above",
+        align = "left" if chosen <= 5 else "right"
+        layers.append(hv.Text(chosen + (0.08 if align == "left" else -0.08), 1.1, f"chosen k = {chosen}",
+                              halign=align).opts(text_color=GOOD, text_font_size="9pt"))
+        return hv.Overlay(layers).opts(responsive=True, height=360, legend_position="right", toolbar="above",
                                        title=f"Choosing k: showing k = {current}", xlabel="k (clusters)",
-                                       ylabel="Score (1 = best k on this metric)", ylim=(-0.05, 1.15),
-                                       active_tools=["wheel_zoom"])
+                                       ylabel="Score (1 = best k on this metric)", ylim=(-0.05, 1.18),
+                                       xlim=(min(cl.K_RANGE) - 0.4, max(cl.K_RANGE) + 0.4),
+                                       xticks=list(cl.K_RANGE), active_tools=["wheel_zoom"])
 
     @param.depends(*CUSTOMER_DEPS, "k")
     def plot_clusters(self) -> hv.Points:
@@ -680,7 +719,9 @@ class SegmentSection(Section):
         bars = hv.Bars(known, hv.Dimension("acquisition_channel", label="Acquisition channel"),
                        [hv.Dimension("ltv_cac", label="LTV:CAC (×)"), "band", "ratio_text", "cac_text", "ltv_text",
                         "payback_text"])
+        top = float(known["ltv_cac"].max()) if len(known) else 0.0
         bars = house_opts(bars, color="band", cmap=BAND_COLOURS, show_legend=False, framewise=True,
+                          ylim=(0, max(3.3, 1.1 * top)),
                           hover_tooltips=[("Channel", "@{acquisition_channel}"), ("LTV:CAC", "@{ratio_text}"),
                                           ("Band", "@{band}"), ("LTV", "@{ltv_text}"), ("CAC", "@{cac_text}"),
                                           ("Payback", "@{payback_text}")],
@@ -728,7 +769,7 @@ class SegmentSection(Section):
                           hover_tooltips=[("Segment", "@{segment}"), ("Campaign", "@{campaign}"),
                                           ("Accepted", "@{rate_text}"), ("Acceptances", "@{accepted_text}"),
                                           ("Customers", "@{customers_text}")],
-                          title=f"Campaign acceptance by {self.crm_segment_by.lower()}")
+                          title=f"Campaign acceptance by {'RFM label' if self.crm_segment_by == 'RFM label' else 'cluster'}")
         return heat * contrast_labels(frame, ["segment", "campaign"], "rate_text", "8pt")
 
     def chart_objects(self) -> list:
@@ -959,6 +1000,7 @@ class SegmentSection(Section):
     def _crm_missing(self) -> str:
         return self.store.missing_message("marketing_campaign")
 
+    @param.depends("contact_cost", "response_revenue")
     def insight_crm_economics(self) -> str:
         if not self.has_crm:
             return self._crm_missing()
@@ -973,7 +1015,7 @@ class SegmentSection(Section):
     @param.depends("crm_segment_by", "crm_k")
     def insight_acceptance(self) -> str:
         if not self.has_crm:
-            return self._crm_missing()
+            return ""   # the economics insight says what to add, once
         frame = self.acceptance()
         if frame.empty:
             return "No CRM customers to segment."
@@ -1005,7 +1047,7 @@ class SegmentSection(Section):
     @param.depends("crm_k", *CLV_PARAMS)
     def insight_crm_profiles(self) -> str:
         if not self.has_crm:
-            return self._crm_missing()
+            return ""   # the economics insight says what to add, once
         profile = self.crm_profiles()
         model = self.crm_model()
         if profile.empty:
@@ -1025,7 +1067,7 @@ class SegmentSection(Section):
     @param.depends("crm_segment_by", "crm_k", "contact_cost", "response_revenue")
     def insight_policy(self) -> str:
         if not self.has_crm:
-            return self._crm_missing()
+            return ""   # the economics insight says what to add, once
         table = self.response_table()
         e = self.economics()
         summary = crm.policy_summary(table, e)
@@ -1061,8 +1103,11 @@ class SegmentSection(Section):
             "expected_purchases": values["expected_purchases"], "clv": values["clv"]})
 
     def _table(self, value_fn, **options) -> pn.widgets.Tabulator:
-        return pn.widgets.Tabulator(value_fn, show_index=False, disabled=True, layout="fit_data_table",
-                                    sizing_mode="stretch_width", max_height=420,
+        """A read-only table that fits its card: columns share the width, long text wraps."""
+        return pn.widgets.Tabulator(value_fn, show_index=False, disabled=True, layout="fit_columns",
+                                    sizing_mode="stretch_width", max_height=440,
+                                    formatters={column: {"type": "textarea"} for column in WRAPPED_COLUMNS},
+                                    widths=dict(COLUMN_WIDTHS),
                                     configuration={"columnDefaults": {"headerWordWrap": True}}, **options)
 
     def layout(self) -> pn.viewable.Viewable:
@@ -1073,8 +1118,8 @@ class SegmentSection(Section):
         if self.crm_k is None and model is not None and model.segmentation is not None:
             self.crm_k = model.segmentation.chosen_k
 
-        def widget(name, kind=pn.widgets.IntSlider, **kw):
-            return kind.from_param(getattr(self.param, name), sizing_mode="stretch_width", **kw)
+        def widget(parameter, kind=pn.widgets.IntSlider, **kw):
+            return kind.from_param(getattr(self.param, parameter), sizing_mode="stretch_width", **kw)
 
         clv_controls = [widget("horizon_months"), widget("discount_rate", pn.widgets.FloatSlider, format="0.00%"),
                         widget("margin", pn.widgets.FloatSlider, format="0%")]
@@ -1098,7 +1143,7 @@ class SegmentSection(Section):
                       [widget("cac_basis", pn.widgets.Select),
                        widget("channel_mapping", pn.widgets.TextAreaInput, height=170)],
                       pn.Column(chart(self.plot_ltv_cac), self._table(self.ltv_cac_display),
-                                sizing_mode="stretch_width"), self.insight_ltv_cac),
+                                sizing_mode="stretch_width"), self.insight_ltv_cac, wide=True, side_width=420),
         ]
         if self.has_orders:
             part1.append(view_card("Cohort retention", [], chart(self.plot_cohorts, height=480), self.insight_cohorts))
@@ -1108,7 +1153,9 @@ class SegmentSection(Section):
             part2 = [
                 pn.pane.Markdown("### 2. The CRM export: campaign response and whom to contact",
                                  sizing_mode="stretch_width"),
-                view_card("Data quality and the pilot's economics", [], self._table(self.crm_quality),
+                view_card("Data quality and the pilot's economics", [],
+                          pn.Column(pn.pane.HTML(self.economics_html, sizing_mode="stretch_width"),
+                                    self._table(self.crm_quality()), sizing_mode="stretch_width"),
                           self.insight_crm_economics, wide=True),
                 view_card("CRM clusters", [widget("crm_k")], self._table(self.crm_profile_display),
                           self.insight_crm_profiles, wide=True),
@@ -1119,7 +1166,9 @@ class SegmentSection(Section):
                           [widget("crm_segment_by", pn.widgets.RadioButtonGroup, name="Segment by"),
                            widget("contact_cost", pn.widgets.FloatInput), widget("response_revenue", pn.widgets.FloatInput),
                            csv_download(self.contact_list, "novamart_contact_list.csv", "Download contact list (CSV)")],
-                          self._table(self.policy_display), self.insight_policy, wide=True),
+                          pn.Column(pn.pane.HTML(self.policy_html, sizing_mode="stretch_width"),
+                                    self._table(self.policy_display), sizing_mode="stretch_width"),
+                          self.insight_policy, wide=True),
             ]
         else:
             part2 = [pn.pane.Markdown("### 2. The CRM export", sizing_mode="stretch_width"),
