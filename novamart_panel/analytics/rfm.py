@@ -43,11 +43,16 @@ def _label_grid() -> np.ndarray:
 
 
 LABEL_GRID = _label_grid()
+# "545" for R5 F4 M5, looked up by r·36 + f·6 + m (no string formatting per customer).
+CELL_NAMES = np.array([f"{i // 36}{i // 6 % 6}{i % 6}" for i in range(216)], dtype=object)
 
 
 def id_ranks(ids) -> np.ndarray:
     """Each id's position in ascending id order: the deterministic tie-break of the scores."""
-    order = pd.Index(np.asarray(ids)).argsort(kind="stable")
+    index = pd.Index(np.asarray(ids))
+    if index.is_monotonic_increasing:        # already in id order (the data layer sorts by id): no sort needed
+        return np.arange(len(index))
+    order = index.argsort(kind="stable")
     ranks = np.empty(len(order), dtype=np.int64)
     ranks[order] = np.arange(len(order))
     return ranks
@@ -78,7 +83,7 @@ def rfm_scores(ids, days_since_last, frequency, monetary) -> pd.DataFrame:
     m = quintile_scores(monetary, tie_break=tie_break)
     return pd.DataFrame({
         "customer_id": ids, "r_score": r, "f_score": f, "m_score": m,
-        "rfm_cell": (r * 100 + f * 10 + m).astype(str),
+        "rfm_cell": CELL_NAMES[r * 36 + f * 6 + m],
         "label": LABEL_GRID[r, f] if len(ids) else np.array([], dtype=object),
     })
 

@@ -267,13 +267,11 @@ class SegmentSection(Section):
             for column in ("p_alive", "expected_purchases", "expected_aov", "clv"):
                 out[column] = np.nan
             return out
-        args = (h["frequency"], h["recency"], h["T"])
-        out["p_alive"] = model.bg.probability_alive(*args)
-        out["expected_purchases"] = model.bg.expected_purchases(self.horizon_months * DAYS_PER_MONTH, *args)
-        out["expected_aov"] = model.gg.expected_average_order_value(h["frequency"], h["monetary_value"])
-        out["clv"] = clv.customer_lifetime_value(model.bg, model.gg, *args, h["monetary_value"],
-                                                 months=self.horizon_months, discount_rate=self.discount_rate,
-                                                 margin=self.margin)
+        predictions = clv.customer_predictions(model.bg, model.gg, h["frequency"], h["recency"], h["T"],
+                                               h["monetary_value"], months=self.horizon_months,
+                                               discount_rate=self.discount_rate, margin=self.margin)
+        for column in predictions:
+            out[column] = predictions[column].to_numpy()
         return out
 
     @param.depends(*CUSTOMER_DEPS)
@@ -405,7 +403,8 @@ class SegmentSection(Section):
         clustering = self.clustering()
         frame = values.assign(label=scores["label"].to_numpy(),
                               cluster=clustering.labels if clustering is not None else 0)
-        top = frame.dropna(subset=["clv"]).sort_values(["clv", "customer_id"], ascending=[False, True]).head(TOP_CUSTOMERS)
+        top = frame.nlargest(TOP_CUSTOMERS, "clv", keep="all").sort_values(
+            ["clv", "customer_id"], ascending=[False, True]).head(TOP_CUSTOMERS)
         return pd.DataFrame({
             "Customer": top["customer_id"].astype(str), "RFM label": top["label"],
             "Cluster": [f"Cluster {c}" if c else "n/a" for c in top["cluster"]],

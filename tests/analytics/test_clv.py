@@ -270,3 +270,30 @@ def test_customers_who_never_drop_out_still_fit():
     assert model.params["a"] / (model.params["a"] + model.params["b"]) < 1e-3
     assert np.all(np.isfinite(model.expected_purchases(30, frequency, recency, age)))
     assert model.probability_alive(frequency, recency, age).min() > 0.9
+
+
+def test_distinct_histories_carry_weights_and_duplicates_do_not_change_the_fit(cdnow_summary, bg):
+    rows, counts, position = clv._distinct(np.array([3.0, 1, 3, 1, 2]), np.array([1.0, 1, 1, 2, 1]))
+    assert [r.tolist() for r in rows] == [[1, 1, 2, 3], [1, 2, 1, 1]]
+    assert counts.tolist() == [1, 1, 1, 2] and position.tolist() == [3, 0, 3, 1, 2]
+    tripled = pd.concat([cdnow_summary] * 3, ignore_index=True)
+    histories = clv._Histories.of(tripled["frequency"].to_numpy(), tripled["recency"].to_numpy(),
+                                  tripled["T"].to_numpy())
+    assert len(histories.x) < len(cdnow_summary) and histories.weights.sum() == len(tripled)
+    again = clv.fit_bg_nbd(tripled["frequency"], tripled["recency"], tripled["T"])
+    assert again.params == pytest.approx(bg.params, rel=1e-5)
+    # Three times the data: standard errors shrink by √3.
+    assert again.standard_errors["r"] == pytest.approx(bg.standard_errors["r"] / np.sqrt(3), rel=1e-3)
+
+
+def test_customer_predictions_equal_the_one_by_one_methods(bg, gg, cdnow_money):
+    history = (cdnow_money["frequency"], cdnow_money["recency"], cdnow_money["T"])
+    money = cdnow_money["monetary_value"]
+    frame = clv.customer_predictions(bg, gg, *history, money, months=6, discount_rate=0.02, margin=0.5, freq="W")
+    np.testing.assert_allclose(frame["p_alive"], bg.probability_alive(*history))
+    np.testing.assert_allclose(frame["expected_purchases"], bg.expected_purchases(6 * 4.345, *history))
+    np.testing.assert_allclose(frame["expected_aov"], gg.expected_average_order_value(cdnow_money["frequency"], money))
+    np.testing.assert_allclose(frame["clv"], clv.customer_lifetime_value(bg, gg, *history, money, months=6,
+                                                                         discount_rate=0.02, margin=0.5, freq="W"))
+    with_gap = clv.customer_predictions(bg, gg, [1.0, np.nan], [2.0, 1.0], [5.0, 5.0], [10.0, 10.0])
+    assert with_gap["clv"].isna().tolist() == [False, True]

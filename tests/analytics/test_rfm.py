@@ -79,3 +79,9 @@ def test_grid_and_label_summaries():
     assert summary["share"].tolist() == pytest.approx([2 / 3, 1 / 3])
     assert summary["value_share"].tolist() == pytest.approx([400 / 410, 10 / 410])
     assert summary["clv"].iloc[0] == 2.0 and np.isnan(summary["clv"].iloc[1])
+
+
+def test_id_ranks_fast_path_for_sorted_ids_equals_the_sort():
+    ids = np.array(["C01", "C02", "C10", "C11"])
+    assert rfm.id_ranks(ids).tolist() == [0, 1, 2, 3]
+    assert rfm.id_ranks(ids[[2, 0, 3, 1]]).tolist() == [2, 0, 3, 1]
