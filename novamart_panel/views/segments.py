@@ -39,6 +39,7 @@ WINDOW_DEPS = ("filters.date_range", "filters.regions")
 CLV_PARAMS = ("horizon_months", "discount_rate", "margin")
 DAYS_PER_MONTH = 30          # as lifetimes counts a month of daily periods
 TOP_CUSTOMERS = 25
+MIN_TO_CLUSTER = 20          # fewer customers than this are not clustered
 CLV_BINS = 30
 # Okabe–Ito: distinguishable with colour-blindness, on light and dark backgrounds; cluster n gets colour n.
 CLUSTER_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
@@ -137,8 +138,11 @@ def _fit_models(histories: pd.DataFrame) -> tuple[clv.BGNBDModel | None, clv.Gam
 
 
 def _segmentation(features: pd.DataFrame, log_columns) -> Segmentation | None:
+    """Features, k-selection and the chosen k; None when there are too few customers to cluster."""
+    if len(features) < MIN_TO_CLUSTER:
+        return None
     matrix = cl.prepare_features(features, log_columns=log_columns)
-    if len(matrix.values) < 20 or not matrix.names:
+    if not matrix.names:
         return None
     metrics = cl.k_selection(matrix.values)
     try:
@@ -414,6 +418,23 @@ class SegmentSection(Section):
             "Expected order value": [rupees(v) for v in top["expected_aov"]],
             f"CLV, {self.horizon_months} mo": [rupees(v) for v in top["clv"]],
         })
+
+    @param.depends(*CUSTOMER_DEPS, *CLV_PARAMS)
+    def insight_top_customers(self) -> str:
+        values = self.customer_values().dropna(subset=["clv"])
+        if values.empty:
+            return "No lifetime value to rank customers by: see the CLV view."
+        top = values.nlargest(TOP_CUSTOMERS, "clv")
+        total = values["clv"].sum()
+        fading = top[top["p_alive"] < 0.5]
+        text = (f"The top {len(top)} customers carry {percent(top['clv'].sum() / total) if total else 'n/a'} of the "
+                f"expected value over {self.horizon_months} months. ")
+        if len(fading):
+            text += (f"{len(fading)} of them {'is' if len(fading) == 1 else 'are'} more likely gone than active "
+                     "(P(alive) < 50 %): contact them personally first.")
+        else:
+            text += f"All are likely active (lowest P(alive) {percent(top['p_alive'].min())}): keep them close."
+        return text
 
     # -- LTV:CAC ------------------------------------------------------------------------------------------
     @param.depends("channel_mapping")
@@ -866,14 +887,16 @@ class SegmentSection(Section):
         explained = frame.attrs.get("explained", (np.nan, np.nan))
         metrics = self.segmentation().metrics.set_index("k")
         k = self.effective_k()
-        row = metrics.loc[k] if k in metrics.index else None
-        separation = ("well separated" if row is not None and row["silhouette"] >= 0.5 else
-                      "moderately separated" if row is not None and row["silhouette"] >= 0.25 else "overlapping")
+        if k not in metrics.index:
+            return f"k = {k} was not scored."
+        row = metrics.loc[k]
+        separation = ("well separated" if row["silhouette"] >= 0.5 else
+                      "moderately separated" if row["silhouette"] >= 0.25 else "overlapping")
         return (f"The first two principal components show {percent(explained[0] + explained[1])} of the variance. "
-                f"With k = {k} the clusters are {separation} (silhouette "
-                f"{row['silhouette']:.2f}" + (f", stability {row['stability']:.2f}" if row is not None else "") + "): "
-                "treat the boundaries as soft, and read the profiles below for what each cluster is.") \
-            if row is not None else f"k = {k} was not scored."
+                f"With k = {k} the clusters are {separation} (silhouette {row['silhouette']:.2f}, stability "
+                f"{row['stability']:.2f}): "
+                + ("treat the boundaries as soft; " if separation == "overlapping" else "")
+                + "the profiles below say what each cluster is.")
 
     @param.depends(*CUSTOMER_DEPS, *CLV_PARAMS, "k")
     def profile_display(self) -> pd.DataFrame:
@@ -1136,8 +1159,8 @@ class SegmentSection(Section):
                       wide=True),
             view_card("Customer lifetime value (BG/NBD + Gamma-Gamma)", clv_controls, chart(self.plot_clv),
                       self.insight_clv),
-            pn.Card(self._table(self.top_customers), title=f"Top {TOP_CUSTOMERS} customers by CLV, with P(alive)",
-                    collapsible=False, sizing_mode="stretch_width", margin=(10, 0)),
+            view_card(f"Top {TOP_CUSTOMERS} customers by CLV, with P(alive)", [], self._table(self.top_customers),
+                      self.insight_top_customers, wide=True),
             view_card("LTV:CAC and payback by acquisition channel",
                       [widget("cac_basis", pn.widgets.Select),
                        widget("channel_mapping", pn.widgets.TextAreaInput, height=170)],

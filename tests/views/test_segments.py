@@ -324,3 +324,42 @@ def test_data_text_is_escaped_and_downloads_are_formula_safe(hostile_dir):
 def test_escape_markdown():
     assert escape_markdown("*a* <b>") == r"\*a\* &lt;b&gt;"
     assert escape_markdown("[x](javascript:y)") == r"\[x\]\(javascript:y\)"
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(packaged_dir, tmp_path_factory):
+    """Thirty customers (none in the East) with their orders and a CRM export of twelve rows: too few for any model."""
+    folder = tmp_path_factory.mktemp("tiny")
+    for path in packaged_dir.glob("*.csv"):
+        shutil.copy(path, folder / path.name)
+    rows = pd.read_csv(packaged_dir / "customer_data.csv")
+    rows = rows[rows["region"] != "East"].head(30)
+    rows.to_csv(folder / "customer_data.csv", index=False)
+    orders = pd.read_csv(packaged_dir / "orders.csv")
+    orders[orders["customer_id"].isin(rows["customer_id"])].to_csv(folder / "orders.csv", index=False)
+    crm_rows = pd.read_csv(packaged_dir / "marketing_campaign.csv", sep="\t", dtype=str, keep_default_na=False)
+    crm_rows.head(12).to_csv(folder / "marketing_campaign.csv", sep="\t", index=False)
+    return folder
+
+
+def test_too_little_data_says_so_instead_of_failing(tiny_dir):
+    view = fresh(DataStore.open(tiny_dir))
+    assert view.customer_model().bg is None
+    assert "too few for a BG/NBD fit" in view.insight_clv()
+    assert view.segmentation() is not None or "Too few customers" in view.insight_k_selection()
+    root = pn.panel(view).get_root()
+    assert root is not None
+    for name in dir(view):
+        if name.startswith("insight_"):
+            assert isinstance(getattr(view, name)(), str)
+    assert view.ltv_cac()["ltv"].notna().any()          # LTV falls back to margin on spend to date
+    # A region with a handful of customers, then one with none: every view still answers.
+    counts = view.customer_model().histories["region"].value_counts()
+    view.filters.regions = [counts.idxmin()]
+    assert len(view.customer_model().histories) == counts.min()
+    assert len(view.chart_objects()) == 7
+    view.filters.regions = ["East"]
+    assert view.customer_model().histories.empty
+    assert view.insight_rfm_grid() == "No customers under the current filters."
+    assert len(view.chart_objects()) == 7
+    assert all(isinstance(getattr(view, name)(), str) for name in dir(view) if name.startswith("insight_"))
