@@ -1,8 +1,9 @@
 """Customer lifetime value: RFM summaries, BG/NBD and Gamma-Gamma by maximum likelihood, CLV (SPEC §4.9).
 
 The definitions follow the `lifetimes` package (Fader, Hardie & Lee 2005; Fader, Hardie & Lee 2005b), so the
-numbers can be checked against its documented CDNOW fits, but the fits are our own: `lifetimes` does not run
-in Pyodide and no maintained library that does is small enough. Both likelihoods are vectorised with
+numbers can be checked against its documented CDNOW fits, but the fits are our own: `lifetimes` is unmaintained
+(last release 2020, pulls in autograd, warns under pandas 3) and its maintained successor, PyMC-Marketing, brings
+PyMC with it, far too large for the WebAssembly page. Both likelihoods are vectorised with
 analytic gradients, fitted in log-parameters with scipy, on the distinct customer histories weighted by
 how many customers share each, so a million customers fit in seconds.
 

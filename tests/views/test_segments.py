@@ -363,3 +363,41 @@ def test_too_little_data_says_so_instead_of_failing(tiny_dir):
     assert view.insight_rfm_grid() == "No customers under the current filters."
     assert len(view.chart_objects()) == 7
     assert all(isinstance(getattr(view, name)(), str) for name in dir(view) if name.startswith("insight_"))
+
+
+@pytest.fixture(scope="module")
+def public_like_dir(packaged_dir, tmp_path_factory):
+    """The packaged data with a CRM export carrying the public file's quirks and its documented pilot: 2,240 rows,
+    334 responses, blank incomes, birth years 1893/1899/1900, YOLO/Absurd/Alone, dd-mm-yyyy text, Z_ constants."""
+    folder = tmp_path_factory.mktemp("public_like")
+    for path in packaged_dir.glob("*.csv"):
+        shutil.copy(path, folder / path.name)
+    rows = pd.read_csv(packaged_dir / "marketing_campaign.csv", sep="\t", dtype=str, keep_default_na=False)
+    assert len(rows) == 2240
+    rows["Response"] = ["1" if i < 334 else "0" for i in range(len(rows))]
+    rows.loc[[5, 6, 7], "Year_Birth"] = ["1893", "1899", "1900"]
+    rows.loc[[8, 9, 10], "Marital_Status"] = ["YOLO", "Absurd", "Alone"]
+    rows.loc[[11, 12], "Income"] = ""
+    rows.to_csv(folder / "marketing_campaign.csv", sep="\t", index=False)
+    return folder
+
+
+def test_public_like_crm_export_gives_the_documented_economics(public_like_dir):
+    view = fresh(DataStore.open(public_like_dir))
+    assert view.has_crm
+    text = view.insight_crm_economics()
+    assert "contacted **2,240** customers at ₹3 each (cost ₹6,720); 334 responded (14.9%)" in text
+    assert "(revenue ₹3,674): profit **-₹3,046**" in text
+    assert "Break-even needs a response rate of 27.3% — the pilot was below it." in text
+    quality = view.crm_quality().set_index("Check")
+    assert "1893, 1899, 1900" in quality.loc["Year_Birth gives an age of 16–100", "Detail"]
+    blanks = (pd.read_csv(public_like_dir / "marketing_campaign.csv", sep="\t")["Income"].isna()).sum()
+    assert blanks >= 2
+    assert quality.loc["Income present", "Detail"].startswith(f"{blanks} missing income(s) set to the median")
+    assert "YOLO (1) → Single" in quality.loc["Marital_Status in the known groups", "Detail"]
+    table = view.response_table()
+    assert table["responders"].sum() == 334
+    summary = seg.crm.policy_summary(table, view.economics())
+    assert summary["profit_everyone"] == -3046
+    assert summary["profit"] == pytest.approx(table.loc[table["contact"], "profit"].sum())
+    assert (table.loc[table["contact"], "response_rate"] > 3 / 11).all()
