@@ -10,7 +10,6 @@ import datetime as dt
 
 import pandas as pd
 
-from .contract import CUSTOMERS
 from .queries import FilterState, campaign_sums_by
 from .store import DataStore
 

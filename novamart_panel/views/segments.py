@@ -43,8 +43,6 @@ MIN_TO_CLUSTER = 20          # fewer customers than this are not clustered
 CLV_BINS = 30
 # Okabe–Ito: distinguishable with colour-blindness, on light and dark backgrounds; cluster n gets colour n.
 CLUSTER_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
-LABEL_COLOURS = {"Champions": "#009E73", "Loyal": "#0072B2", "Potential loyalists": "#56B4E9", "New": "#F0E442",
-                 "At risk": "#E69F00", "Can't lose": "#D55E00", "Hibernating": "#CC79A7", "Lost": "#999999"}
 BAND_COLOURS = {"Scale": GOOD, "Optimise": "#E69F00", "Fix": BAD, ue.UNKNOWN: NEUTRAL}
 METRIC_COLOURS = {"silhouette": "#0072B2", "calinski_harabasz": "#E69F00", "davies_bouldin": "#009E73",
                   "stability": "#CC79A7"}
@@ -152,10 +150,6 @@ def _segmentation(features: pd.DataFrame, log_columns) -> Segmentation | None:
     return Segmentation(matrix, metrics, chosen, reason)
 
 
-def _plain(text: str) -> str:
-    return text.replace("*", "")
-
-
 def _empty(columns) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
@@ -183,6 +177,8 @@ class SegmentSection(Section):
     def __init__(self, **params):
         super().__init__(**params)
         self._memo = _Memo()
+        self._k_follows_choice = False    # k tracks the chosen k until the user moves the slider
+        self._choosing_k = False
         self.acquisition_channels: list[str] = []
         self.campaign_channel_names: list[str] = []
         if not self.store.has("customers"):
@@ -198,8 +194,8 @@ class SegmentSection(Section):
 
     # -- shared state --------------------------------------------------------------------------------------
     def filter_note(self) -> str:
-        return ("Global filters applied here: the **region** narrows the customers (and the campaign spend behind "
-                "CAC); the **date range** is the acquisition window for CAC and selects the cohorts (first-order "
+        return ("Global filters applied here: the region narrows the customers (and the campaign spend behind "
+                "CAC); the date range is the acquisition window for CAC and selects the cohorts (first-order "
                 "month). Channel and campaign-type filters do not apply: acquisition channels are not campaign "
                 "channels. The CRM export has no region or date, so no global filter narrows part 2.")
 
@@ -315,6 +311,28 @@ class SegmentSection(Section):
             return _segmentation(features, ("spend", "purchases", "order value", "days since last purchase", "income",
                                             "website visits", "app sessions"))
         return self._memo.get(("segmentation", self._regions()), build)
+
+    def use_chosen_k(self) -> None:
+        """Set k to the chosen k of the customers under the filters (and keep following it until the user moves it)."""
+        segmentation = self.segmentation()
+        if segmentation is None:
+            return
+        self._choosing_k = True
+        try:
+            self.k = segmentation.chosen_k
+        finally:
+            self._choosing_k = False
+        self._k_follows_choice = True
+
+    @param.depends("k", watch=True)
+    def _k_moved(self) -> None:
+        if not self._choosing_k:
+            self._k_follows_choice = False
+
+    @param.depends("filters.regions", watch=True)
+    def _regions_moved(self) -> None:
+        if self._k_follows_choice:
+            self.use_chosen_k()
 
     def effective_k(self) -> int | None:
         """The k in use: the user's, else the chosen one."""
@@ -1133,9 +1151,8 @@ class SegmentSection(Section):
                                     configuration={"columnDefaults": {"headerWordWrap": True}}, **options)
 
     def layout(self) -> pn.viewable.Viewable:
-        segmentation = self.segmentation()
-        if self.k is None and segmentation is not None:
-            self.k = segmentation.chosen_k
+        if self.k is None:
+            self.use_chosen_k()
         model = self.crm_model()
         if self.crm_k is None and model is not None and model.segmentation is not None:
             self.crm_k = model.segmentation.chosen_k

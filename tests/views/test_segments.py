@@ -401,3 +401,20 @@ def test_public_like_crm_export_gives_the_documented_economics(public_like_dir):
     assert summary["profit_everyone"] == -3046
     assert summary["profit"] == pytest.approx(table.loc[table["contact"], "profit"].sum())
     assert (table.loc[table["contact"], "response_rate"] > 3 / 11).all()
+
+
+def test_k_follows_the_chosen_k_until_the_user_moves_it(packaged_store, monkeypatch):
+    view = fresh(packaged_store)
+    chosen = {(): 3, ("North",): 5, ("South",): 4}
+
+    def fake_segmentation():
+        return seg.Segmentation(None, pd.DataFrame(), chosen[view._regions()], "because")
+
+    monkeypatch.setattr(view, "segmentation", fake_segmentation)
+    view.use_chosen_k()
+    assert view.k == 3
+    view.filters.regions = ["North"]
+    assert view.k == 5                       # not touched: follows the new population's choice
+    view.k = 7
+    view.filters.regions = ["South"]
+    assert view.k == 7                       # the user's k stays
