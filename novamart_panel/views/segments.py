@@ -493,7 +493,7 @@ class SegmentSection(Section):
         return pd.DataFrame({
             "Acquisition channel": table["acquisition_channel"], "Acquired": [count(v) for v in table["customers"]],
             "Campaign conversions": [count(v) if s else "—" for v, s in zip(table["conversions"], table["spend_source"])],
-            "Spend used": [rupees(v) if s else "none maps" for v, s in zip(table["spend"], table["spend_source"])],
+            "Spend used": [rupees(v) if s else "—" for v, s in zip(table["spend"], table["spend_source"])],
             "From campaign channels": [s or "—" for s in table["spend_source"]],
             "CAC": [rupees(v) if np.isfinite(v) else "unknown" for v in table["cac"]],
             "LTV": [rupees(v) for v in table["ltv"]], "LTV:CAC": [ratio(v) for v in table["ltv_cac"]],
