@@ -31,8 +31,8 @@ from ..analytics import unit_economics as ue
 from ..data import segment_queries as sq
 from ..data.queries import FilterState, date_bounds
 from ..format import count, number, percent, ratio, rupees
-from .base import BAD, GOOD, NEUTRAL, Section, chart, contrast_labels, csv_download, house_opts, kpi_card, notice, \
-    readable_text_colours, rupee_ticks, section_header, view_card
+from .base import BAD, GOOD, NEUTRAL, Section, chart, contrast_labels, csv_download, house_opts, html_download, \
+    kpi_card, notice, readable_text_colours, rupee_ticks, section_header, view_card
 
 CUSTOMER_DEPS = ("filters.regions",)
 WINDOW_DEPS = ("filters.date_range", "filters.regions")
@@ -1216,6 +1216,7 @@ class SegmentSection(Section):
         description = ("Who the customers are, what each is worth, who is slipping away, and whom the next campaign "
                        "should contact. Hover any chart for the numbers.")
         header = section_header(self, description)
+        header.append(html_download(self.chart_objects, "novamart_segments_charts.html"))
         if not self.has_orders:
             header.append(notice(DERIVED_NOTE, kind="warning"))
         return pn.Column(header, *part1, *part2, sizing_mode="stretch_width")
