@@ -25,8 +25,9 @@ from .data.store import BUNDLED_DATA, default_data_dir
 PACKAGE_DIR = Path(__file__).resolve().parent
 ENTRY_SCRIPT = PACKAGE_DIR / "serve_app.py"
 # Installed by micropip in the browser besides Panel and Bokeh, which the conversion adds itself.
-# Pyodide 314 ships duckdb, numpy, pandas, scipy and scikit-learn; micropip takes the rest from PyPI.
-WASM_REQUIREMENTS = ("duckdb", "holoviews", "hvplot", "pandas", "numpy", "scipy", "scikit-learn", "param", "markdown-it-py")
+# Pyodide 314 ships duckdb, numpy, pandas, scipy, scikit-learn and statsmodels; micropip takes the rest from PyPI.
+WASM_REQUIREMENTS = ("duckdb", "holoviews", "hvplot", "pandas", "numpy", "scipy", "scikit-learn", "statsmodels",
+                     "param", "markdown-it-py")
 WHEEL_TAG = "py3-none-any"
 # The page is index.html, so it is what a static file server shows for the folder.
 PAGE_NAME = "index"
