@@ -727,7 +727,7 @@ def segment_note(readout: ExperimentReadout, quote: Callable[[str], str] = str) 
     sentences = []
     for _, het in readout.heterogeneity.iterrows():
         rows = segments[(segments["variant"] == het["variant"])]
-        effects = ", ".join(f"{quote(r['segment'])} {_signed_pp(r['diff'])} pp" for _, r in rows.iterrows())
+        effects = ", ".join(f"{quote(r['segment'])} {signed_pp(r['diff'])} pp" for _, r in rows.iterrows())
         name = quote(het["variant"])
         if not np.isfinite(het["p_value"]):
             sentences.append(f"{name}: {het['note']} ({effects}).")
@@ -747,8 +747,9 @@ def segment_note(readout: ExperimentReadout, quote: Callable[[str], str] = str) 
     return " ".join(sentences)
 
 
-def _signed_pp(value: float) -> str:
-    text = pp_text(value)[0]
+def signed_pp(value: float, *context: float) -> str:
+    """'+0.69', '−0.27' (percentage points, precision as `pp_text` with `context`)."""
+    text = pp_text(value, *context)[0]
     return text if text.startswith("−") or text == NA else f"+{text}"
 
 

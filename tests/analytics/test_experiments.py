@@ -440,7 +440,8 @@ def test_verdicts_quote_names_through_the_given_function():
 def test_a_losing_variant_says_keep_the_control():
     frame = variants(("Control", 20_000, 800), ("A", 20_000, 650)).assign(segment="All")
     text = ex.verdict(ex.analyse_experiment(frame))
-    assert text.startswith("No variant beats the control; **A** lowers conversion by 0.8 pp (95% CI −1.1 to −0.4 pp")
+    assert text.startswith(
+        "No variant beats the control; **A** lowers conversion by 0.8 pp (95% CI −1.1 to −0.4 pp")
     assert text.endswith("**keep the control**.")
 
 
@@ -452,7 +453,8 @@ def test_packaged_experiments_read_as_designed(packaged_store):
     readouts = {name: ex.analyse_experiment(experiment_rows(packaged_store, name), name) for name in names}
     assert "**ship it**" in ex.verdict(readouts["Checkout Redesign"])
     null = readouts["Free Shipping Banner"]
-    assert ex.verdict(null).startswith("**No detectable difference**") and "could only have detected" in ex.verdict(null)
+    assert ex.verdict(null).startswith("**No detectable difference**")
+    assert "could only have detected" in ex.verdict(null)
     assert len(null.tournament.pairs) == 3 and null.tournament.winner is None
     segmented = readouts["Personalised Recommendations"]
     assert segmented.heterogeneity.iloc[0]["p_value"] < 0.05
