@@ -44,6 +44,7 @@ ORDER_VALUE_CV = 1.0       # assumed spread of order values (sd / mean) for the 
 DIFF_METHOD = "newcomb"    # confint_proportions_2indep method of the difference interval
 RATIO_METHOD = "log-adjusted"
 CHUNK = 1_000_000          # terms of the closed-form sum evaluated at once
+EXACT_TERMS = 5_000_000    # beyond this many terms the Beta posteriors are Gaussian to many digits: use that
 
 READOUT_COLUMNS = [
     "variant", "is_control", "visitors", "conversions", "rate", "rate_low", "rate_high",
@@ -151,11 +152,19 @@ def _log_sum_greater(a_x: int, b_x: float, a_y: float, b_y: float) -> float:
     return float(logsumexp(logs))
 
 
+def _moments(a: float, b: float) -> tuple[float, float]:
+    return a / (a + b), a * b / ((a + b) ** 2 * (a + b + 1))
+
+
 def prob_greater(a_x: float, b_x: float, a_y: float, b_y: float) -> float:
     """P(X > Y) for independent X ~ Beta(a_x, b_x), Y ~ Beta(a_y, b_y), integer parameters, exactly.
 
-    Sums over a_x terms, or over b_y terms of the mirrored question P(1 − Y > 1 − X), whichever is shorter.
+    Sums over a_x terms, or over b_y terms of the mirrored question P(1 − Y > 1 − X), whichever is shorter;
+    past EXACT_TERMS terms (millions of conversions and non-conversions alike) the normal approximation.
     """
+    if min(a_x, b_y) > EXACT_TERMS:
+        (mean_x, var_x), (mean_y, var_y) = _moments(a_x, b_x), _moments(a_y, b_y)
+        return float(stats.norm.cdf((mean_x - mean_y) / math.sqrt(var_x + var_y)))
     if a_x <= b_y:
         log_p = _log_sum_greater(int(a_x), b_x, a_y, b_y)
     else:
@@ -170,6 +179,10 @@ def expected_loss(a_variant: float, b_variant: float, a_control: float, b_contro
     """
     mean_control = a_control / (a_control + b_control)
     mean_variant = a_variant / (a_variant + b_variant)
+    if min(a_control + 1, b_variant) > EXACT_TERMS:   # Gaussian: E[max(D, 0)] = m Φ(m/s) + s φ(m/s)
+        shift = mean_control - mean_variant
+        spread = math.sqrt(_moments(a_control, b_control)[1] + _moments(a_variant, b_variant)[1])
+        return float(shift * stats.norm.cdf(shift / spread) + spread * stats.norm.pdf(shift / spread))
     loss = (mean_control * prob_greater(a_control + 1, b_control, a_variant, b_variant)
             - mean_variant * prob_greater(a_control, b_control, a_variant + 1, b_variant))
     return max(loss, 0.0)

@@ -446,7 +446,8 @@ class ExperimentSection(Section):
             achieved = ex.achieved_power(plan["baseline"], plan["treatment"], float(base["visitors"].iloc[0]),
                                          float(others["visitors"].min()), self.alpha)
             text += (f" {escape_markdown(readout.experiment)}, with {count(base['visitors'].iloc[0])} visitors in "
-                     f"its control, had {percent(achieved, 0)} power for this effect.")
+                     f"its control, had {'> 99%' if achieved > 0.995 else percent(achieved, 0)} power for this "
+                     f"effect.")
         return text + (" Sample sizes use Cohen's h (arcsine) and statsmodels' normal power; with several "
                        "variants, lower α (e.g. Bonferroni) before planning.")
 

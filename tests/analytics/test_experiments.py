@@ -155,6 +155,18 @@ def test_closed_form_handles_large_counts_in_chunks(monkeypatch):
     assert ex.prob_greater(4001, 6000, 3901, 6100) == pytest.approx(exact, rel=1e-12)
 
 
+def test_huge_counts_use_the_normal_approximation(monkeypatch):
+    cases = [(4001, 6000, 3901, 6100), (301, 9_701, 346, 9_656)]
+    exact = [(ex.prob_greater(*c), ex.expected_loss(*c)) for c in cases]
+    monkeypatch.setattr(ex, "EXACT_TERMS", 100)
+    for case, (probability, loss) in zip(cases, exact, strict=True):
+        assert ex.prob_greater(*case) == pytest.approx(probability, abs=2e-3)
+        assert ex.expected_loss(*case) == pytest.approx(loss, rel=0.02)
+    # Ten million visitors an arm: answered at once and close to the Gaussian truth.
+    assert ex.prob_greater(300_500, 9_699_501, 300_001, 9_700_001) == pytest.approx(
+        stats.norm.cdf(500 / 10_000_000 / math.sqrt(2 * 0.03 * 0.97 / 10_000_000)), abs=1e-3)
+
+
 # -- revenue per visitor ----------------------------------------------------------------------------
 
 def test_welch_interval_matches_statsmodels():
