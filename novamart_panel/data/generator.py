@@ -1118,7 +1118,7 @@ AB_EXPERIMENTS = (
     ("Checkout Redesign", (("Control", (1.0, 1.0, 1.0)), ("Variant A", (1.3, 1.3, 1.3)))),
     ("Free Shipping Banner", (("Control", (1.0, 1.0, 1.0)), ("Variant A", (1.0, 1.0, 1.0)),
                               ("Variant B", (1.0, 1.0, 1.0)))),
-    ("Personalised Recommendations", (("Control", (1.0, 1.0, 1.0)), ("Variant A", (1.15, 0.97, 1.0)))),
+    ("Personalised Recommendations", (("Control", (1.0, 1.0, 1.0)), ("Variant A", (1.4, 0.97, 1.0)))),
 )
 
 
