@@ -171,7 +171,7 @@ def section_content(section: Section, omitted: _Omissions) -> ReportSection | No
     if type(section).layout is Section.layout:
         omitted.add(section.title, f"not built yet (SPEC §{section.spec_section})")
         return None
-    section.refresh()   # a hidden section may hold the filters of when it was last shown
+    section.catch_up()   # a hidden section may hold the filters of when it was last shown
     content = ReportSection(section)
     for name in _method_names(section, "insight_"):
         where = f"{section.title} › {name}"

@@ -95,7 +95,7 @@ class Section(pn.viewable.Viewer):
         if event.new and self._stale:
             self._take_filters()
 
-    def refresh(self) -> None:
+    def catch_up(self) -> None:
         """Catch up with the global filters now, shown or not (e.g. for the report)."""
         if self._stale:
             self._take_filters()

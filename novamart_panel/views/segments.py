@@ -34,8 +34,8 @@ from ..format import count, number, percent, ratio, rupees
 from .base import BAD, GOOD, NEUTRAL, Section, chart, contrast_labels, csv_download, house_opts, html_download, \
     kpi_card, notice, readable_text_colours, rupee_ticks, section_header, view_card
 
-CUSTOMER_DEPS = ("filters.regions",)
-WINDOW_DEPS = ("filters.date_range", "filters.regions")
+CUSTOMER_DEPS = ("regions",)
+WINDOW_DEPS = ("date_range", "regions")
 CLV_PARAMS = ("horizon_months", "discount_rate", "margin")
 DAYS_PER_MONTH = 30          # as lifetimes counts a month of daily periods
 TOP_CUSTOMERS = 25
@@ -329,7 +329,7 @@ class SegmentSection(Section):
         if not self._choosing_k:
             self._k_follows_choice = False
 
-    @param.depends("filters.regions", watch=True)
+    @param.depends("regions", watch=True)
     def _regions_moved(self) -> None:
         if self._k_follows_choice:
             self.use_chosen_k()

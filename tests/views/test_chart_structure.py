@@ -79,7 +79,7 @@ def test_plot_methods_keep_their_structure_across_filter_states(data, packaged_d
                 app.filters.param.update(date_range=app.filters.full_range, channels=[], regions=[],
                                          campaign_types=[])
                 app.filters.param.update(**state)
-                section.refresh()
+                section.catch_up()
                 shapes.setdefault(structure(plot()), []).append(state)
             if len(shapes) > 1:
                 unstable.append(f"{section.slug}.{plot.__name__}: {list(shapes.values())}")
