@@ -41,7 +41,7 @@ PACKAGED_DATA = Path(__file__).resolve().parents[2] / "data"
 # The WebAssembly page installs a wheel that carries its data inside the package (see wasm.py).
 BUNDLED_DATA = Path(__file__).resolve().parents[1] / "bundled_data"
 # Bump whenever loading, validation or the rollups change: cache files of older versions are then rebuilt.
-LOADER_VERSION = 3
+LOADER_VERSION = 4
 CACHE_ENV = "NOVAMART_CACHE_DIR"
 MEMORY_ENV = "NOVAMART_DUCKDB_MEMORY"
 DEFAULT_MEMORY_LIMIT = "2GB"

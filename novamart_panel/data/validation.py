@@ -267,8 +267,10 @@ def value_checks(cursor, spec: FileSpec, table: str, columns: list[Column]) -> l
         elif check == "dates":
             low, high = params
             message = (f"{total:,} date(s) outside the plausible range {low.isoformat()}…{high.isoformat()} "
-                       f"({shown}): a placeholder or a typo?")
+                       f"({shown}): a placeholder or a typo? They are treated as empty")
             check = "range"
+            # Kept, one such date would stretch every daily series of the app over a century.
+            cursor.execute(f"UPDATE {table} SET {ident} = NULL WHERE {condition}", params)
         else:
             message = f"unexpected value(s) ({shown}); allowed: {', '.join(col.values)}"
         issues.append(Issue(name, message, column=col.header, row=row, check=check))

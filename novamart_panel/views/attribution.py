@@ -99,6 +99,7 @@ class AttributionSection(Section):
     slug = "attribution"
     # Empty: each view needs only its own file and shows a notice in its place when it is missing.
     tables = ()
+    also_reads = ('attribution', 'funnel', 'journeys', 'correlations')
     spec_section = "4.6"
 
     credit_source = param.Selector(default=PROVIDED, objects=[PROVIDED, COMPUTED], label="Credit from",

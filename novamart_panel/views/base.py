@@ -55,6 +55,7 @@ class Section(pn.viewable.Viewer):
     title: ClassVar[str] = ""
     slug: ClassVar[str] = ""
     tables: ClassVar[tuple[str, ...]] = ()   # tables the section cannot work without
+    also_reads: ClassVar[tuple[str, ...]] = ()   # tables it uses when present (optional views)
     spec_section: ClassVar[str] = ""
 
     store = param.ClassSelector(class_=DataStore, constant=True)
@@ -116,6 +117,11 @@ class Section(pn.viewable.Viewer):
             dependencies = [(dep.inst or self, dep.name) for dep in self.param.method_dependencies(name)]
             self._dependencies[name] = dependencies
         return (name, *(_hashable(getattr(owner, attr)) for owner, attr in dependencies))
+
+    @classmethod
+    def reads(cls) -> tuple[str, ...]:
+        """Every table the section may read: what a broken file can affect."""
+        return (*cls.tables, *cls.also_reads)
 
     @property
     def missing_tables(self) -> list[str]:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
+from typing import ClassVar
 
 import holoviews as hv
 import numpy as np
@@ -80,8 +81,9 @@ def _report(fraction: float, message: str) -> None:
 
 
 @pn.cache(max_items=16, hash_funcs={DataStore: _store_key})
-def fit_mix(store: DataStore, state: FilterState, grain: str) -> MixResult:
-    """The marketing-mix model (and the mediation analysis) of the filtered campaign rows at `grain`."""
+def fit_mix(store: DataStore, state: FilterState, grain: str, effort: tuple = ()) -> MixResult:
+    """The marketing-mix model (and the mediation analysis) of the filtered campaign rows at `grain`;
+    `effort` (name, value) pairs override `fit_mmm`'s search settings."""
     started = time.perf_counter()
     frame = mix_frame(store, state, grain)
     if frame.empty:
@@ -90,7 +92,8 @@ def fit_mix(store: DataStore, state: FilterState, grain: str) -> MixResult:
     festivals = festival_controls(frame["date"])
     data = pd.concat([frame, festivals], axis=1)
     try:
-        model = fit_mmm(data, "date", "revenue", channels, controls=list(festivals.columns), progress=_report)
+        model = fit_mmm(data, "date", "revenue", channels, controls=list(festivals.columns), progress=_report,
+                        **dict(effort))
         error = ""
     except ValueError as exc:
         model, error = None, str(exc)
@@ -156,6 +159,9 @@ class BudgetSection(Section):
     slug = "budget"
     tables = ("campaigns",)
     spec_section = "4.8"
+
+    # fit_mmm's search settings, as (name, value) pairs: the defaults; tests that only need a fit lower them.
+    FIT_EFFORT: ClassVar[tuple[tuple[str, int], ...]] = ()
 
     grain = param.Selector(default="daily", objects=["daily", "weekly"], doc="Period the model works in")
     budget = param.Number(default=0.0, bounds=(0, None), doc="Budget per period the optimizer allocates")
@@ -243,7 +249,7 @@ class BudgetSection(Section):
         def job():
             token = _PROGRESS.set(progress)
             try:
-                return fit_mix(self.store, state, grain)
+                return fit_mix(self.store, state, grain, self.FIT_EFFORT)
             finally:
                 _PROGRESS.reset(token)
 
@@ -295,7 +301,7 @@ class BudgetSection(Section):
     def _settle(self) -> None:
         """Fit in place when nothing is fitted nor being fitted: the insights report of a tab never shown."""
         if self.result is None and not self.fitting:
-            self._apply_mix(fit_mix(self.store, self.filter_state(), self.grain))
+            self._apply_mix(fit_mix(self.store, self.filter_state(), self.grain, self.FIT_EFFORT))
         if self.forecast is None and not self.forecasting:
             self._apply_forecast(fit_forecast(self.store, self.filter_state(), self.forecast_channel,
                                               FORECAST_METRICS[self.forecast_metric], self.horizon))

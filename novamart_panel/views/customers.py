@@ -130,6 +130,7 @@ class CustomerSection(Section):
     title = "Customer insights"
     slug = "customers"
     tables = ("customers",)
+    also_reads = ('campaigns',)
     spec_section = "4.3"
 
     RASTER_THRESHOLD: ClassVar[int] = 50_000     # more customers in view than this → datashader

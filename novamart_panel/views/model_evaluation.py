@@ -65,6 +65,7 @@ class ModelEvaluationSection(Section):
     title = "Model evaluation"
     slug = "model"
     tables = ("leads",)
+    also_reads = ('feature_importance', 'learning_curve')
     spec_section = "4.7"
 
     threshold = param.Number(default=0.5, bounds=(0, 1), step=0.01,

@@ -64,6 +64,7 @@ class OverviewSection(Section):
     title = "Executive overview"
     slug = "overview"
     tables = ("campaigns",)
+    also_reads = ('customers',)
     spec_section = "4.1"
 
     threshold = param.Number(default=3.5, bounds=(2.0, 8.0), step=0.5,

@@ -160,6 +160,7 @@ class SegmentSection(Section):
     title = "Customer value & segments"
     slug = "segments"
     tables = ("customers",)
+    also_reads = ('orders', 'marketing_campaign', 'campaigns')
     spec_section = "4.9"
 
     k = param.Integer(default=None, allow_None=True, bounds=(2, 8), label="Clusters (k)",
