@@ -19,7 +19,8 @@ from ..analytics.metrics import SUM_COLUMNS, add_ratios
 from ..data.contract import CAMPAIGNS
 from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, date_bounds, distinct_values
 from ..format import CRORE, LAKH, count, percent, ratio, rupees
-from .base import BAD, FILTER_DEPS, GOOD, Section, chart, csv_download, house_opts, html_download, rupee_ticks, section_header, view_card
+from .base import BAD, FILTER_DEPS, GOOD, Section, TextMultiChoice, chart, csv_download, house_opts, html_download, \
+    markdown, rupee_ticks, section_header, view_card
 
 CHANNEL_METRICS = {"Revenue": "revenue", "Conversions": "conversions", "ROAS": "roas"}
 CALENDAR_METRICS = {"Revenue": "revenue", "Spend": "spend", "Conversions": "conversions", "Clicks": "clicks",
@@ -589,13 +590,13 @@ class CampaignSection(Section):
              chart(self.plot_monthly_spend), self.insight_monthly_spend),
             ("4. Revenue trend", [widget("trend_grain", pn.widgets.RadioButtonGroup, name="Aggregation"),
                                   widget("trend_range", pn.widgets.DateRangeSlider, name="Dates", format="%d %b %Y"),
-                                  widget("trend_channels", pn.widgets.MultiChoice, name="Channels",
+                                  widget("trend_channels", TextMultiChoice, name="Channels",
                                          placeholder="All channels"),
-                                  pn.pane.Markdown(INTERSECTION_NOTE)],
+                                  markdown(INTERSECTION_NOTE)],
              chart(self.plot_revenue_trend), self.insight_revenue_trend),
-            ("5. Cumulative conversions by channel", [widget("cumulative_regions", pn.widgets.MultiChoice,
+            ("5. Cumulative conversions by channel", [widget("cumulative_regions", TextMultiChoice,
                                                             name="Regions", placeholder="All regions"),
-                                                     pn.pane.Markdown(INTERSECTION_NOTE)],
+                                                     markdown(INTERSECTION_NOTE)],
              chart(self.plot_cumulative), self.insight_cumulative),
             ("6. Calendar heatmap", [widget("calendar_year", pn.widgets.RadioButtonGroup, name="Year"),
                                      widget("calendar_metric", name="Metric")],

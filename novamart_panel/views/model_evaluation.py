@@ -20,8 +20,8 @@ from ..analytics.classification import (
     average_precision, confusion_table, expected_profit, pr_curve_table, profit_optimal_threshold,
     retrain_lead_model, roc_auc, roc_curve_table, threshold_metrics, threshold_sweep, youden_threshold,
 )
-from ..format import count, percent, rupees
-from .base import GOOD, NEUTRAL, Section, chart, house_opts, insight, notice, rupee_ticks, section_header
+from ..format import count, escape_markdown, percent, rupees, strong
+from .base import GOOD, NEUTRAL, Section, chart, house_opts, insight, markdown, notice, rupee_ticks, section_header
 
 # Defaults of the cost-aware threshold, in rupees: a sales call or field visit per contacted lead,
 # and the gross margin of a converted B2B lead.
@@ -391,12 +391,12 @@ class ModelEvaluationSection(Section):
         top = table.head(2)
         share = top["importance"].sum() / table["importance"].sum()
         weak = table.loc[table["importance"] - table["importance_std"] <= 0, "feature"].tolist()
-        text = (f"**{top['feature'].iloc[0]}** ({top['importance'].iloc[0]:.2f}) and "
-                f"**{top['feature'].iloc[-1]}** ({top['importance'].iloc[-1]:.2f}) carry "
-                f"{percent(share)} of the total importance; **{table['feature'].iloc[-1]}** "
+        text = (f"{strong(top['feature'].iloc[0])} ({top['importance'].iloc[0]:.2f}) and "
+                f"{strong(top['feature'].iloc[-1])} ({top['importance'].iloc[-1]:.2f}) carry "
+                f"{percent(share)} of the total importance; {strong(table['feature'].iloc[-1])} "
                 f"({table['importance'].iloc[-1]:.2f}) the least.")
         if weak:
-            text += f" Within one std of zero: {', '.join(weak)}."
+            text += f" Within one std of zero: {', '.join(map(escape_markdown, weak))}."
         return text
 
     @param.depends("retrained_with")
@@ -417,7 +417,7 @@ class ModelEvaluationSection(Section):
         return (f"Retrained {MODEL_LABELS[self.retrained_with].lower()}: out-of-fold AUC "
                 f"**{result['oof_auc']:.3f}** (fold mean {result['auc_mean']:.3f} ± {result['auc_std']:.3f}) "
                 f"vs **{self.auc:.3f}** for the file's predictions; {verdict}. Its strongest features "
-                f"(permutation importance): {', '.join(top)}.")
+                f"(permutation importance): {', '.join(map(escape_markdown, top))}.")
 
     # -- layout ----------------------------------------------------------------------------------
     def layout(self) -> pn.viewable.Viewable:
@@ -456,7 +456,7 @@ class ModelEvaluationSection(Section):
         return pn.Column(
             section_header(self, description),
             _card("Threshold", pn.Row(
-                pn.Column(threshold, pn.Row(pn.pane.Markdown("Set to:", align="center"), to_youden, to_profit),
+                pn.Column(threshold, pn.Row(markdown("Set to:", align="center"), to_youden, to_profit),
                           pn.pane.HTML(self.metrics_html),
                           insight(self.insight_threshold), sizing_mode="stretch_width"),
                 chart(self.plot_confusion, height=330),

@@ -15,7 +15,7 @@ from ..analytics.anomalies import detect_anomalies
 from ..analytics.metrics import add_ratios, is_improvement, relative_change
 from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals
 from ..format import change, count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, chart, house_opts, insight, kpi_card, rupee_ticks, section_header
+from .base import FILTER_DEPS, Section, chart, house_opts, insight, kpi_card, markdown, rupee_ticks, section_header
 
 # KPI cards from campaign sums: name → (label, formatter).
 CAMPAIGN_KPIS = {
@@ -283,7 +283,7 @@ class OverviewSection(Section):
                                  "the previous period of the same length; unusual days; the channels behind it."),
             pn.pane.HTML(self.kpi_html, sizing_mode="stretch_width"),
             pn.Row(
-                card("Top insights", pn.pane.Markdown(self.insight_top, sizing_mode="stretch_width")),
+                card("Top insights", markdown(self.insight_top)),
                 card("Channel comparison", chart(self.plot_channels), insight(self.insight_channels)),
                 sizing_mode="stretch_width",
             ),

@@ -21,7 +21,7 @@ from ..analytics import product_insights as pi
 from ..analytics.product_insights import PRODUCT_METRICS, text_column, with_margin, with_metric_text
 from ..analytics.treemap import layout_children, tile_at
 from ..data.contract import PRODUCTS
-from ..format import LAKH
+from ..format import LAKH, strong
 from .base import BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, \
     house_opts, html_download, insight, readable_text_colours, rupee_ticks, section_header
 from .filters import FILTER_LABELS
@@ -409,7 +409,7 @@ class ProductSection(Section):
         tiles = self.treemap_tiles()
         noun = LEVEL_NOUNS[len(self.path)]
         if tiles.empty:
-            return f"Nothing sold under **{' › '.join(self.path) or TOP_NAME}** with these filters: go back up."
+            return f"Nothing sold under {strong(' › '.join(self.path) or TOP_NAME)} with these filters: go back up."
         scope = "NovaMart" if not self.path else " › ".join(self.path)
         return pi.leader_sentence(tiles, noun, scope)
 
