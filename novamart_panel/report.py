@@ -167,8 +167,9 @@ def write_report(out: str | os.PathLike, data_dir: str | os.PathLike | None = No
 # -- gathering ---------------------------------------------------------------------------------------
 def section_content(section: Section, omitted: _Omissions) -> ReportSection | None:
     """The insights and charts of a built section with its data; None (and a note) otherwise."""
-    if section.missing_tables:
-        omitted.add(section.title, " ".join(section.store.missing_message(t) for t in section.missing_tables))
+    reason = section.unavailable()
+    if reason:
+        omitted.add(section.title, reason)
         return None
     if type(section).layout is Section.layout:
         omitted.add(section.title, f"not built yet (SPEC §{section.spec_section})")

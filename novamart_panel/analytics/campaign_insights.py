@@ -208,9 +208,16 @@ def channel_efficiency_summary(channel_sums: pd.DataFrame) -> str:
     frame = add_ratios(channel_sums)
     if frame.empty or frame[["ctr", "cvr"]].isna().all().all():
         return NO_DATA
-    best_ctr = frame.loc[frame["ctr"].idxmax()]
-    best_cvr = frame.loc[frame["cvr"].idxmax()]
-    if best_ctr.channel == best_cvr.channel:
+    # A rate is undefined for every channel when its denominator is 0 everywhere (no impressions, no clicks).
+    best_ctr = frame.loc[frame["ctr"].idxmax()] if frame["ctr"].notna().any() else None
+    best_cvr = frame.loc[frame["cvr"].idxmax()] if frame["cvr"].notna().any() else None
+    if best_ctr is None:
+        text = (f"No channel recorded impressions, so click-through rate is n/a; {strong(best_cvr.channel)} has "
+                f"the best conversion rate ({percent(best_cvr.cvr)}).")
+    elif best_cvr is None:
+        text = (f"{strong(best_ctr.channel)} has the best click-through rate ({percent(best_ctr.ctr)}); no "
+                "channel recorded clicks, so conversion rate is n/a.")
+    elif best_ctr.channel == best_cvr.channel:
         text = (f"{strong(best_ctr.channel)} has the best click-through and conversion rates together "
                 f"(CTR {percent(best_ctr.ctr)}, CVR {percent(best_ctr.cvr)}).")
     else:

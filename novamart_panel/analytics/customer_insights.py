@@ -229,8 +229,10 @@ def high_value_note(segment: str, customers: int, cut: float, top_share: float) 
 def channel_bubble_summary(channels: pd.DataFrame) -> str:
     """The channel with the best CTR × CVR (conversions per impression), the biggest spender's efficiency,
     and the channels without spend. `channels`: channel, spend, impressions, conversions, ctr, cvr."""
-    if channels.empty or channels["impressions"].sum() <= 0:
+    if channels.empty:
         return "No campaign rows match the date, region and campaign-type filters."
+    if channels["impressions"].sum() <= 0:
+        return "No channel recorded impressions under these filters, so CTR × CVR is n/a for every channel."
     frame = channels.assign(yield_=safe_ratio(channels["conversions"], channels["impressions"]))
     ranked = frame.dropna(subset=["yield_"]).sort_values("yield_", ascending=False)
     best = ranked.iloc[0]

@@ -64,13 +64,14 @@ class Section(pn.viewable.Viewer):
     def missing_tables(self) -> list[str]:
         return [t for t in self.tables if not self.store.has(t)]
 
+    def unavailable(self) -> str:
+        """Why the section cannot show its views with the loaded data ('' when it can): missing files by default."""
+        return " ".join(self.store.missing_message(t) for t in self.missing_tables)
+
     def __panel__(self):
         if self._layout is None:
-            if self.missing_tables:
-                self._layout = notice(" ".join(self.store.missing_message(t) for t in self.missing_tables),
-                                      kind="warning")
-            else:
-                self._layout = self.layout()
+            reason = self.unavailable()
+            self._layout = notice(reason, kind="warning") if reason else self.layout()
         return self._layout
 
     def layout(self) -> pn.viewable.Viewable:

@@ -26,6 +26,8 @@ CHANNEL_METRICS = {"Revenue": "revenue", "Conversions": "conversions", "ROAS": "
 CALENDAR_METRICS = {"Revenue": "revenue", "Spend": "spend", "Conversions": "conversions", "Clicks": "clicks",
                     "Impressions": "impressions", "ROAS": "roas"}
 TREND_GRAINS = ("daily", "weekly", "monthly")
+NO_DATES = ("campaign_performance.csv has no date that can be read (dates must be written YYYY-MM-DD; see the "
+            "Data quality tab), so {views}, which are all over time, cannot be drawn.")
 SPEND_MODES = ("Absolute", "100 % stacked")
 WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -144,14 +146,15 @@ class CampaignSection(Section):
 
     def __init__(self, **params):
         super().__init__(**params)
-        if not self.store.has("campaigns"):
+        self.date_bounds = date_bounds(self.store)
+        if self.date_bounds is None:   # no file, or not one date parsed: unavailable() says so
             return
         years = [int(y) for y in self.store.query(
             "SELECT DISTINCT year(date) AS y FROM campaigns WHERE date IS NOT NULL ORDER BY 1")["y"]]
         channels = distinct_values(self.store, "campaigns", "channel")
         regions = distinct_values(self.store, "campaigns", "region")
         types = distinct_values(self.store, "campaigns", "campaign_type")
-        lo, hi = date_bounds(self.store)
+        lo, hi = self.date_bounds
         months = pd.date_range(_month_start(lo), _month_start(hi), freq="MS")
         self.param.year.objects = years
         self.param.calendar_year.objects = years
@@ -478,6 +481,9 @@ class CampaignSection(Section):
                           xformatter=rupee_ticks(), yformatter=rupee_ticks(),
                           hover_tooltips=tooltips("spend", "revenue", "conversions", "roas", first=CHANNEL_TIP),
                           title=f"Channels in {pd.Timestamp(self.month):%b %Y}: spend, revenue, conversions (size)")
+
+    def unavailable(self) -> str:
+        return super().unavailable() or ("" if self.date_bounds else NO_DATES.format(views="the campaign views"))
 
     def chart_objects(self) -> list[hv.Element]:
         """Every chart of the section as it is now (for the HTML download)."""

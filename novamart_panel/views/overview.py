@@ -16,6 +16,7 @@ from ..analytics.metrics import add_ratios, is_improvement, relative_change
 from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals
 from ..format import change, count, percent, ratio, rupees
 from .base import FILTER_DEPS, Section, chart, house_opts, insight, kpi_card, markdown, rupee_ticks, section_header
+from .campaigns import NO_DATES
 
 # KPI cards from campaign sums: name → (label, formatter).
 CAMPAIGN_KPIS = {
@@ -68,6 +69,11 @@ class OverviewSection(Section):
 
     threshold = param.Number(default=3.5, bounds=(2.0, 8.0), step=0.5,
                              doc="Robust z-score above which a day counts as unusual")
+
+    def unavailable(self) -> str:
+        if super().unavailable() or self.data_bounds():
+            return super().unavailable()
+        return NO_DATES.format(views="the overview's KPIs, trend and alerts")
 
     # -- periods --------------------------------------------------------------------------------
     def data_bounds(self):
