@@ -2,12 +2,14 @@
 
 - `request_is_local()` / `shown_folder()`: the data folder's full path is shown only to a browser on this
   machine (or in a notebook); other visitors see the folder's name (SPEC §7).
-- `release_when_closed(app)`: when the session ends, break the App's reference cycles and give the memory
-  back (one full garbage collection and `malloc_trim` for the sessions that closed in the same moment),
-  so a server's memory returns near its baseline once its visitors leave.
+- `release_when_closed(app)`: when the session ends, the App drops its views, and shortly after (once for
+  the sessions that closed together) one full garbage collection and `malloc_trim` give the memory back, so
+  a server's memory returns near its baseline once its visitors leave. `novamart-panel serve` runs Python
+  with the C allocator (cli.serve_environment) so that freed memory can be returned.
 """
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import gc
@@ -79,11 +81,11 @@ class _Collector:
             return
         self._pending = True
         try:
-            from tornado.ioloop import IOLoop
-
-            IOLoop.current().call_later(COLLECT_DELAY_S, self.collect)
-        except Exception:  # noqa: BLE001 - no event loop: collect now
+            loop = asyncio.get_running_loop()
+        except RuntimeError:   # not on a server's event loop: collect now
             self.collect()
+        else:
+            loop.call_later(COLLECT_DELAY_S, self.collect)
 
     def collect(self) -> None:
         self._pending = False
@@ -92,7 +94,7 @@ class _Collector:
         self.runs += 1
 
 
-_COLLECTOR = _Collector()
+COLLECTOR = _Collector()
 
 
 def trim_heap() -> None:
@@ -113,6 +115,6 @@ def release_when_closed(app: App) -> None:
 
     def release(session_context) -> None:
         app.close()
-        _COLLECTOR.schedule()
+        COLLECTOR.schedule()
 
     pn.state.on_session_destroyed(release)
