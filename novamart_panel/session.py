@@ -69,26 +69,25 @@ def shown_folder(folder: str | os.PathLike) -> str:
 
 
 class _Collector:
-    """One full garbage collection (and heap trim) shortly after the last of a burst of closed sessions,
-    on the server's event loop (where the sessions were dropped)."""
+    """One full garbage collection and heap trim a moment after sessions close (once for those closing
+    together), on the server's event loop where the sessions were dropped."""
 
     def __init__(self) -> None:
-        self._pending = False
+        self._pending_on = None   # the event loop a collection is scheduled on
         self.runs = 0   # collections made so far (the memory test reads it)
 
     def schedule(self) -> None:
-        if self._pending:
-            return
-        self._pending = True
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:   # not on a server's event loop: collect now
             self.collect()
-        else:
+            return
+        if self._pending_on is not loop:
+            self._pending_on = loop
             loop.call_later(COLLECT_DELAY_S, self.collect)
 
     def collect(self) -> None:
-        self._pending = False
+        self._pending_on = None
         gc.collect()
         trim_heap()
         self.runs += 1
