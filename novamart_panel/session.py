@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import gc
 import os
 from collections.abc import Mapping
@@ -98,6 +96,9 @@ COLLECTOR = _Collector()
 
 def trim_heap() -> None:
     """Return freed heap pages to the operating system (glibc only; elsewhere nothing to do)."""
+    import ctypes   # here, not at import: the WebAssembly build never trims
+    import ctypes.util
+
     name = ctypes.util.find_library("c")
     if not name or "libc" not in name:
         return
