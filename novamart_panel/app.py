@@ -3,15 +3,21 @@ time, theme toggle, URL sync."""
 from __future__ import annotations
 
 import base64
+import functools
+import json
 import os
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import panel as pn
 import param
 
 from .data.store import DataStore
+from .format import escape_markdown
+from .session import release_when_closed, shown_folder
+from .url_state import clean_url_values, shown
 from .views.attribution import AttributionSection
-from .views.base import Section
+from .views.base import Section, markdown
 from .views.budget import BudgetSection
 from .views.campaigns import CampaignSection
 from .views.customers import CustomerSection
@@ -43,6 +49,7 @@ GLYPH_UPDATE_JS = Path(__file__).parent / "assets" / "glyph_update_fix.js"
 # Filter params mirrored in the URL, by query-string key.
 URL_FILTERS = {"date_range": "dates", "channels": "channels", "regions": "regions",
                "campaign_types": "types"}
+THEMES = ("default", "dark")
 
 
 def extension() -> None:
@@ -68,6 +75,12 @@ class App(pn.viewable.Viewer):
                          for cls in SECTIONS]
         self._main = None
         self._navigation = None
+        self._url_notice = None
+        self.url_problems: list[str] = []
+        self._url_rewrite_pending = self._bad_theme = False
+        # (object, {parameter: URL key}) mirrored in the page address.
+        self._url_synced = ((self, {"section": "tab"}), (self.filters, URL_FILTERS),
+                            (self.section_view("model"), {"threshold": "threshold"}))
 
     def section_view(self, slug: str) -> Section:
         """One section on its own (e.g. to show it alone in a notebook)."""
@@ -140,23 +153,106 @@ class App(pn.viewable.Viewer):
 
         from .report import FILENAME, build_report_html
 
-        folder = pn.pane.Markdown(f"<small>Data: `{self.store.folder}`</small>", sizing_mode="stretch_width")
+        # The full path only for a browser on this machine (or a notebook): it tells visitors about the server.
+        folder = markdown(f"Data: {escape_markdown(shown_folder(self.store.folder))}", css_classes=["data-folder"],
+                          styles={"font-size": "0.8em", "opacity": "0.8"})
         # Built when clicked, for the filters and section settings in force at that moment.
         report = pn.widgets.FileDownload(
             callback=lambda: io.BytesIO(build_report_html(self).encode("utf-8")), filename=FILENAME,
             label="Insights report (HTML)", color="primary", variant="outline", embed=False,
             sizing_mode="stretch_width", description="Key figures, insights and charts of every section under "
                                                      "the current filters, as one file that opens offline")
-        return pn.Column(self.navigation, "### Filters", self.filters, report, folder, sizing_mode="stretch_width")
+        return pn.Column(self.navigation, markdown("### Filters"), self.url_notice(), self.filters, report, folder,
+                         sizing_mode="stretch_width")
 
-    def sync_url(self) -> None:
-        """Mirror the active tab and the global filters in the page URL (served sessions only)."""
+    def url_notice(self) -> pn.Column:
+        """A dismissable warning naming the URL values that were not used (hidden while there are none)."""
+        if self._url_notice is None:
+            alert = markdown("", pane=pn.pane.Alert, alert_type="warning", css_classes=["url-notice"], margin=0)
+            dismiss = pn.widgets.Button(label="Dismiss", color="light", variant="outline", width=90)
+            self._url_notice = pn.Column(alert, dismiss, visible=False, sizing_mode="stretch_width")
+            dismiss.on_click(lambda event: setattr(self._url_notice, "visible", False))
+            self._show_url_problems()
+        return self._url_notice
+
+    def report_url_problems(self, problems: list[str]) -> None:
+        """Add sentences about unused URL values to the notice (plain text: escaped here)."""
+        new = [p for p in problems if p not in self.url_problems]
+        if new:
+            self.url_problems += new
+            self._show_url_problems()
+
+    def _show_url_problems(self) -> None:
+        if self._url_notice is None or not self.url_problems:
+            return
+        alert = self._url_notice[0]
+        alert.object = ("**Some settings in the page address were not used:**\n\n"
+                        + "\n".join(f"- {escape_markdown(p)}" for p in self.url_problems))
+        self._url_notice.visible = True
+
+    def apply_url_values(self, obj: param.Parameterized, keys: dict[str, str], values: dict) -> None:
+        """Set what is usable of URL values that `obj` refused (unknown options, bad dates…) and say what was not."""
+        cleaned, problems = clean_url_values(obj, values, keys)
+        try:
+            obj.param.update(**cleaned)
+        except Exception as exc:  # noqa: BLE001 - a URL must never break the session
+            problems.append(f"{', '.join(keys.get(n, n) for n in cleaned)} could not be applied ({exc})")
+        self.report_url_problems(problems)
+        self._schedule_url_rewrite()
+
+    def _schedule_url_rewrite(self) -> None:
+        if not self._url_rewrite_pending:
+            # The browser reports its own address once the page has loaded: write the cleaned one after that.
+            self._url_rewrite_pending = True
+            pn.state.onload(self._rewrite_url)
+
+    def _rewrite_url(self) -> None:
+        """Put the values in force (not the refused ones) in the page address."""
+        self._url_rewrite_pending = False
         location = pn.state.location
         if location is None:
             return
-        location.sync(self, {"section": "tab"})
-        location.sync(self.filters, URL_FILTERS)
-        location.sync(self.section_view("model"), {"threshold": "threshold"})
+        query = {}
+        for obj, keys in self._url_synced:
+            for name, key in keys.items():
+                value = getattr(obj, name)
+                if value is None:
+                    continue
+                try:
+                    value = obj.param[name].serialize(value)
+                except Exception:  # noqa: BLE001 - fall back to JSON of the value, as Panel's sync does
+                    pass
+                query[key] = value if isinstance(value, str) else json.dumps(value)
+        if self._bad_theme:
+            query["theme"] = pn.config.theme
+        location.update_query(**query)
+
+    def sync_url(self) -> None:
+        """Mirror the active tab, the global filters and the model threshold in the page URL (served sessions
+        only); URL values are checked against the loaded data, and the sidebar says what was not used."""
+        location = pn.state.location
+        if location is None:
+            return
+        # Panel skips values it cannot parse (e.g. `types=[`) without telling the user.
+        raw, parsed = dict(parse_qsl(location.search.lstrip("?"))), location.query_params
+        for obj, keys in self._url_synced:
+            location.sync(obj, keys, on_error=functools.partial(self.apply_url_values, obj, keys))
+        unreadable = [key for _, keys in self._url_synced for key in keys.values() if key in raw and key not in parsed]
+        if unreadable:
+            self.report_url_problems([f"{key}={shown(raw[key])} was ignored: not a value this page can read"
+                                      for key in unreadable])
+            self._schedule_url_rewrite()
+        theme = (pn.state.session_args or {}).get("theme", [b"default"])[0].decode("utf-8", "replace")
+        if theme not in THEMES:
+            self._bad_theme = True
+            self.report_url_problems([f"theme={theme[:60]} was ignored: choose {' or '.join(THEMES)}"])
+            self._schedule_url_rewrite()
+
+    def close(self) -> None:
+        """Let go of the views (their Panel and Bokeh objects) once the session has ended."""
+        for section in self.sections:
+            section._layout = None
+        self._main = self._navigation = self._url_notice = None
 
     def __panel__(self):
         """Inline layout (notebooks): navigation and filters beside the shown section."""
@@ -171,6 +267,7 @@ class App(pn.viewable.Viewer):
             title=TITLE, sidebar=[self.sidebar()], main=[self.main], header=[theme_toggle()],
             sidebar_width=320, header_background="#0072B5",
         )
+        release_when_closed(self)
         return template
 
     def servable(self, title: str | None = None, **kwargs):

@@ -10,10 +10,22 @@ from pathlib import Path
 SERVE_SCRIPT = Path(__file__).with_name("serve_app.py")
 
 
-def _serve(args) -> int:
+def serve_environment(data: str | os.PathLike | None = None) -> dict[str, str]:
+    """The environment of the `panel serve` process: the data folder, and the C allocator for Python objects.
+
+    With Python's own small-object allocator a server's memory stays at its peak after sessions close
+    (its arenas are rarely completely free); with malloc, the heap trim done when sessions end
+    (session.py) gives it back to the system. Set PYTHONMALLOC yourself to choose otherwise.
+    """
     env = dict(os.environ)
-    if args.data:
-        env["NOVAMART_DATA"] = str(Path(args.data).expanduser().resolve())
+    if data:
+        env["NOVAMART_DATA"] = str(Path(data).expanduser().resolve())
+    env.setdefault("PYTHONMALLOC", "malloc")
+    return env
+
+
+def _serve(args) -> int:
+    env = serve_environment(args.data)
     command = [sys.executable, "-m", "panel", "serve", str(SERVE_SCRIPT), "--port", str(args.port),
                "--num-procs", str(args.num_procs), "--index", "serve_app"]
     if args.address:

@@ -2,10 +2,21 @@
 
 Money is in rupees with Indian digit grouping and units (₹12.4 L, ₹4.15 Cr); counts carry
 thousands separators; rates are percentages. Undefined values (NaN, None, ±inf) print as "n/a".
+
+Escaping (SPEC §7): text that comes from a data file or the URL (channel, campaign, region, state,
+product, segment, feature, experiment names, file paths, URL values …) must pass through this module
+where it becomes markup:
+- `escape_markdown(text)` (or `strong(text)` for a bold name) where it enters a Markdown sentence;
+- `escape_html(text)` where it enters HTML (KPI cards, `pn.pane.HTML`, the report).
+Markdown panes are made through `views.base.markdown()` / `insight()` / `notice()`, which also render
+with raw HTML and MathJax disabled. Bokeh hover values and Tabulator cells escape on their own; hover
+*templates* (the second item of a tooltip tuple) must never contain data text.
 """
 from __future__ import annotations
 
+import html
 import math
+import re
 
 NA = "n/a"
 LAKH = 1e5
@@ -107,3 +118,38 @@ FORMATTERS = {"money": rupees, "count": count, "percent": percent, "ratio": rati
 def format_value(value, kind: str) -> str:
     """Format by kind name ('money', 'count', 'percent', 'ratio', 'number')."""
     return FORMATTERS[kind](value)
+
+
+# Markdown syntax a name could carry: emphasis, code, links/images, raw HTML, tables, strikethrough,
+# math. Backslash escapes of ASCII punctuation render as the bare character, so the text reads the same.
+_MARKDOWN_INLINE = re.compile(r"([\\`*\[\]<>|~$])")
+# `_` only opens or closes emphasis next to a non-word character: keep snake_case names readable.
+_MARKDOWN_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# `&` only when it would start a character reference (`&amp;`, `&#60;`): "Home & Living" stays as it is.
+_MARKDOWN_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+# Block syntax at the start of a line: headings, quotes, lists, setext rules, definition lists.
+_MARKDOWN_LINE_START = re.compile(r"^(\s*(?:\d{1,9})?)([.)#+\-=:])(?=[\s.)#+\-=:]|$)")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\v\f\x85]+")
+
+
+def escape_html(text) -> str:
+    """`text` (any value, from data or the URL) as HTML text: `<`, `>`, `&` and quotes escaped."""
+    return html.escape(str(text), quote=True)
+
+
+def escape_markdown(text) -> str:
+    """`text` (any value, from data or the URL) as literal Markdown text inside a sentence.
+
+    Neutralises raw HTML, links and images, emphasis, code, tables, math and line-start blocks; line
+    breaks become spaces so a value can never start a block of its own.
+    """
+    text = _LINE_BREAKS.sub(" ", str(text))
+    text = _MARKDOWN_INLINE.sub(r"\\\1", text)
+    text = _MARKDOWN_UNDERSCORE.sub(r"\\_", text)
+    text = _MARKDOWN_ENTITY.sub(r"\\&", text)
+    return _MARKDOWN_LINE_START.sub(r"\1\\\2", text)
+
+
+def strong(text) -> str:
+    """A name from the data in bold Markdown: `**name**` with the name escaped."""
+    return f"**{escape_markdown(str(text).strip())}**"

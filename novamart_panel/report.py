@@ -9,7 +9,6 @@ because one chart does. Bokeh's resources are inlined, so the file opens offline
 from __future__ import annotations
 
 import datetime as dt
-import html
 import inspect
 import os
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ from bokeh.resources import Resources
 from markdown_it import MarkdownIt
 
 from .analytics.insights import day
+from .format import escape_html
+from .session import shown_folder
 from .views.base import Section, kpi_card
 from .views.filters import FILTER_LABELS, Filters
 from .views.overview import OverviewSection
@@ -86,7 +87,8 @@ class _SelfContained(Resources):
         return []
 
 
-_markdown = MarkdownIt("commonmark", {"html": False}).enable("table")
+# No raw HTML and no images: the file must neither run nor fetch anything a data value could smuggle in.
+_markdown = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
 
 
 @dataclass
@@ -165,8 +167,9 @@ def write_report(out: str | os.PathLike, data_dir: str | os.PathLike | None = No
 # -- gathering ---------------------------------------------------------------------------------------
 def section_content(section: Section, omitted: _Omissions) -> ReportSection | None:
     """The insights and charts of a built section with its data; None (and a note) otherwise."""
-    if section.missing_tables:
-        omitted.add(section.title, " ".join(section.store.missing_message(t) for t in section.missing_tables))
+    reason = section.unavailable()
+    if reason:
+        omitted.add(section.title, reason)
         return None
     if type(section).layout is Section.layout:
         omitted.add(section.title, f"not built yet (SPEC §{section.spec_section})")
@@ -281,13 +284,13 @@ def _drop_tiles(model: Model) -> bool:
 
 # -- HTML --------------------------------------------------------------------------------------------
 def _e(value) -> str:
-    return html.escape(str(value))
+    return escape_html(value)
 
 
 def _header_html(app: App) -> str:
     generated = dt.datetime.now().astimezone().strftime("%d %b %Y, %H:%M %Z")
     return (f"<h1>{_e(TITLE)}</h1>"
-            f'<p class="meta">Generated {_e(generated)} from the data folder <code>{_e(app.store.folder)}</code>. '
+            f'<p class="meta">Generated {_e(generated)} from the data folder <code>{_e(shown_folder(app.store.folder))}</code>. '
             "Every figure and sentence below is computed from that data under the filters listed.</p>"
             f"<h2>Filters in force</h2><ul>{''.join(f'<li>{line}</li>' for line in _filter_lines(app))}</ul>"
             f"<h2>Data quality</h2><ul>{''.join(f'<li>{line}</li>' for line in _quality_lines(app))}</ul>")
@@ -342,7 +345,8 @@ def _key_figures_html(app: App, omitted: _Omissions) -> str:
     except Exception as exc:  # noqa: BLE001
         omitted.failed("Key figures", exc)
         return heading + '<p class="note">The key figures could not be computed (see the appendix).</p>'
-    cards = "".join(kpi_card(_e(row.label), _e(row.value_text), _e(row.change_text), row.good, _e(row.caption))
+    # kpi_card escapes its texts.
+    cards = "".join(kpi_card(row.label, row.value_text, row.change_text, row.good, row.caption)
                     for row in kpis.itertuples())
     return heading + f'<div class="kpis">{cards}</div>'
 

@@ -206,9 +206,6 @@ def _quiet_campaigns(columns: tuple[str, ...]) -> Callable[[Path], None]:
 
 CAMPAIGNS_CSV, CUSTOMERS_CSV, LEADS_CSV = "campaign_performance.csv", "customer_data.csv", "lead_scoring_results.csv"
 CORRELATIONS_CSV, FUNNEL_CSV, GEOGRAPHY_CSV = "correlation_matrix.csv", "funnel_data.csv", "geographic_data.csv"
-NO_DATES_BUG = ("views/overview.py:154 anomalies → analytics/anomalies.py:70 pd.date_range(NaT, NaT), and "
-                "views/campaigns.py:153 CampaignSection.__init__ unpacks date_bounds(), which is None when no "
-                "campaign date parses")
 MARKUP = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 
 CASES: dict[str, Case] = {
@@ -260,9 +257,7 @@ CASES: dict[str, Case] = {
     "row with too many fields": Case(lambda f: replace_line(f, GEOGRAPHY_CSV, 4, lambda s: s + ",x,y"),
                                      GEOGRAPHY_CSV, "geography", "parse", row=4, usable=False, says="14 fields"),
     "row with too few fields": Case(lambda f: replace_line(f, FUNNEL_CSV, 3, lambda s: s.split(",")[0]),
-                                    FUNNEL_CSV, "funnel", "nulls", column="visitors", row=3,
-                                    view_bug="views/attribution.py: the Conversion funnel chart fails in HoloViews "
-                                             "(IndexError in multipath) when a stage has no visitors"),
+                                    FUNNEL_CSV, "funnel", "nulls", column="visitors", row=3),
     "unclosed quote": Case(lambda f: replace_line(f, GEOGRAPHY_CSV, 6, lambda s: '"' + s), GEOGRAPHY_CSV,
                            "geography", "parse", row=6, usable=False, says="a quote that is never closed"),
     "unquoted carriage return": Case(lambda f: replace_line(f, CAMPAIGNS_CSV, 5, lambda s: s.replace(
@@ -297,10 +292,10 @@ CASES: dict[str, Case] = {
                            "types", column="date", row=40, says="'31/01/2023'"),
     "every date day-first": Case(lambda f: set_column(f, CAMPAIGNS_CSV, "date", day_first), CAMPAIGNS_CSV, "campaigns",
                                  "types", column="date", row=1, verify=_no_dates,
-                                 says="dates look day-first (31/12/2024); write YYYY-MM-DD", view_bug=NO_DATES_BUG),
+                                 says="dates look day-first (31/12/2024); write YYYY-MM-DD"),
     "every date month-first": Case(lambda f: set_column(f, CAMPAIGNS_CSV, "date", month_first), CAMPAIGNS_CSV,
                                    "campaigns", "types", column="date", row=1, verify=_no_dates,
-                                   says="dates look month-first (12/31/2024); write YYYY-MM-DD", view_bug=NO_DATES_BUG),
+                                   says="dates look month-first (12/31/2024); write YYYY-MM-DD"),
     "day-first order dates": Case(from_packaged("orders.csv", lambda f: set_column(
         f, "orders.csv", "order_date", lambda r, i: day_first(r, i, "order_date"))), "orders.csv", "orders", "types",
         column="order_date", row=1, says="dates look day-first"),
@@ -333,9 +328,7 @@ CASES: dict[str, Case] = {
                        column="quarter", row=13, says="allowed: Q1, Q2, Q3, Q4"),
     "empty channel cells": Case(lambda f: set_column(f, CAMPAIGNS_CSV, "channel", lambda r, i: "",
                                                      lambda row: 3 <= row <= 5), CAMPAIGNS_CSV, "campaigns", "nulls",
-                                column="channel", row=3, says="3 empty value(s) (rows 3, 4, 5)",
-                                view_bug="views/customers.py:585 plot_channel_bubbles sorts channel names that "
-                                         "include an empty (NaN) channel"),
+                                column="channel", row=3, says="3 empty value(s) (rows 3, 4, 5)"),
     "journey without a first touchpoint": Case(lambda f: set_cell(f, "customer_journey.csv", 2, "touchpoint_1", ""),
                                                "customer_journey.csv", "journeys", "nulls", column="touchpoint_1",
                                                row=2),
@@ -366,9 +359,7 @@ CASES: dict[str, Case] = {
                                              says="not symmetric: 1 pair(s)"),
     # -- valid files the views must survive
     "every impression 0": Case(_quiet_campaigns(("impressions",)), CAMPAIGNS_CSV, "campaigns", "consistency",
-                               column="clicks", row=1, says="more clicks than impressions",
-                               view_bug="analytics/campaign_insights.py:211 channel_efficiency_summary: idxmax of an "
-                                        "all-NaN CTR (from views/campaigns.py:516 insight_channel_table)"),
+                               column="clicks", row=1, says="more clicks than impressions"),
     "no activity at all": Case(_quiet_campaigns(("impressions", "clicks", "conversions", "spend", "revenue")),
                                CAMPAIGNS_CSV, "campaigns", severity=None),
     "no spend anywhere": Case(_quiet_campaigns(("spend",)), CAMPAIGNS_CSV, "campaigns", severity=None),

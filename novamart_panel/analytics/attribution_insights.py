@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..format import count, number, percent
+from ..format import count, escape_markdown, number, percent, strong
 from .attribution import PATH_SEPARATOR
 from .funnel import largest_drop, rate_basis, rate_mismatches
 from .metrics import safe_ratio
@@ -29,7 +29,7 @@ SHOWN_SEPARATOR = " › "
 
 def _names(names) -> str:
     """'**A**', '**A** and **B**', '**A**, **B** and **C**'."""
-    bold = [f"**{name}**" for name in names]
+    bold = [strong(name) for name in names]
     return bold[0] if len(bold) == 1 else ", ".join(bold[:-1]) + " and " + bold[-1]
 
 
@@ -50,13 +50,13 @@ def funnel_drop_sentence(steps: pd.DataFrame) -> str:
         return "The funnel has fewer than two stages: there is no stage-to-stage conversion to show."
     first, last = steps.iloc[0], steps.iloc[-1]
     overall = (f"Overall, {percent(last['from_top'], decimals=2)} of the {count(first['visitors'])} visitors "
-               f"at {first['stage']} reach {last['stage']} ({count(last['visitors'])}).")
+               f"at {escape_markdown(first['stage'])} reach {escape_markdown(last['stage'])} ({count(last['visitors'])}).")
     drop = largest_drop(steps)
     if drop is None:
         return f"No stage follows a stage with visitors, so no stage-to-stage rate is defined. {overall}"
     if drop["drop_off_rate"] <= 0:
         return f"No stage loses visitors: every stage has at least as many as the one before. {overall}"
-    return (f"The largest drop is from **{drop['from_stage']}** to **{drop['stage']}**: "
+    return (f"The largest drop is from {strong(drop['from_stage'])} to {strong(drop['stage'])}: "
             f"{percent(drop['drop_off_rate'])} of visitors ({count(drop['drop_off'])} of "
             f"{count(drop['visitors'] + drop['drop_off'])}) do not continue. {overall}")
 
@@ -70,10 +70,11 @@ def funnel_rate_sentence(steps: pd.DataFrame) -> str | None:
         return ("The file's conversion_rate column is each stage's visitors as a percent of the previous "
                 "stage's, and it agrees with the visitor counts to its one decimal.")
     if basis == "top":
-        return (f"The file's conversion_rate column is a percent of the first stage ({steps['stage'].iloc[0]}), "
+        return (f"The file's conversion_rate column is a percent of the first stage "
+                f"({escape_markdown(steps['stage'].iloc[0])}), "
                 "not of the previous stage; the chart shows stage-to-stage rates computed from the visitors.")
     mismatches = rate_mismatches(steps).head(3)
-    shown = "; ".join(f"{row.stage}: file {number(row.file_rate, 1)}%, visitors give {number(row.computed_rate, 1)}%"
+    shown = "; ".join(f"{escape_markdown(row.stage)}: file {number(row.file_rate, 1)}%, visitors give {number(row.computed_rate, 1)}%"
                       for row in mismatches.itertuples())
     return (f"The file's conversion_rate column does not match its visitor counts ({shown}); "
             "the chart uses rates computed from the visitors.")
@@ -87,17 +88,17 @@ def top_credit_sentence(shares: pd.Series, model: str, conversions: pd.Series | 
     `conversions` (computed models) the conversions credited."""
     ranked = shares.dropna().sort_values(ascending=False, kind="stable")
     if ranked.empty or ranked.iloc[0] <= 0:
-        return f"**{model_label(model)}** ({source}) credits no channel with any conversion."
+        return f"{strong(model_label(model))} ({source}) credits no channel with any conversion."
     top, bottom = ranked.index[0], ranked.index[-1]
     if conversions is None:
-        sentence = (f"Under **{model_label(model)}** attribution ({source}), **{top}** gets the most credit: "
+        sentence = (f"Under {strong(model_label(model))} attribution ({source}), {strong(top)} gets the most credit: "
                     f"{_share(ranked.iloc[0])} of conversions")
-        tail = f"; **{bottom}** the least, {_share(ranked.iloc[-1])}."
+        tail = f"; {strong(bottom)} the least, {_share(ranked.iloc[-1])}."
     else:
         total = float(conversions.sum())
-        sentence = (f"Under **{model_label(model)}** attribution ({source}), **{top}** is credited with "
+        sentence = (f"Under {strong(model_label(model))} attribution ({source}), {strong(top)} is credited with "
                     f"{count(conversions[top])} of the {count(total)} conversions ({_share(ranked.iloc[0])})")
-        tail = f"; **{bottom}** the least, {count(conversions[bottom])} ({_share(ranked.iloc[-1])})."
+        tail = f"; {strong(bottom)} the least, {count(conversions[bottom])} ({_share(ranked.iloc[-1])})."
     return sentence + ("." if len(ranked) == 1 else tail)
 
 
@@ -116,15 +117,15 @@ def first_last_shift_sentence(shares: pd.DataFrame) -> str | None:
     parts = []
     gainer, loser = shift.idxmax(), shift.idxmin()
     if shift[gainer] > 0:
-        parts.append(f"**{gainer}** gains the most credit ({moved(gainer)})")
+        parts.append(f"{strong(gainer)} gains the most credit ({moved(gainer)})")
     if shift[loser] < 0:
-        parts.append(f"**{loser}** loses the most ({moved(loser)})")
+        parts.append(f"{strong(loser)} loses the most ({moved(loser)})")
     return "From first touch to last touch, " + " and ".join(parts) + "."
 
 
 def model_leaders_sentence(shares: pd.DataFrame) -> str:
     """The channel each model (column; shares in percent) credits most."""
-    leaders = [f"{model_label(model)} **{column.idxmax()}** ({_share(column.max())})"
+    leaders = [f"{model_label(model)} {strong(column.idxmax())} ({_share(column.max())})"
                for model, column in shares.items() if column.notna().any() and column.max() > 0]
     if not leaders:
         return "No model credits any channel with a conversion."
@@ -138,10 +139,10 @@ def removal_effect_sentence(effects: pd.Series) -> str:
     if ranked.empty or ranked.iloc[0] <= 0:
         return "No journey converts, so removing a channel loses nothing."
     top, bottom = ranked.index[0], ranked.index[-1]
-    sentence = (f"Removing **{top}** from the journeys would lose {percent(ranked.iloc[0])} of conversions "
+    sentence = (f"Removing {strong(top)} from the journeys would lose {percent(ranked.iloc[0])} of conversions "
                 "(Markov removal effect)")
     if len(ranked) > 1:
-        sentence += f"; removing **{bottom}** would lose {percent(ranked.iloc[-1])}"
+        sentence += f"; removing {strong(bottom)} would lose {percent(ranked.iloc[-1])}"
     return sentence + "."
 
 
@@ -150,8 +151,8 @@ def shared_names_sentence(channels, touchpoints) -> str:
     channels, touchpoints = list(dict.fromkeys(channels)), list(dict.fromkeys(touchpoints))
     common = [name for name in touchpoints if name in set(channels)]
     only_journeys = [name for name in touchpoints if name not in set(channels)]
-    text = (f"The journeys' touchpoints ({', '.join(touchpoints)}) are not the campaign channels of "
-            f"channel_attribution.csv ({', '.join(channels)})")
+    text = (f"The journeys' touchpoints ({', '.join(map(escape_markdown, touchpoints))}) are not the campaign "
+            f"channels of channel_attribution.csv ({', '.join(map(escape_markdown, channels))})")
     if common:
         text += f"; only {_names(common)} carry the same name in both"
     if only_journeys:
@@ -191,11 +192,11 @@ def correlation_sentence(cells: pd.DataFrame) -> str:
     negative = pairs[pairs["r"] < 0]
     if not positive.empty:
         best = positive.loc[positive["r"].idxmax()]
-        parts.append(f"**{best['row_metric']}** and **{best['column_metric']}** rise together most "
+        parts.append(f"{strong(best['row_metric'])} and {strong(best['column_metric'])} rise together most "
                      f"(r = {number(best['r'])})")
     if not negative.empty:
         worst = negative.loc[negative["r"].idxmin()]
-        parts.append(f"**{worst['row_metric']}** and **{worst['column_metric']}** move most in opposite "
+        parts.append(f"{strong(worst['row_metric'])} and {strong(worst['column_metric'])} move most in opposite "
                      f"directions (r = {number(worst['r']).replace('-', '−')})")
     if not parts:
         return "No two different metrics are correlated (every r is 0)."
@@ -248,9 +249,9 @@ def journey_sentence(journeys: pd.DataFrame) -> str:
     if total <= 0:
         return f"None of the {count(customers)} customers' journeys ends in a purchase."
     rates = first_touch_conversion(journeys)
-    by_first = ", ".join(f"{row.first_touch} {percent(row.rate)}" for row in rates.itertuples())
+    by_first = ", ".join(f"{escape_markdown(row.first_touch)} {percent(row.rate)}" for row in rates.itertuples())
     top = journeys.loc[journeys["conversions"].idxmax()]
-    return (f"The most common converting path is **{shown_path(top['path'])}**: {count(top['conversions'])} "
+    return (f"The most common converting path is {strong(shown_path(top['path']))}: {count(top['conversions'])} "
             f"customers, {percent(top['conversions'] / total)} of the {count(total)} conversions "
             f"({percent(total / customers)} of {count(customers)} customers convert). "
             f"Conversion rate by first touch: {by_first}.")

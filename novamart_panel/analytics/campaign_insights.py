@@ -11,7 +11,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from ..format import count, percent, ratio, rupees
+from ..format import count, escape_markdown, percent, ratio, rupees, strong
 from .metrics import add_ratios, safe_ratio
 
 NO_DATA = "No campaign rows match the current filters."
@@ -63,7 +63,7 @@ def period_label(period, grain: str) -> str:
 
 def _names(values) -> str:
     """'A', 'A and B', 'A, B and C'."""
-    values = [str(v) for v in values]
+    values = [escape_markdown(v) for v in values]
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
 
 
@@ -90,15 +90,15 @@ def channel_ranking(channel_sums: pd.DataFrame, metric: str) -> str:
     top, low = ranked.iloc[0], ranked.iloc[-1]
     if metric == "roas":
         portfolio = safe_ratio(frame["revenue"].sum(), frame["spend"].sum())
-        text = (f"**{top.channel}** returns the most per rupee spent ({fmt(top.roas)})"
-                + (f" and **{low.channel}** the least ({fmt(low.roas)})" if len(ranked) > 1 else "")
+        text = (f"{strong(top.channel)} returns the most per rupee spent ({fmt(top.roas)})"
+                + (f" and {strong(low.channel)} the least ({fmt(low.roas)})" if len(ranked) > 1 else "")
                 + f"; the portfolio ROAS (total revenue ÷ total spend) is {ratio(portfolio)}.")
         return text + _no_spend_note(frame, "channel", "channels")
     total = frame[metric].sum()
     share = safe_ratio(top[metric], total)
-    text = f"**{top.channel}** leads {words} with {fmt(top[metric])} ({percent(share)} of {fmt(total)})"
+    text = f"{strong(top.channel)} leads {words} with {fmt(top[metric])} ({percent(share)} of {fmt(total)})"
     if len(ranked) > 1:
-        text += f"; **{low.channel}** is lowest at {fmt(low[metric])}"
+        text += f"; {strong(low.channel)} is lowest at {fmt(low[metric])}"
     return text + "."
 
 
@@ -109,11 +109,11 @@ def region_quarter_summary(region_quarter: pd.DataFrame, year: int) -> str:
     by_region = region_quarter.groupby("region")["revenue"].sum().sort_values(ascending=False)
     by_quarter = region_quarter.groupby("quarter")["revenue"].sum().sort_values(ascending=False)
     total = by_region.sum()
-    text = (f"In {year}, **{by_region.index[0]}** earned the most revenue ({rupees(by_region.iloc[0])}, "
+    text = (f"In {year}, {strong(by_region.index[0])} earned the most revenue ({rupees(by_region.iloc[0])}, "
             f"{percent(by_region.iloc[0] / total)} of the year's {rupees(total)})")
     if len(by_quarter) > 1:
-        text += (f"; **{by_quarter.index[0]}** was the strongest quarter ({rupees(by_quarter.iloc[0])}) "
-                 f"and {by_quarter.index[-1]} the weakest ({rupees(by_quarter.iloc[-1])})")
+        text += (f"; {strong(by_quarter.index[0])} was the strongest quarter ({rupees(by_quarter.iloc[0])}) "
+                 f"and {escape_markdown(by_quarter.index[-1])} the weakest ({rupees(by_quarter.iloc[-1])})")
     return text + "."
 
 
@@ -125,15 +125,15 @@ def spend_mix_summary(monthly_spend: pd.DataFrame) -> str:
     by_month = monthly_spend.groupby("month")["spend"].sum()
     total = by_type.sum()
     peak = by_month.idxmax()
-    text = (f"**{by_type.index[0]}** takes the largest share of spend ({percent(by_type.iloc[0] / total)} of "
-            f"{rupees(total)}); monthly spend peaked in **{period_label(peak, 'monthly')}** "
+    text = (f"{strong(by_type.index[0])} takes the largest share of spend ({percent(by_type.iloc[0] / total)} of "
+            f"{rupees(total)}); monthly spend peaked in {strong(period_label(peak, 'monthly'))} "
             f"({rupees(by_month.max())}).")
     shares = monthly_spend.pivot_table(index="month", columns="campaign_type", values="spend", aggfunc="sum",
                                        fill_value=0.0)
     shares = shares.div(shares.sum(axis=1).replace(0, np.nan), axis=0)
     if shares.shape[0] > 1 and shares.shape[1] > 1:
         swing = (shares.max() - shares.min()).idxmax()
-        text += (f" **{swing}**'s share varies most, reaching {percent(shares[swing].max())} in "
+        text += (f" {strong(swing)}'s share varies most, reaching {percent(shares[swing].max())} in "
                  f"{period_label(shares[swing].idxmax(), 'monthly')}.")
     return text
 
@@ -148,7 +148,7 @@ def revenue_trend_summary(trend: pd.DataFrame, grain: str, start=None, end=None)
     complete = complete_periods(trend, grain, start, end)
     trend = (trend[complete] if complete.any() else trend).sort_values("period")
     peak, trough = trend.loc[trend["revenue"].idxmax()], trend.loc[trend["revenue"].idxmin()]
-    text = (f"{grain.capitalize()} revenue peaked in **{period_label(peak.period, grain)}** ({rupees(peak.revenue)})"
+    text = (f"{grain.capitalize()} revenue peaked in {strong(period_label(peak.period, grain))} ({rupees(peak.revenue)})"
             f" and was lowest in {period_label(trough.period, grain)} ({rupees(trough.revenue)}).")
     half = len(trend) // 2
     if half:
@@ -169,9 +169,9 @@ def cumulative_conversions_summary(daily: pd.DataFrame) -> str:
         return "No conversions under the current filters."
     end = pd.Timestamp(daily["date"].max())
     text = (f"By {day_label(end)}, the selection had accumulated {count(total)} conversions; "
-            f"**{totals.index[0]}** contributed the most ({percent(totals.iloc[0] / total)})")
+            f"{strong(totals.index[0])} contributed the most ({percent(totals.iloc[0] / total)})")
     if len(totals) > 1:
-        text += f" and {totals.index[-1]} the least ({percent(totals.iloc[-1] / total)})"
+        text += f" and {escape_markdown(totals.index[-1])} the least ({percent(totals.iloc[-1] / total)})"
     return text + "."
 
 
@@ -194,11 +194,11 @@ def calendar_summary(days: pd.DataFrame, metric: str, year: int) -> str:
     if days.empty or not np.isfinite(values).any() or np.nansum(values) <= 0:
         return f"No {words} in {year} under the current filters."
     best = days.loc[values.idxmax()]
-    text = f"In {year}, the strongest day for {words} was **{day_label(best.date)}** ({fmt(values.max())})."
+    text = f"In {year}, the strongest day for {words} was {strong(day_label(best.date))} ({fmt(values.max())})."
     profile = weekday_profile(days, metric).dropna()
     if len(profile) > 1:
         per_day = "" if metric == "roas" else " per day"
-        text += (f" **{profile.idxmax()}** is the best weekday ({fmt(profile.max())}{per_day} on average) and "
+        text += (f" {strong(profile.idxmax())} is the best weekday ({fmt(profile.max())}{per_day} on average) and "
                  f"{profile.idxmin()} the weakest ({fmt(profile.min())}).")
     return text
 
@@ -208,22 +208,29 @@ def channel_efficiency_summary(channel_sums: pd.DataFrame) -> str:
     frame = add_ratios(channel_sums)
     if frame.empty or frame[["ctr", "cvr"]].isna().all().all():
         return NO_DATA
-    best_ctr = frame.loc[frame["ctr"].idxmax()]
-    best_cvr = frame.loc[frame["cvr"].idxmax()]
-    if best_ctr.channel == best_cvr.channel:
-        text = (f"**{best_ctr.channel}** has the best click-through and conversion rates together "
+    # A rate is undefined for every channel when its denominator is 0 everywhere (no impressions, no clicks).
+    best_ctr = frame.loc[frame["ctr"].idxmax()] if frame["ctr"].notna().any() else None
+    best_cvr = frame.loc[frame["cvr"].idxmax()] if frame["cvr"].notna().any() else None
+    if best_ctr is None:
+        text = (f"No channel recorded impressions, so click-through rate is n/a; {strong(best_cvr.channel)} has "
+                f"the best conversion rate ({percent(best_cvr.cvr)}).")
+    elif best_cvr is None:
+        text = (f"{strong(best_ctr.channel)} has the best click-through rate ({percent(best_ctr.ctr)}); no "
+                "channel recorded clicks, so conversion rate is n/a.")
+    elif best_ctr.channel == best_cvr.channel:
+        text = (f"{strong(best_ctr.channel)} has the best click-through and conversion rates together "
                 f"(CTR {percent(best_ctr.ctr)}, CVR {percent(best_ctr.cvr)}).")
     else:
-        text = (f"**{best_ctr.channel}** has the best click-through rate ({percent(best_ctr.ctr)}) and "
-                f"**{best_cvr.channel}** the best conversion rate ({percent(best_cvr.cvr)}).")
+        text = (f"{strong(best_ctr.channel)} has the best click-through rate ({percent(best_ctr.ctr)}) and "
+                f"{strong(best_cvr.channel)} the best conversion rate ({percent(best_cvr.cvr)}).")
     priced = frame.dropna(subset=["cpa"])
     if len(priced) > 1:
         cheap, dear = priced.loc[priced["cpa"].idxmin()], priced.loc[priced["cpa"].idxmax()]
         if np.isclose(cheap.cpa, dear.cpa):
             text += f" A conversion costs the same on every paid channel ({rupees(cheap.cpa)})."
         else:
-            text += (f" A conversion costs least on {cheap.channel} ({rupees(cheap.cpa)}) and most on "
-                     f"{dear.channel} ({rupees(dear.cpa)}).")
+            text += (f" A conversion costs least on {escape_markdown(cheap.channel)} ({rupees(cheap.cpa)}) and most "
+                     f"on {escape_markdown(dear.channel)} ({rupees(dear.cpa)}).")
     return text
 
 
@@ -236,14 +243,14 @@ def cpa_roas_summary(channel_sums: pd.DataFrame) -> str:
     cheap = priced.loc[priced["cpa"].idxmin()]
     best = priced.loc[priced["roas"].idxmax()]
     if cheap.channel == best.channel:
-        text = (f"**{cheap.channel}** sits in the best corner: the lowest CPA ({rupees(cheap.cpa)}) and the "
+        text = (f"{strong(cheap.channel)} sits in the best corner: the lowest CPA ({rupees(cheap.cpa)}) and the "
                 f"highest ROAS ({ratio(best.roas)}).")
     else:
-        text = (f"**{cheap.channel}** has the lowest CPA ({rupees(cheap.cpa)}) while **{best.channel}** has the "
+        text = (f"{strong(cheap.channel)} has the lowest CPA ({rupees(cheap.cpa)}) while {strong(best.channel)} has the "
                 f"highest ROAS ({ratio(best.roas)}).")
     if len(priced) > 1:
         worst = priced.loc[priced["roas"].idxmin()]
-        text += f" {worst.channel} is least efficient (ROAS {ratio(worst.roas)}, CPA {rupees(worst.cpa)})."
+        text += f" {escape_markdown(worst.channel)} is least efficient (ROAS {ratio(worst.roas)}, CPA {rupees(worst.cpa)})."
     return text + _no_spend_note(frame, "channel", "channels")
 
 
@@ -256,14 +263,14 @@ def roas_trend_summary(monthly: pd.DataFrame) -> str:
     months = frame["month"].nunique()
     if below.empty:
         text = (f"Every channel with spend stayed above break-even (ROAS ≥ 1) in all {months} months; the lowest "
-                f"monthly ROAS was {ratio(frame['roas'].min())} ({frame.loc[frame['roas'].idxmin(), 'channel']}).")
+                f"monthly ROAS was {ratio(frame['roas'].min())} ({escape_markdown(frame.loc[frame['roas'].idxmin(), 'channel'])}).")
     else:
         worst = below.groupby("channel").size().sort_values(ascending=False)
-        text = (f"**{worst.index[0]}** fell below break-even (ROAS < 1) in {worst.iloc[0]} of {months} months"
+        text = (f"{strong(worst.index[0])} fell below break-even (ROAS < 1) in {worst.iloc[0]} of {months} months"
                 + (f", and {len(worst) - 1} other channel(s) did at least once" if len(worst) > 1 else "") + ".")
     latest = frame[frame["month"] == frame["month"].max()]
     lead = latest.loc[latest["roas"].idxmax()]
-    return text + (f" In {period_label(lead.month, 'monthly')}, **{lead.channel}** had the highest ROAS "
+    return text + (f" In {period_label(lead.month, 'monthly')}, {strong(lead.channel)} had the highest ROAS "
                    f"({ratio(lead.roas)}).")
 
 
@@ -284,7 +291,7 @@ def leaderboard_summary(campaign_sums: pd.DataFrame) -> str:
     above = int((ranked["roas"] > median).sum())
     best, worst = ranked.iloc[0], ranked.iloc[-1]
     text = (f"The median campaign ROAS is {ratio(median)}; {above} of {len(ranked)} campaigns with spend beat it. "
-            f"Best: **{best.campaign_name}** ({ratio(best.roas)}); worst: **{worst.campaign_name}** "
+            f"Best: {strong(best.campaign_name)} ({ratio(best.roas)}); worst: {strong(worst.campaign_name)} "
             f"({ratio(worst.roas)}).")
     return text + _no_spend_note(campaign_sums, "campaign_name", "campaigns")
 
@@ -296,5 +303,5 @@ def month_channels_summary(month_sums: pd.DataFrame, month: dt.date) -> str:
         return f"No campaign revenue in {label} under the current filters."
     frame = add_ratios(month_sums)
     top = frame.loc[frame["revenue"].idxmax()]
-    return (f"In **{label}**, **{top.channel}** earned the most ({rupees(top.revenue)}, ROAS {ratio(top.roas)}); "
+    return (f"In {strong(label)}, {strong(top.channel)} earned the most ({rupees(top.revenue)}, ROAS {ratio(top.roas)}); "
             f"all channels together spent {rupees(frame['spend'].sum())} and earned {rupees(frame['revenue'].sum())}.")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..format import count, percent, rupees
+from ..format import count, escape_markdown, percent, rupees, strong
 from .metrics import safe_ratio
 
 NO_CUSTOMERS = "No customers match the current filters."
@@ -19,7 +19,7 @@ INCOME_STEP = 10_000   # slopes read "per ₹10,000 of income"
 
 def names(values) -> str:
     """'A', 'A and B', 'A, B and C'."""
-    values = [str(v) for v in values]
+    values = [escape_markdown(v) for v in values]
     if not values:
         return ""
     return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
@@ -106,9 +106,9 @@ def age_summary(age_counts: pd.DataFrame, histogram: pd.DataFrame, band: tuple[i
     busiest = bins.loc[bins["customers"].idxmax()]
     width = int(busiest.bin_end - busiest.bin_start)
     span = f"{int(busiest.bin_start)}" if width == 1 else f"{int(busiest.bin_start)}–{int(busiest.bin_end) - 1}"
-    return (f"**{percent(in_band / total)}** of the {count(total)} customers shown are aged {lo}–{hi}; "
+    return (f"{strong(percent(in_band / total))} of the {count(total)} customers shown are aged {lo}–{hi}; "
             f"the median age is {weighted_median(age_counts['age'], age_counts['customers']):.0f}. "
-            f"The busiest {width}-year bin is **{span}** ({count(busiest.customers)} customers, "
+            f"The busiest {width}-year bin is {strong(span)} ({count(busiest.customers)} customers, "
             f"{percent(busiest.customers / total)}).")
 
 
@@ -122,7 +122,8 @@ def segment_age_note(age_by_segment: pd.DataFrame) -> str:
     (young, young_age), (old, old_age) = ordered[0], ordered[-1]
     if young_age == old_age:
         return f" Every segment has the same median age ({young_age:.0f})."
-    return f" {young} is the youngest segment (median {young_age:.0f}) and {old} the oldest ({old_age:.0f})."
+    return (f" {escape_markdown(young)} is the youngest segment (median {young_age:.0f}) and {escape_markdown(old)} "
+            f"the oldest ({old_age:.0f}).")
 
 
 # -- 2. lifetime value by segment --------------------------------------------------------------------
@@ -134,19 +135,19 @@ def ltv_box_summary(stats: pd.DataFrame) -> str:
     if stats.empty:
         return NO_CUSTOMERS
     top = stats.loc[stats["median"].idxmax()]
-    text = (f"**{top.segment}** has the highest median lifetime value ({rupees(top['median'])}); its middle half "
+    text = (f"{strong(top.segment)} has the highest median lifetime value ({rupees(top['median'])}); its middle half "
             f"spans {rupees(top.q1)}–{rupees(top.q3)} (IQR {rupees(top.q3 - top.q1)}).")
     if len(stats) > 1:
         iqr = stats["q3"] - stats["q1"]
         widest = stats.loc[iqr.idxmax()]
-        text += (f" The widest spread is **{widest.segment}**'s." if widest.segment != top.segment
+        text += (f" The widest spread is {strong(widest.segment)}'s." if widest.segment != top.segment
                  else " It is also the widest spread.")
         low = stats.loc[stats["median"].idxmin()]
-        text += f" **{low.segment}** is lowest (median {rupees(low['median'])})."
+        text += f" {strong(low.segment)} is lowest (median {rupees(low['median'])})."
     share = stats["high_outliers"] / stats["customers"]
     if share.max() > 0:
         most = stats.loc[share.idxmax()]
-        text += (f" {most.segment} has the largest share of high-value outliers: {count(most.high_outliers)} "
+        text += (f" {escape_markdown(most.segment)} has the largest share of high-value outliers: {count(most.high_outliers)} "
                  f"customers ({percent(share.max())}) above {rupees(most.upper)}.")
     return text
 
@@ -164,8 +165,8 @@ def satisfaction_summary(score_bins: pd.DataFrame, channel_means: pd.DataFrame, 
         "nps_category")[["weighted", "customers"]].sum()
     means = totals["weighted"] / totals["customers"]
     lowest = means.idxmin()
-    text = f"**{lowest}s** are the least satisfied (mean {means[lowest]:.2f} of 5"
-    text += (f"; {', '.join(f'{c}s {m:.2f}' for c, m in means.drop(lowest).sort_values().items())})."
+    text = f"**{escape_markdown(lowest)}s** are the least satisfied (mean {means[lowest]:.2f} of 5"
+    text += (f"; {', '.join(f'{escape_markdown(c)}s {m:.2f}' for c, m in means.drop(lowest).sort_values().items())})."
              if len(means) > 1 else ").")
     bins = score_bins[score_bins["nps_category"] == lowest].sort_values("bin_start")
     if len(bins):
@@ -182,8 +183,9 @@ def satisfaction_summary(score_bins: pd.DataFrame, channel_means: pd.DataFrame, 
     if len(within) > 1:
         ordered = within.sort_values("mean_score")
         worst, best = ordered.iloc[0], ordered.iloc[-1]
-        text += (f" Among them, {worst.acquisition_channel} customers score lowest ({worst.mean_score:.2f}) and "
-                 f"{best.acquisition_channel} highest ({best.mean_score:.2f}).")
+        text += (f" Among them, {escape_markdown(worst.acquisition_channel)} customers score lowest "
+                 f"({worst.mean_score:.2f}) and {escape_markdown(best.acquisition_channel)} highest "
+                 f"({best.mean_score:.2f}).")
     return text
 
 
@@ -209,16 +211,17 @@ def income_ltv_summary(overall: pd.Series, by_segment: pd.DataFrame, show_segmen
     fitted = by_segment.dropna(subset=["slope"])
     if show_segments and len(fitted) > 1:
         steep, flat = fitted.loc[fitted["slope"].idxmax()], fitted.loc[fitted["slope"].idxmin()]
-        text += (f" Within segments the slope is steepest for {steep.segment} ({rupees(steep.slope * INCOME_STEP)}) "
-                 f"and flattest for {flat.segment} ({rupees(flat.slope * INCOME_STEP)}).")
+        text += (f" Within segments the slope is steepest for {escape_markdown(steep.segment)} "
+                 f"({rupees(steep.slope * INCOME_STEP)}) and flattest for {escape_markdown(flat.segment)} "
+                 f"({rupees(flat.slope * INCOME_STEP)}).")
     return text
 
 
 def high_value_note(segment: str, customers: int, cut: float, top_share: float) -> str:
     """How many customers of a (low-value) segment still reach the top `top_share` by LTV."""
     if customers <= 0:
-        return f" No {segment} customer reaches the top {percent(top_share, 0)} by LTV ({rupees(cut)} or more)."
-    return (f" {count(customers)} {segment} customers nonetheless reach the top {percent(top_share, 0)} by LTV "
+        return f" No {escape_markdown(segment)} customer reaches the top {percent(top_share, 0)} by LTV ({rupees(cut)} or more)."
+    return (f" {count(customers)} {escape_markdown(segment)} customers nonetheless reach the top {percent(top_share, 0)} by LTV "
             f"({rupees(cut)} or more).")
 
 
@@ -226,19 +229,21 @@ def high_value_note(segment: str, customers: int, cut: float, top_share: float) 
 def channel_bubble_summary(channels: pd.DataFrame) -> str:
     """The channel with the best CTR × CVR (conversions per impression), the biggest spender's efficiency,
     and the channels without spend. `channels`: channel, spend, impressions, conversions, ctr, cvr."""
-    if channels.empty or channels["impressions"].sum() <= 0:
+    if channels.empty:
         return "No campaign rows match the date, region and campaign-type filters."
+    if channels["impressions"].sum() <= 0:
+        return "No channel recorded impressions under these filters, so CTR × CVR is n/a for every channel."
     frame = channels.assign(yield_=safe_ratio(channels["conversions"], channels["impressions"]))
     ranked = frame.dropna(subset=["yield_"]).sort_values("yield_", ascending=False)
     best = ranked.iloc[0]
-    text = (f"**{best.channel}** has the best CTR × CVR: {percent(best.ctr)} × {percent(best.cvr)} = "
+    text = (f"{strong(best.channel)} has the best CTR × CVR: {percent(best.ctr)} × {percent(best.cvr)} = "
             f"{best.yield_ * 1000:.1f} conversions per 1,000 impressions")
     text += (f" (portfolio {safe_ratio(frame['conversions'].sum(), frame['impressions'].sum()) * 1000:.1f})."
              if len(frame) > 1 else ".")
     if frame["spend"].sum() > 0:
         big = frame.loc[frame["spend"].idxmax()]
         rank = int((ranked["yield_"] > big.yield_).sum()) + 1
-        text += (f" The biggest spender, **{big.channel}** ({rupees(big.spend)}), ranks {rank} of {len(ranked)} "
+        text += (f" The biggest spender, {strong(big.channel)} ({rupees(big.spend)}), ranks {rank} of {len(ranked)} "
                  f"on that measure.")
     free = frame.loc[frame["spend"] <= 0, "channel"].tolist()
     if free:
@@ -261,16 +266,17 @@ def hierarchy_summary(frame: pd.DataFrame, levels: list[str], size: str, root=()
     name = " › ".join(map(str, root)) if root else root_label
     child_level = levels[len(root)]
     children = inside.groupby(child_level)[size].sum().sort_values(ascending=False)
-    text = f"**{name}**: {count(total)} customers"
+    text = f"{strong(name)}: {count(total)} customers"
     text += f" ({percent(total / whole)} of all shown)." if root else "."
-    text += (f" The largest {child_level.replace('_', ' ')} is **{children.index[0]}** "
+    text += (f" The largest {child_level.replace('_', ' ')} is {strong(children.index[0])} "
              f"({percent(children.iloc[0] / total)}).")
     leaf = levels[-1]
     if focus is not None and child_level != leaf and len(children) > 1:
         focus_share = (inside[inside[leaf] == focus].groupby(child_level)[size].sum()
                        .reindex(children.index, fill_value=0) / children).sort_values(ascending=False)
-        text += (f" {focus} customers make up {percent(focus_share.iloc[0])} of {focus_share.index[0]} against "
-                 f"{percent(focus_share.iloc[-1])} of {focus_share.index[-1]}.")
+        text += (f" {escape_markdown(focus)} customers make up {percent(focus_share.iloc[0])} of "
+                 f"{escape_markdown(focus_share.index[0])} against {percent(focus_share.iloc[-1])} of "
+                 f"{escape_markdown(focus_share.index[-1])}.")
     return text
 
 
@@ -297,5 +303,5 @@ def churn_summary(totals: pd.Series, at_risk: pd.DataFrame, threshold: float, to
     value, loss = at_risk["lifetime_value"].sum(), at_risk["expected_loss"].sum()
     mix = at_risk["customer_segment"].value_counts()
     return text + (f" **{count(len(at_risk))} {condition} are at risk**, holding {rupees(value)} of lifetime value; "
-                   f"expected loss (probability × LTV) is **{rupees(loss)}**. Most are {mix.index[0]} "
+                   f"expected loss (probability × LTV) is {strong(rupees(loss))}. Most are {escape_markdown(mix.index[0])} "
                    f"({count(mix.iloc[0])}).")

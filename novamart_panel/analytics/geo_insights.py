@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .. import format as fmt
+from ..format import escape_markdown, strong
 from .metrics import safe_ratio
 
 
@@ -64,7 +65,7 @@ def format_metric(column: str, value) -> str:
 
 def _names(states: list[str]) -> str:
     """'A', 'A and B', 'A, B and C'."""
-    bold = [f"**{state}**" for state in states]
+    bold = [strong(state) for state in states]
     return bold[0] if len(bold) == 1 else ", ".join(bold[:-1]) + " and " + bold[-1]
 
 
@@ -99,7 +100,7 @@ def leaders_sentence(states: pd.DataFrame, column: str, top: int = 2) -> str:
         shrinking = ranked[ranked[column] < 0]
         if len(shrinking):
             sentence += (f" {len(shrinking)} of {count} shrank year on year: "
-                         + ", ".join(f"{state} ({format_metric(column, value)})"
+                         + ", ".join(f"{escape_markdown(state)} ({format_metric(column, value)})"
                                      for state, value in zip(shrinking["state"], shrinking[column], strict=True))
                          + ".")
         else:
@@ -128,13 +129,13 @@ def growth_sentence(states: pd.DataFrame) -> str:
     if regions.empty:
         return "No region in the selection has revenue and YoY growth to compare."
     fastest = regions.iloc[0]
-    sentence = (f"**{fastest['region']}** grows fastest: revenue {format_metric('yoy_growth', fastest['growth'])} "
+    sentence = (f"{strong(fastest['region'])} grows fastest: revenue {format_metric('yoy_growth', fastest['growth'])} "
                 f"year on year across its {int(fastest['states'])} state{'s' if fastest['states'] != 1 else ''}")
     if len(regions) == 1:
         return sentence + " (the only region in the selection)."
     slowest = regions.iloc[-1]
     overall = (safe_ratio(regions["revenue"].sum(), regions["previous_revenue"].sum()) - 1) * 100
-    return (sentence + f", against {format_metric('yoy_growth', slowest['growth'])} for {slowest['region']} and "
+    return (sentence + f", against {format_metric('yoy_growth', slowest['growth'])} for {escape_markdown(slowest['region'])} and "
             f"{format_metric('yoy_growth', overall)} for all {len(regions)} regions shown "
             "(last year's revenue implied by each state's growth).")
 

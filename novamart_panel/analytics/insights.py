@@ -13,7 +13,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from ..format import change, count, percent, ratio, rupees
+from ..format import change, count, percent, ratio, rupees, strong
 from .metrics import relative_change, safe_ratio
 
 # The daily metrics the overview watches: name → (label, formatter).
@@ -36,7 +36,7 @@ def format_metric(metric: str, value) -> str:
 
 
 def _listing(names) -> str:
-    names = [f"**{n}**" for n in names]
+    names = [f"{strong(n)}" for n in names]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -47,8 +47,8 @@ def top_revenue_channel(by_channel: pd.DataFrame) -> str | None:
         return None
     top = by_channel.loc[by_channel["revenue"].idxmax()]
     if len(by_channel) == 1:
-        return f"**{top['channel']}** is the only channel selected: {rupees(total)} of revenue."
-    return (f"**{top['channel']}** brings the most revenue: {rupees(top['revenue'])}, "
+        return f"{strong(top['channel'])} is the only channel selected: {rupees(total)} of revenue."
+    return (f"{strong(top['channel'])} brings the most revenue: {rupees(top['revenue'])}, "
             f"{percent(top['revenue'] / total)} of {rupees(total)}.")
 
 
@@ -63,11 +63,11 @@ def roas_extremes(by_channel: pd.DataFrame) -> str | None:
                 "ROAS and CPA are undefined, shown as n/a.")
     if len(paid) == 1:
         only = paid.iloc[0]
-        return f"**{only['channel']}** is the only paid channel selected: ROAS {ratio(only['roas'])}."
+        return f"{strong(only['channel'])} is the only paid channel selected: ROAS {ratio(only['roas'])}."
     best = paid.loc[paid["roas"].idxmax()]
     worst = paid.loc[paid["roas"].idxmin()]
-    return (f"Among paid channels **{best['channel']}** returns the most per rupee spent "
-            f"(ROAS {ratio(best['roas'])}) and **{worst['channel']}** the least ({ratio(worst['roas'])}).")
+    return (f"Among paid channels {strong(best['channel'])} returns the most per rupee spent "
+            f"(ROAS {ratio(best['roas'])}) and {strong(worst['channel'])} the least ({ratio(worst['roas'])}).")
 
 
 def channel_concentration(by_channel: pd.DataFrame) -> str | None:
@@ -105,7 +105,7 @@ def revenue_change(current: pd.DataFrame, previous: pd.DataFrame | None, days: i
         driver = same_way.abs().idxmax()
         share = moved[driver] / delta
         sign = "+" if moved[driver] > 0 else "−"
-        text += (f" **{driver}** moved it most ({sign}{rupees(abs(moved[driver]))}, "
+        text += (f" {strong(driver)} moved it most ({sign}{rupees(abs(moved[driver]))}, "
                  f"{percent(share)} of the change).")
     return text
 
@@ -121,7 +121,7 @@ def seasonality(daily_revenue: pd.DataFrame) -> str | None:
     parts = []
     if len(full) >= 2:
         best = full["revenue"].idxmax()
-        parts.append(f"The strongest full month was **{best.strftime('%B %Y')}** "
+        parts.append(f"The strongest full month was {strong(best.strftime('%B %Y'))} "
                      f"({rupees(full.loc[best, 'revenue'])}).")
     festive = frame["date"].dt.month.isin(FESTIVE_MONTHS)
     if festive.any() and (~festive).any():

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .. import format as fmt
+from ..format import escape_markdown, strong
 from .metrics import safe_ratio
 
 
@@ -89,7 +90,7 @@ def ordinal(number: float) -> str:
 
 def _names(names: list[str]) -> str:
     """'A', 'A and B', 'A, B and C'."""
-    names = [str(n) for n in names]
+    names = [escape_markdown(n) for n in names]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -108,13 +109,13 @@ def leader_sentence(children: pd.DataFrame, noun: str, scope: str) -> str:
     total = float(children["sales"].sum())
     leader = _top(children, "sales")
     if leader is None or total <= 0:
-        return f"No {noun} sold anything in {scope} under the current filters."
-    text = (f"**{leader['name']}** leads {scope} sales with {fmt.rupees(leader['sales'])} "
+        return f"No {noun} sold anything in {escape_markdown(scope)} under the current filters."
+    text = (f"{strong(leader['name'])} leads {escape_markdown(scope)} sales with {fmt.rupees(leader['sales'])} "
             f"({fmt.percent(leader['sales'] / total)} of {fmt.rupees(total)}).")
     best, worst = _top(children, "margin"), _top(children, "margin", largest=False)
     if best is not None and len(children) > 1:
-        text += (f" Highest profit margin: **{best['name']}** ({format_metric('margin', best['margin'])}); "
-                 f"lowest: {worst['name']} ({format_metric('margin', worst['margin'])}).")
+        text += (f" Highest profit margin: {strong(best['name'])} ({format_metric('margin', best['margin'])}); "
+                 f"lowest: {escape_markdown(worst['name'])} ({format_metric('margin', worst['margin'])}).")
     return text
 
 
@@ -131,13 +132,13 @@ def category_sentence(by_category_year: pd.DataFrame, column: str) -> str:
     leader = _top(totals, column)
     if metric.additive:
         share = leader[column] / totals[column].sum() if totals[column].sum() else np.nan
-        text = (f"**{leader['name']}** leads {metric.words} with {format_metric(column, leader[column])} "
+        text = (f"{strong(leader['name'])} leads {metric.words} with {format_metric(column, leader[column])} "
                 f"({fmt.percent(share)} of the total).")
     else:
-        text = f"**{leader['name']}** has the highest profit margin ({format_metric('margin', leader['margin'])})."
+        text = f"{strong(leader['name'])} has the highest profit margin ({format_metric('margin', leader['margin'])})."
     best = _top(totals, "margin")
     if column != "margin" and best is not None:
-        text += f" Highest profit margin: **{best['name']}** ({format_metric('margin', best['margin'])})."
+        text += f" Highest profit margin: {strong(best['name'])} ({format_metric('margin', best['margin'])})."
     years = sorted(by_category_year["year"].unique())
     if len(years) > 1:
         first, last = years[0], years[-1]
@@ -151,7 +152,7 @@ def category_sentence(by_category_year: pd.DataFrame, column: str) -> str:
         if not changes.empty:
             mover = changes.idxmax()
             amount = (f"{changes[mover]:+.1f} points" if column == "margin" else fmt.change(changes[mover]))
-            text += f" From {first} to {last}, {metric.words} rose most in **{mover}** ({amount})."
+            text += f" From {first} to {last}, {metric.words} rose most in {strong(mover)} ({amount})."
     return text
 
 
@@ -161,18 +162,19 @@ def region_quarter_sentence(grid: pd.DataFrame, column: str, category: str | Non
     `grid` has region, quarter, sales, profit, units_sold and `column` (one row per region and quarter);
     `category` names the category it is limited to, if any."""
     metric = PRODUCT_METRICS[column]
-    scope = f" of {category}" if category else ""
+    scope = f" of {escape_markdown(category)}" if category else ""
     cells = grid.dropna(subset=[column])
     if cells.empty:
         return f"No sales{scope} in the selected regions and quarters."
     best, worst = _top(cells, column), _top(cells, column, largest=False)
-    text = (f"The strongest region-quarter for {metric.words}{scope} is **{best['region']} in {best['quarter']}** "
-            f"({format_metric(column, best[column])}); the weakest is {worst['region']} in {worst['quarter']} "
+    text = (f"The strongest region-quarter for {metric.words}{scope} is {strong(f"{best['region']} in {best['quarter']}")} "
+            f"({format_metric(column, best[column])}); the weakest is {escape_markdown(worst['region'])} in "
+            f"{escape_markdown(worst['quarter'])} "
             f"({format_metric(column, worst[column])}).")
     regions = with_margin(grid.groupby("region", as_index=False)[list(SUMMED)].sum()).rename(columns={"region": "name"})
     leader = _top(regions, column)
     if leader is not None and len(regions) > 1:
-        text += f" Over all quarters shown, {leader['name']} leads ({format_metric(column, leader[column])})."
+        text += f" Over all quarters shown, {escape_markdown(leader['name'])} leads ({format_metric(column, leader[column])})."
     return text
 
 
@@ -181,8 +183,8 @@ def quarter_sentence(regions: pd.DataFrame, column: str, quarter: str) -> str:
     metric = PRODUCT_METRICS[column]
     leader = _top(regions, column) if not regions.empty else None
     if leader is None:
-        return f"No sales in {quarter} under the current filters."
-    text = f"In **{quarter}**, {leader['region']} leads {metric.words} with {format_metric(column, leader[column])}"
+        return f"No sales in {escape_markdown(quarter)} under the current filters."
+    text = f"In {strong(quarter)}, {escape_markdown(leader['region'])} leads {metric.words} with {format_metric(column, leader[column])}"
     total = float(regions[column].sum())
     if metric.additive and total > 0 and len(regions) > 1:
         text += f" ({fmt.percent(leader[column] / total)} of the quarter)"

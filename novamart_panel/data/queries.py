@@ -18,6 +18,8 @@ from .store import DataStore
 SUMS_SQL = ("sum(spend) AS spend, sum(impressions) AS impressions, sum(clicks) AS clicks, "
             "sum(conversions) AS conversions, sum(revenue) AS revenue")
 
+NOT_GIVEN = "(not given)"   # the group of campaign rows whose channel, region … cell is empty
+
 # Time grains a chart may aggregate to (a closed set: the key is user-chosen, the SQL is ours).
 GRAINS = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter"}
 
@@ -126,10 +128,23 @@ def campaign_sums_by(store: DataStore, state: FilterState, *dimensions: str) -> 
         _campaign_level(store, state, dimensions)
     if by_campaign is not None:
         rows_sql, rows_params = by_campaign
-        return store.query(f"SELECT {dims}, {SUMS_SQL} FROM ({rows_sql}) GROUP BY ALL ORDER BY {dims}", rows_params)
-    where, params = state.where("campaigns")
-    source = campaign_table_for(store, *dimensions)
-    return store.query(f"SELECT {dims}, {SUMS_SQL} FROM {source} {where} GROUP BY ALL ORDER BY {dims}", params)
+        frame = store.query(f"SELECT {dims}, {SUMS_SQL} FROM ({rows_sql}) GROUP BY ALL ORDER BY {dims}", rows_params)
+    else:
+        where, params = state.where("campaigns")
+        source = campaign_table_for(store, *dimensions)
+        frame = store.query(f"SELECT {dims}, {SUMS_SQL} FROM {source} {where} GROUP BY ALL ORDER BY {dims}", params)
+    return _name_blanks(frame, dimensions)
+
+
+def _name_blanks(frame: pd.DataFrame, dimensions) -> pd.DataFrame:
+    """Rows whose text dimension is empty form a group named NOT_GIVEN (the data-quality tab lists them),
+    so that charts and tables can sort and label every group."""
+    from .contract import CAMPAIGNS
+
+    for dim in dimensions:
+        if dim in frame and CAMPAIGNS.column(dim).type == "VARCHAR" and frame[dim].isna().any():
+            frame[dim] = frame[dim].fillna(NOT_GIVEN)
+    return frame
 
 
 def campaign_sums_over_time(store: DataStore, state: FilterState, grain: str = "daily",
@@ -145,8 +160,9 @@ def campaign_sums_over_time(store: DataStore, state: FilterState, grain: str = "
     split = f", {by}" if by else ""
     where, params = state.where("campaigns")
     source = campaign_table_for(store, "date", *([by] if by else []))
-    return store.query(
+    frame = store.query(
         f"SELECT {period}{split}, {SUMS_SQL} FROM {source} {where} GROUP BY ALL ORDER BY period{split}", params)
+    return _name_blanks(frame, [by] if by else [])
 
 
 def date_bounds(store: DataStore) -> tuple[dt.date, dt.date] | None:

@@ -27,8 +27,8 @@ from ..analytics.attribution_insights import CONVERSION_NODE, EXIT_NODE, MODEL_L
 from ..analytics.funnel import funnel_steps
 from ..data.contract import ATTRIBUTION_MODELS
 from ..format import count, number, percent
-from .base import BAD, GOOD, Section, chart, house_opts, insight, notice, readable_text_colours, section_header, memoized, \
-    table_label
+from .base import BAD, GOOD, Section, chart, house_opts, insight, markdown, notice, readable_text_colours, \
+    section_header, table_label, memoized
 
 PROVIDED, COMPUTED = "Provided (channel_attribution.csv)", "Computed from journeys"
 SOURCE_TABLES = {PROVIDED: "attribution", COMPUTED: "journeys"}
@@ -267,7 +267,8 @@ class AttributionSection(Section):
         steps = self.funnel()
         widest = float(steps["visitors"].max()) if len(steps) else 1.0
         widest = widest if widest > 0 else 1.0
-        half = steps["visitors"].to_numpy(dtype=float) / 2
+        # A stage without a visitor count is drawn as an empty bar (its hover and label say n/a).
+        half = np.nan_to_num(steps["visitors"].to_numpy(dtype=float), nan=0.0) / 2
         y = -np.arange(len(steps), dtype=float)
         pad = 0.02 * widest
         bars = steps.assign(
@@ -539,7 +540,7 @@ class AttributionSection(Section):
         provided = ([chart(self.plot_provided, height=340), self._credit_table(self.provided_table())]
                     if self.has_view("attribution") else [notice(self.view_problem("attribution"), kind="warning")])
         return [
-            pn.pane.Markdown("Credit **computed from customer_journey.csv** with the rule-based models, the "
+            markdown("Credit **computed from customer_journey.csv** with the rule-based models, the "
                              "Markov-chain removal effect and the Shapley value, beside the **provided** table. "
                              "The sliders set the computed time-decay and position-based models (and the donut "
                              "when it shows computed credit).", sizing_mode="stretch_width"),

@@ -25,7 +25,8 @@ from ..data.contract import BY_TABLE, FILTER_COLUMNS
 from ..data.queries import FilterState
 from ..data.store import DataStore
 from ..export import safe_csv
-from .filters import FILTER_LABELS, Filters, filter_state
+from ..format import escape_html
+from .filters import FILTER_LABELS, Filters, TextMultiChoice, filter_state  # noqa: F401 - sections import it here
 
 # The section's own copy of the global filter values: data methods depend on these, not on `filters`,
 # so a hidden section does not recompute when the filters change.
@@ -127,13 +128,14 @@ class Section(pn.viewable.Viewer):
     def missing_tables(self) -> list[str]:
         return [t for t in self.tables if not self.store.has(t)]
 
+    def unavailable(self) -> str:
+        """Why the section cannot show its views with the loaded data ('' when it can): missing files by default."""
+        return " ".join(self.store.missing_message(t) for t in self.missing_tables)
+
     def __panel__(self):
         if self._layout is None:
-            if self.missing_tables:
-                self._layout = notice(" ".join(self.store.missing_message(t) for t in self.missing_tables),
-                                      kind="warning")
-            else:
-                self._layout = self.layout()
+            reason = self.unavailable()
+            self._layout = notice(reason, kind="warning") if reason else self.layout()
         return self._layout
 
     def layout(self) -> pn.viewable.Viewable:
@@ -221,15 +223,38 @@ def html_download(objects_fn, filename: str, label: str = "Download charts (HTML
                                    variant="outline", embed=False, width=220)
 
 
+def no_images(parser) -> None:
+    """markdown-it plugin: `![alt](url)` stays text, so no Markdown can make the browser fetch a URL."""
+    parser.disable("image")
+
+
+# Every Markdown pane of the app renders with raw HTML off (markdown-it's `html` option), no images, no
+# web addresses turned into links and no MathJax (a `$$` in a name would otherwise load it from a CDN):
+# data text can never become markup or fetch anything. Text from data files or the URL is still escaped
+# where it enters Markdown (format.escape_markdown), which keeps its emphasis and links out of the sentence.
+def safe_markdown_options() -> dict:
+    return dict(renderer="markdown-it", renderer_options={"html": False, "linkify": False}, plugins=[no_images],
+                disable_math=True)
+
+
+def markdown(obj="", pane: type[pn.pane.Markdown] = pn.pane.Markdown, **params) -> pn.pane.Markdown:
+    """A Markdown pane (or subclass such as `pn.pane.Alert`) that renders no raw HTML, images or math.
+
+    Use it for every Markdown pane; `obj` may be a string or a param-dependent method returning one.
+    """
+    params.setdefault("sizing_mode", "stretch_width")
+    return pane(obj, **{**safe_markdown_options(), **params})
+
+
 def notice(text: str, kind: str = "info") -> pn.pane.Alert:
     """A sentence to the user: a missing file, a section not built yet, a filter that does not apply."""
-    return pn.pane.Alert(text, alert_type=kind, sizing_mode="stretch_width")
+    return markdown(text, pane=pn.pane.Alert, alert_type=kind)
 
 
 def insight(text_fn) -> pn.pane.Markdown:
     """An insight sentence beside a chart; `text_fn` is a param-dependent method returning Markdown."""
-    return pn.pane.Markdown(text_fn, sizing_mode="stretch_width", css_classes=["insight"],
-                            styles={"border-left": "4px solid #0072B5", "padding-left": "8px"})
+    return markdown(text_fn, css_classes=["insight"], styles={"border-left": "4px solid #0072B5",
+                                                               "padding-left": "8px"})
 
 
 def house_opts(element: hv.Element, **options) -> hv.Element:
@@ -280,9 +305,11 @@ def view_card(title: str, controls: list, body, insight_fn, wide: bool = False, 
 
 
 def kpi_card(label: str, value: str, change: str = "", good: bool | None = None, caption: str = "") -> str:
-    """HTML of one KPI card: the value, and the change coloured green (good), red (bad) or grey."""
+    """HTML of one KPI card: the value, and the change coloured green (good), red (bad) or grey.
+    The texts are plain text (escaped here), never HTML."""
     colour = {True: GOOD, False: BAD, None: NEUTRAL}[good]
     arrow = "" if not change or change == "n/a" else ("▲ " if change.startswith("+") else "▼ " if change.startswith("−") else "")
+    label, value, change, caption = (escape_html(text) for text in (label, value, change, caption))
     return (
         f'<div class="kpi-card" data-kpi="{label.lower()}" style="padding:10px 14px;border-radius:8px;'
         f'border:1px solid rgba(128,128,128,.35);min-width:150px">'
@@ -296,8 +323,7 @@ def kpi_card(label: str, value: str, change: str = "", good: bool | None = None,
 def section_header(section: Section, description: str) -> pn.Column:
     """Title row: what the section answers, which filters apply, and its download button."""
     return pn.Column(
-        pn.pane.Markdown(f"## {section.title}\n{description}\n\n*{section.filter_note()}*",
-                         sizing_mode="stretch_width"),
+        markdown(f"## {section.title}\n{description}\n\n*{section.filter_note()}*"),
         section.download_button(),
         sizing_mode="stretch_width",
     )

@@ -19,12 +19,15 @@ from ..analytics.metrics import SUM_COLUMNS, add_ratios
 from ..data.contract import CAMPAIGNS
 from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, date_bounds, distinct_values
 from ..format import CRORE, LAKH, count, percent, ratio, rupees
-from .base import BAD, FILTER_DEPS, GOOD, Section, chart, csv_download, house_opts, html_download, rupee_ticks, section_header, view_card, memoized
+from .base import BAD, FILTER_DEPS, GOOD, Section, TextMultiChoice, chart, csv_download, house_opts, html_download, \
+    markdown, rupee_ticks, section_header, view_card, memoized
 
 CHANNEL_METRICS = {"Revenue": "revenue", "Conversions": "conversions", "ROAS": "roas"}
 CALENDAR_METRICS = {"Revenue": "revenue", "Spend": "spend", "Conversions": "conversions", "Clicks": "clicks",
                     "Impressions": "impressions", "ROAS": "roas"}
 TREND_GRAINS = ("daily", "weekly", "monthly")
+NO_DATES = ("campaign_performance.csv has no date that can be read (dates must be written YYYY-MM-DD; see the "
+            "Data quality tab), so {views}, which are all over time, cannot be drawn.")
 SPEND_MODES = ("Absolute", "100 % stacked")
 WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -143,14 +146,15 @@ class CampaignSection(Section):
 
     def __init__(self, **params):
         super().__init__(**params)
-        if not self.store.has("campaigns"):
+        self.date_bounds = date_bounds(self.store)
+        if self.date_bounds is None:   # no file, or not one date parsed: unavailable() says so
             return
         years = [int(y) for y in self.store.query(
             "SELECT DISTINCT year(date) AS y FROM campaigns WHERE date IS NOT NULL ORDER BY 1")["y"]]
         channels = distinct_values(self.store, "campaigns", "channel")
         regions = distinct_values(self.store, "campaigns", "region")
         types = distinct_values(self.store, "campaigns", "campaign_type")
-        lo, hi = date_bounds(self.store)
+        lo, hi = self.date_bounds
         months = pd.date_range(_month_start(lo), _month_start(hi), freq="MS")
         self.param.year.objects = years
         self.param.calendar_year.objects = years
@@ -501,6 +505,9 @@ class CampaignSection(Section):
                           hover_tooltips=tooltips("spend", "revenue", "conversions", "roas", first=CHANNEL_TIP),
                           title=f"Channels in {pd.Timestamp(self.month):%b %Y}: spend, revenue, conversions (size)")
 
+    def unavailable(self) -> str:
+        return super().unavailable() or ("" if self.date_bounds else NO_DATES.format(views="the campaign views"))
+
     def chart_objects(self) -> list[hv.Element]:
         """Every chart of the section as it is now (for the HTML download)."""
         return [self.plot_channels(), self.plot_region_quarter(), self.plot_monthly_spend(),
@@ -613,13 +620,13 @@ class CampaignSection(Section):
              chart(self.plot_monthly_spend), self.insight_monthly_spend),
             ("4. Revenue trend", [widget("trend_grain", pn.widgets.RadioButtonGroup, name="Aggregation"),
                                   widget("trend_range", pn.widgets.DateRangeSlider, name="Dates", format="%d %b %Y"),
-                                  widget("trend_channels", pn.widgets.MultiChoice, name="Channels",
+                                  widget("trend_channels", TextMultiChoice, name="Channels",
                                          placeholder="All channels"),
-                                  pn.pane.Markdown(INTERSECTION_NOTE)],
+                                  markdown(INTERSECTION_NOTE)],
              chart(self.plot_revenue_trend), self.insight_revenue_trend),
-            ("5. Cumulative conversions by channel", [widget("cumulative_regions", pn.widgets.MultiChoice,
+            ("5. Cumulative conversions by channel", [widget("cumulative_regions", TextMultiChoice,
                                                             name="Regions", placeholder="All regions"),
-                                                     pn.pane.Markdown(INTERSECTION_NOTE)],
+                                                     markdown(INTERSECTION_NOTE)],
              chart(self.plot_cumulative), self.insight_cumulative),
             ("6. Calendar heatmap", [widget("calendar_year", pn.widgets.RadioButtonGroup, name="Year"),
                                      widget("calendar_metric", name="Metric")],

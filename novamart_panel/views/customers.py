@@ -35,8 +35,8 @@ from ..analytics.metrics import add_ratios
 from ..data.contract import CUSTOMERS, FILTER_COLUMNS, SEGMENTS
 from ..data.queries import FilterState, campaign_sums_by, distinct_values
 from ..format import count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, chart, csv_download, house_opts, notice, rupee_ticks, section_header, memoized, \
-    view_card
+from .base import FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, house_opts, markdown, notice, \
+    rupee_ticks, section_header, view_card, memoized
 from .sunburst import Sunburst
 
 # Okabe–Ito colours: distinguishable with colour-blindness, readable on light and dark backgrounds.
@@ -783,27 +783,27 @@ class CustomerSection(Section):
         views = [
             ("1. Age distribution", [widget("age_bin_width", pn.widgets.IntSlider),
                                      widget("age_by_segment", pn.widgets.Checkbox, css_classes=["age-by-segment"]),
-                                     widget("age_segments", pn.widgets.MultiChoice, placeholder="All segments")],
+                                     widget("age_segments", TextMultiChoice, placeholder="All segments")],
              chart(self.plot_age), self.insight_age),
             ("2. Lifetime value by segment", [widget("ltv_points", pn.widgets.Checkbox, css_classes=["ltv-points"]),
                                               widget("ltv_log", pn.widgets.Checkbox, css_classes=["ltv-log"]),
-                                              pn.pane.Markdown(self.ltv_note, css_classes=["ltv-note"])],
+                                              markdown(self.ltv_note, css_classes=["ltv-note"])],
              chart(self.plot_ltv_box), self.insight_ltv),
             ("3. Satisfaction by NPS category and acquisition channel",
              [widget("violin_channel", pn.widgets.Select),
-              pn.pane.Markdown(self.satisfaction_note, css_classes=["violin-note"])],
+              markdown(self.satisfaction_note, css_classes=["violin-note"])],
              chart(self.plot_satisfaction, height=CHART_HEIGHT + 40), self.insight_satisfaction, True),
             ("4. Income vs lifetime value", [widget("trend_line", pn.widgets.RadioButtonGroup),
-                                             pn.pane.Markdown(self.scatter_note, css_classes=["scatter-note"]),
+                                             markdown(self.scatter_note, css_classes=["scatter-note"]),
                                              pn.pane.HTML(self.raster_legend)],
              pn.pane.HoloViews(self.scatter_view(), sizing_mode="stretch_width", min_height=CHART_HEIGHT,
                                linked_axes=False), self.insight_scatter),
             ("5. Channels: click-through vs conversion rate (campaign data)",
-             [clear, pn.pane.Markdown("Click a bubble to set the sidebar's channel filter (shift-click for "
-                                      "several); click empty space or the button to clear it. Every channel "
-                                      "stays on this chart.")],
+             [clear, markdown("Click a bubble to set the sidebar's channel filter (shift-click for "
+                              "several); click empty space or the button to clear it. Every channel "
+                              "stays on this chart.")],
              channel_view, self.insight_channels),
-            ("6. Region → city tier → segment", [pn.pane.Markdown(
+            ("6. Region → city tier → segment", [markdown(
                 "Click a wedge to zoom into it; click the centre to go back up. Hover for counts and shares."),
                 pn.pane.HTML(segment_legend("Outer ring:"))],
              self.sunburst, self.insight_sunburst),

@@ -8,6 +8,7 @@ import param
 
 from ..data.queries import FilterState, date_bounds, distinct_values
 from ..data.store import DataStore
+from ..format import escape_html
 
 FILTER_LABELS = {
     "date_range": "Date range",
@@ -15,6 +16,15 @@ FILTER_LABELS = {
     "regions": "Regions",
     "campaign_types": "Campaign types",
 }
+
+
+class TextMultiChoice(pn.widgets.MultiChoice):
+    """A MultiChoice whose option names show as text: Bokeh's Choices.js inserts labels as HTML, so a name
+    from the data such as `<img onerror=…>` would otherwise run. Values stay the unescaped names."""
+
+    @property
+    def labels(self):
+        return [escape_html(label) for label in super().labels]
 
 
 class Filters(pn.viewable.Viewer):
@@ -26,16 +36,24 @@ class Filters(pn.viewable.Viewer):
     campaign_types = param.ListSelector(default=[], objects=[], doc="Campaign types (empty = all)")
 
     def __init__(self, store: DataStore, **params):
+        super().__init__()
+        # Options and bounds belong to this instance: set on the class they would leak to every other
+        # session (and data folder) in the process.
+        options = {
+            "channels": distinct_values(store, "campaigns", "channel"),
+            "campaign_types": distinct_values(store, "campaigns", "campaign_type"),
+            "regions": sorted(set(distinct_values(store, "campaigns", "region"))
+                              | set(distinct_values(store, "customers", "region"))),
+        }
+        for name, objects in options.items():
+            self.param[name].objects = objects
+            # Refuse values the data does not have (e.g. from a URL) instead of querying with them.
+            self.param[name].check_on_set = True
         bounds = date_bounds(store)
-        self.param.channels.objects = distinct_values(store, "campaigns", "channel")
-        self.param.campaign_types.objects = distinct_values(store, "campaigns", "campaign_type")
-        regions = set(distinct_values(store, "campaigns", "region")) | set(
-            distinct_values(store, "customers", "region"))
-        self.param.regions.objects = sorted(regions)
         if bounds:
             self.param.date_range.bounds = bounds
             params.setdefault("date_range", bounds)
-        super().__init__(**params)
+        self.param.update(**params)
         self.full_range = bounds
 
     @param.depends("date_range", "channels", "regions", "campaign_types")
@@ -55,7 +73,7 @@ class Filters(pn.viewable.Viewer):
                 format="%d %b %Y"))
         for name in ("channels", "regions", "campaign_types"):
             label = FILTER_LABELS[name]
-            widgets.append(pn.widgets.MultiChoice.from_param(
+            widgets.append(TextMultiChoice.from_param(
                 getattr(self.param, name), label=label, placeholder=f"All {label.lower()}",
                 sizing_mode="stretch_width"))
         reset = pn.widgets.Button(label="Reset filters", color="light", sizing_mode="stretch_width")

@@ -7,8 +7,6 @@ are an opt-in layer beneath.
 """
 from __future__ import annotations
 
-import html
-
 import holoviews as hv
 import numpy as np
 import pandas as pd
@@ -24,7 +22,8 @@ from ..analytics.geo_insights import (
     leaders_sentence,
     stores_satisfaction_sentence,
 )
-from .base import FILTER_DEPS, Section, chart, house_opts, insight, notice, section_header, memoized
+from ..format import escape_html, escape_markdown
+from .base import FILTER_DEPS, Section, chart, house_opts, insight, memoized, notice, section_header
 
 # The metrics a user may colour the states by (a closed set: label -> contract column).
 METRICS = {STATE_METRICS[column].label: column for column in (
@@ -74,10 +73,10 @@ def state_details(rows: pd.DataFrame) -> list[str]:
     details = []
     for row in rows.to_dict("records"):
         region = row.get("region") if isinstance(row.get("region"), str) else "–"
-        lines = [f"<b>{html.escape(str(row['state']))}</b> · {html.escape(region)}",
-                 f"<i>{html.escape(row['status'])}</i>"]
+        lines = [f"<b>{escape_html(row['state'])}</b> · {escape_html(region)}",
+                 f"<i>{escape_html(row['status'])}</i>"]
         if row["status"] != NO_DATA:
-            lines += [f"{metric.label}: {html.escape(format_metric(column, row.get(column)))}"
+            lines += [f"{metric.label}: {escape_html(format_metric(column, row.get(column)))}"
                       for column, metric in STATE_METRICS.items()]
         details.append("<br>".join(lines))
     return details
@@ -251,10 +250,10 @@ class GeographySection(Section):
         note = "*Bubbles sit at the latitude/longitude given in geographic_data.csv"
         at_centroid = bubbles.loc[bubbles["located_by"] == LOCATED_BY_SHAPE, "state"].tolist()
         if at_centroid:
-            note += f"; {', '.join(map(html.escape, at_centroid))} (no coordinates) at the state's centroid"
+            note += f"; {', '.join(map(escape_markdown, at_centroid))} (no coordinates) at the state's centroid"
         missing = sorted(set(self.shown_states()["state"].dropna()) - set(bubbles["state"]))
         if missing:
-            note += f"; {', '.join(map(html.escape, missing))} left out (no coordinates and no boundary)"
+            note += f"; {', '.join(map(escape_markdown, missing))} left out (no coordinates and no boundary)"
         return note + ".*"
 
     def join_note(self) -> str:
@@ -270,9 +269,9 @@ class GeographySection(Section):
         renamed = self.renamed_states()
         if renamed:
             note += " Joined under another name: " + ", ".join(
-                f"{html.escape(name)} → {shape}" for name, shape in renamed.items()) + "."
+                f"{escape_markdown(name)} → {escape_markdown(shape)}" for name, shape in renamed.items()) + "."
         if unmatched:
-            names = ", ".join(html.escape(name) for name in unmatched)
+            names = ", ".join(escape_markdown(name) for name in unmatched)
             note = (f"**No boundary for: {names}.** These rows are not on the choropleth "
                     "(check the spelling in geographic_data.csv); the bubble map still places those that "
                     "have a latitude/longitude. " + note)

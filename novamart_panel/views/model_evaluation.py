@@ -20,8 +20,8 @@ from ..analytics.classification import (
     average_precision, confusion_table, expected_profit, pr_curve_table, profit_optimal_threshold,
     retrain_lead_model, roc_auc, roc_curve_table, threshold_metrics, threshold_sweep, youden_threshold,
 )
-from ..format import count, percent, rupees
-from .base import GOOD, NEUTRAL, Section, chart, house_opts, insight, notice, rupee_ticks, section_header
+from ..format import count, escape_markdown, percent, rupees, strong
+from .base import GOOD, NEUTRAL, Section, chart, house_opts, insight, markdown, notice, rupee_ticks, section_header
 
 # Defaults of the cost-aware threshold, in rupees: a sales call or field visit per contacted lead,
 # and the gross margin of a converted B2B lead.
@@ -34,6 +34,7 @@ SCORED_LEADS_SQL = ("SELECT {columns} FROM leads WHERE actual_converted IS NOT N
 THRESHOLD_GRID = np.round(np.arange(101) / 100, 2)   # the slider's values
 IMPORTANCE_ORDERS = ("descending", "ascending")
 RETRAIN_MODELS = {"Logistic regression": "logistic", "Gradient boosting": "gradient_boosting"}
+RETRAIN_FOLDS = 5
 MODEL_LABELS = {key: label for label, key in RETRAIN_MODELS.items()}
 RATIO_METRICS = {"precision": "Precision", "recall": "Recall", "f1": "F1", "accuracy": "Accuracy",
                  "specificity": "Specificity"}
@@ -88,6 +89,16 @@ class ModelEvaluationSection(Section):
         """Outcome and score of every lead that has both (the leads table ignores the global filters)."""
         return self.store.query(SCORED_LEADS_SQL.format(columns="actual_converted, predicted_probability"))
 
+    @functools.cached_property
+    def outcome_counts(self) -> tuple[int, int]:
+        """(non-converted, converted) scored leads: ranking curves need both, a refit RETRAIN_FOLDS of each."""
+        converted = int((self.leads["actual_converted"] == 1).sum())
+        return len(self.leads) - converted, converted
+
+    @property
+    def single_outcome(self) -> bool:
+        return min(self.outcome_counts) == 0
+
     def _labels_scores(self) -> tuple[np.ndarray, np.ndarray]:
         return self.leads["actual_converted"].to_numpy(), self.leads["predicted_probability"].to_numpy()
 
@@ -125,11 +136,17 @@ class ModelEvaluationSection(Section):
 
     @functools.cached_property
     def pr(self) -> pd.DataFrame:
+        # With one outcome only the curve is a constant (precision 1 or undefined): nothing to rank, not drawn.
+        if self.single_outcome:
+            return pd.DataFrame(columns=["recall", "precision", "threshold"], dtype=float)
         return pr_curve_table(*self._labels_scores())
 
     @functools.cached_property
     def average_precision(self) -> float:
-        return average_precision(*self._labels_scores())
+        return float("nan") if self.single_outcome else average_precision(*self._labels_scores())
+
+    def _score_label(self, name: str, value: float) -> str:
+        return f"{name} {value:.3f}" if np.isfinite(value) else f"{name} undefined: one outcome only"
 
     @param.depends("threshold")
     def operating_point(self) -> pd.DataFrame:
@@ -174,9 +191,20 @@ class ModelEvaluationSection(Section):
     def retrained(self, model: str) -> dict:
         """The cross-validated refit of `model` on the lead features, computed once per data folder."""
         def fit(model: str) -> dict:
-            return retrain_lead_model(self.store.query(SCORED_LEADS_SQL.format(columns="*")), model=model)
+            return retrain_lead_model(self.store.query(SCORED_LEADS_SQL.format(columns="*")), model=model,
+                                      folds=RETRAIN_FOLDS)
 
         return pn.state.as_cached(f"novamart_panel.retrain.{self.store.schema}", fit, model=model)
+
+    @property
+    def retrain_blocker(self) -> str:
+        """Why no model can be refitted on these leads ('' when one can)."""
+        negatives, positives = self.outcome_counts
+        if min(negatives, positives) >= RETRAIN_FOLDS:
+            return ""
+        return (f"No model can be retrained: the leads file has {count(negatives)} non-converted and "
+                f"{count(positives)} converted leads, and {RETRAIN_FOLDS}-fold cross-validation needs at least "
+                f"{RETRAIN_FOLDS} of each.")
 
     def retrain_now(self) -> None:
         """Refit `retrain_model` (cached) and show it beside the file's predictions."""
@@ -213,8 +241,9 @@ class ModelEvaluationSection(Section):
     def plot_roc(self) -> hv.Overlay:
         """ROC of the file's predictions (and of the refit, once retrained), chance line, Youden point."""
         chance = hv.Curve([(0, 0), (1, 1)], FPR, TPR, label="Chance").opts(color=NEUTRAL, line_dash="dashed")
-        provided = hv.Curve(self.roc, FPR, [TPR, THRESHOLD], label=f"File's predictions (AUC {self.auc:.3f})"
-                            ).opts(color=PROVIDED_COLOUR, line_width=2, **_hover(ROC_TIPS))
+        provided = hv.Curve(self.roc, FPR, [TPR, THRESHOLD],
+                            label=f"File's predictions ({self._score_label('AUC', self.auc)})").opts(
+            color=PROVIDED_COLOUR, line_width=2, **_hover(ROC_TIPS))
         # Every layer is always there (the chart updates in place): the refit's curve stays hidden until
         # a model is retrained, the Youden point when it is undefined.
         if self.retrained_with is not None:
@@ -234,13 +263,14 @@ class ModelEvaluationSection(Section):
 
     @param.depends("threshold")
     def roc_marker(self) -> hv.Points:
-        return _marker(self.operating_point(), [FPR, TPR], ROC_TIPS)
+        point = self.operating_point()
+        return _marker(point.iloc[:0] if self.single_outcome else point, [FPR, TPR], ROC_TIPS)
 
     def plot_pr(self) -> hv.Overlay:
         """Precision-recall curve of the file's predictions and the share of converters (the baseline)."""
         base_rate = float(self.leads["actual_converted"].mean()) if len(self.leads) else float("nan")
         curve = hv.Curve(self.pr, RECALL, [PRECISION, THRESHOLD],
-                         label=f"File's predictions (AP {self.average_precision:.3f})").opts(
+                         label=f"File's predictions ({self._score_label('AP', self.average_precision)})").opts(
             color=PROVIDED_COLOUR, line_width=2, interpolation="steps-pre", **_hover(PR_TIPS))
         baseline = hv.Curve([(0, base_rate), (1, base_rate)], RECALL, PRECISION,
                             label=f"No skill ({percent(base_rate)} convert)").opts(color=NEUTRAL, line_dash="dashed")
@@ -248,7 +278,8 @@ class ModelEvaluationSection(Section):
 
     @param.depends("threshold")
     def pr_marker(self) -> hv.Points:
-        return _marker(self.operating_point().dropna(subset=["precision"]), [RECALL, PRECISION], PR_TIPS)
+        point = self.operating_point().dropna(subset=["precision"])
+        return _marker(point.iloc[:0] if self.single_outcome else point, [RECALL, PRECISION], PR_TIPS)
 
     @param.depends("cost_per_contact", "value_per_conversion")
     def plot_profit(self) -> hv.Overlay:
@@ -394,16 +425,18 @@ class ModelEvaluationSection(Section):
         top = table.head(2)
         share = top["importance"].sum() / table["importance"].sum()
         weak = table.loc[table["importance"] - table["importance_std"] <= 0, "feature"].tolist()
-        text = (f"**{top['feature'].iloc[0]}** ({top['importance'].iloc[0]:.2f}) and "
-                f"**{top['feature'].iloc[-1]}** ({top['importance'].iloc[-1]:.2f}) carry "
-                f"{percent(share)} of the total importance; **{table['feature'].iloc[-1]}** "
+        text = (f"{strong(top['feature'].iloc[0])} ({top['importance'].iloc[0]:.2f}) and "
+                f"{strong(top['feature'].iloc[-1])} ({top['importance'].iloc[-1]:.2f}) carry "
+                f"{percent(share)} of the total importance; {strong(table['feature'].iloc[-1])} "
                 f"({table['importance'].iloc[-1]:.2f}) the least.")
         if weak:
-            text += f" Within one std of zero: {', '.join(weak)}."
+            text += f" Within one std of zero: {', '.join(map(escape_markdown, weak))}."
         return text
 
     @param.depends("retrained_with")
     def insight_retrain(self) -> str:
+        if self.retrain_blocker:
+            return self.retrain_blocker
         if self.retrained_with is None:
             return ("Retrain to refit a model on the lead features with 5-fold cross-validation and compare "
                     "its out-of-fold ROC with the file's predictions.")
@@ -420,7 +453,7 @@ class ModelEvaluationSection(Section):
         return (f"Retrained {MODEL_LABELS[self.retrained_with].lower()}: out-of-fold AUC "
                 f"**{result['oof_auc']:.3f}** (fold mean {result['auc_mean']:.3f} ± {result['auc_std']:.3f}) "
                 f"vs **{self.auc:.3f}** for the file's predictions; {verdict}. Its strongest features "
-                f"(permutation importance): {', '.join(top)}.")
+                f"(permutation importance): {', '.join(map(escape_markdown, top))}.")
 
     # -- layout ----------------------------------------------------------------------------------
     def layout(self) -> pn.viewable.Viewable:
@@ -433,7 +466,8 @@ class ModelEvaluationSection(Section):
         to_profit = pn.widgets.Button(label="Profit optimum", color="light")
         to_profit.on_click(lambda event: setattr(self, "threshold", self.profit_optimum()[0]))
 
-        retrain = pn.widgets.Button(label="Retrain and compare", color="primary", width=200)
+        retrain = pn.widgets.Button(label="Retrain and compare", color="primary", width=200,
+                                    disabled=bool(self.retrain_blocker))
 
         async def run_retrain(event) -> None:
             # Fitting can take seconds: off the event loop, so the busy button renders meanwhile.
@@ -459,7 +493,7 @@ class ModelEvaluationSection(Section):
         return pn.Column(
             section_header(self, description),
             _card("Threshold", pn.Row(
-                pn.Column(threshold, pn.Row(pn.pane.Markdown("Set to:", align="center"), to_youden, to_profit),
+                pn.Column(threshold, pn.Row(markdown("Set to:", align="center"), to_youden, to_profit),
                           pn.pane.HTML(self.metrics_html),
                           insight(self.insight_threshold), sizing_mode="stretch_width"),
                 chart(self.plot_confusion, height=330),

@@ -15,7 +15,8 @@ from ..analytics.anomalies import detect_anomalies
 from ..analytics.metrics import add_ratios, is_improvement, relative_change
 from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals
 from ..format import change, count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, chart, house_opts, insight, kpi_card, rupee_ticks, section_header, memoized
+from .base import FILTER_DEPS, Section, chart, house_opts, insight, kpi_card, markdown, rupee_ticks, section_header, memoized
+from .campaigns import NO_DATES
 
 # KPI cards from campaign sums: name → (label, formatter).
 CAMPAIGN_KPIS = {
@@ -69,6 +70,11 @@ class OverviewSection(Section):
 
     threshold = param.Number(default=3.5, bounds=(2.0, 8.0), step=0.5,
                              doc="Robust z-score above which a day counts as unusual")
+
+    def unavailable(self) -> str:
+        if super().unavailable() or self.data_bounds():
+            return super().unavailable()
+        return NO_DATES.format(views="the overview's KPIs, trend and alerts")
 
     # -- periods --------------------------------------------------------------------------------
     def data_bounds(self):
@@ -292,7 +298,7 @@ class OverviewSection(Section):
                                  "the previous period of the same length; unusual days; the channels behind it."),
             pn.pane.HTML(self.kpi_html, sizing_mode="stretch_width"),
             pn.Row(
-                card("Top insights", pn.pane.Markdown(self.insight_top, sizing_mode="stretch_width")),
+                card("Top insights", markdown(self.insight_top)),
                 card("Channel comparison", chart(self.plot_channels), insight(self.insight_channels)),
                 sizing_mode="stretch_width",
             ),

@@ -6,8 +6,6 @@ product_sales.csv, and one product name (e.g. "Footwear") can sit under several 
 """
 from __future__ import annotations
 
-import html
-
 import holoviews as hv
 import numpy as np
 import pandas as pd
@@ -21,7 +19,7 @@ from ..analytics import product_insights as pi
 from ..analytics.product_insights import PRODUCT_METRICS, text_column, with_margin, with_metric_text
 from ..analytics.treemap import layout_children, tile_at
 from ..data.contract import PRODUCTS
-from ..format import LAKH
+from ..format import LAKH, escape_html, strong
 from .base import BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, memoized, \
     house_opts, html_download, insight, readable_text_colours, rupee_ticks, section_header
 from .filters import FILTER_LABELS
@@ -267,8 +265,8 @@ class ProductSection(Section):
         level = len(self.path)
         where = f" of {' › '.join(self.path)}" if self.path else ""
         hint = "click a tile to open it" if level < len(LEVELS) - 1 else "the finest level"
-        return (f'<div class="treemap-level" data-level="{level}" data-path="{html.escape("/".join(self.path))}">'
-                f"Showing <b>{LEVEL_NOUNS[level]}{html.escape(where)}</b> ({hint}).</div>")
+        return (f'<div class="treemap-level" data-level="{level}" data-path="{escape_html("/".join(self.path))}">'
+                f"Showing <b>{LEVEL_NOUNS[level]}{escape_html(where)}</b> ({hint}).</div>")
 
     def breadcrumb(self) -> pn.Row:
         """Buttons for every level from the top to the current node (made once per section, relabelled
@@ -417,7 +415,7 @@ class ProductSection(Section):
         tiles = self.treemap_tiles()
         noun = LEVEL_NOUNS[len(self.path)]
         if tiles.empty:
-            return f"Nothing sold under **{' › '.join(self.path) or TOP_NAME}** with these filters: go back up."
+            return f"Nothing sold under {strong(' › '.join(self.path) or TOP_NAME)} with these filters: go back up."
         scope = "NovaMart" if not self.path else " › ".join(self.path)
         return pi.leader_sentence(tiles, noun, scope)
 

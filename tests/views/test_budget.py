@@ -81,8 +81,8 @@ def test_nothing_is_fitted_before_the_tab_is_shown_but_a_report_gets_insights(pa
     # The insights report reads a tab that was never shown: it fits in place, for the current filters.
     assert "Held-out fit" in section.insight_fit()
     assert section.model is not None and section.forecast is not None
-    assert section.result is fit_mix(packaged_store, FilterState(regions=("West",), start=dt.date(2023, 1, 1),
-                                                                 end=dt.date(2024, 12, 31)), "daily")
+    west = FilterState(regions=("West",), start=dt.date(2023, 1, 1), end=dt.date(2024, 12, 31))
+    assert section.result is fit_mix(packaged_store, west, "daily", BudgetSection.FIT_EFFORT)
     section.filters.regions = ["South"]
     assert section.result is None, "results of other filters are forgotten, not shown"
 
@@ -101,7 +101,7 @@ def test_shown_section_fits_in_place_and_names_baseline_channels(section):
 
 
 def test_fits_are_cached_per_filter_state(packaged_store, section):
-    assert fit_mix(packaged_store, section.filter_state(), "daily") is section.result
+    assert fit_mix(packaged_store, section.filter_state(), "daily", BudgetSection.FIT_EFFORT) is section.result
     other = fit_mix(packaged_store, FilterState(start=dt.date(2023, 6, 1), end=dt.date(2024, 12, 31)), "daily")
     assert other is not section.result
 

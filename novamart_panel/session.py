@@ -1,0 +1,120 @@
+"""What a served browser session needs beyond its views: who is asking, and cleaning up after it.
+
+- `request_is_local()` / `shown_folder()`: the data folder's full path is shown only to a browser on this
+  machine (or in a notebook); other visitors see the folder's name (SPEC §7).
+- `release_when_closed(app)`: when the session ends, the App drops its views, and shortly after (once for
+  the sessions that closed together) one full garbage collection and `malloc_trim` give the memory back, so
+  a server's memory returns near its baseline once its visitors leave. `novamart-panel serve` runs Python
+  with the C allocator (cli.serve_environment) so that freed memory can be returned.
+"""
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import panel as pn
+
+if TYPE_CHECKING:
+    from .app import App
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# A reverse proxy talks to the app from this machine; these headers say the browser is elsewhere.
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip")
+COLLECT_DELAY_S = 2.0   # after the server has dropped the closed sessions; those closing together share one
+
+
+def served() -> bool:
+    """Whether this code runs for a browser session of a Panel/Bokeh server (not a notebook or a script)."""
+    doc = pn.state.curdoc
+    return bool(doc is not None and doc.session_context is not None
+                and getattr(doc.session_context, "server_context", None) is not None)
+
+
+def request_host(headers) -> str:
+    """The host name the browser asked for (`Host` header), lower case, without port or IPv6 brackets."""
+    host = str(headers.get("Host") or headers.get("host") or "").strip().lower()
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def request_is_local(headers: Mapping[str, str] | None = None) -> bool:
+    """True in a notebook or script, and for a browser on this machine asking for localhost directly.
+
+    `headers` are the request's (default: the current session's); behind a proxy the browser is elsewhere.
+    """
+    if headers is None:
+        if not served():
+            return True
+        try:
+            headers = pn.state.headers or {}
+        except Exception:  # noqa: BLE001 - no request to judge: assume a visitor
+            return False
+    headers = {key.lower(): value for key, value in headers.items()}
+    if any(headers.get(name) for name in PROXY_HEADERS):
+        return False
+    return request_host(headers) in LOCAL_HOSTS
+
+
+def shown_folder(folder: str | os.PathLike) -> str:
+    """The data folder as this viewer may see it: the full path locally, else only the folder's name."""
+    path = Path(folder)
+    return str(path) if request_is_local() else (path.name or "data")
+
+
+class _Collector:
+    """One full garbage collection and heap trim a moment after sessions close (once for those closing
+    together), on the server's event loop where the sessions were dropped."""
+
+    def __init__(self) -> None:
+        self._pending_on = None   # the event loop a collection is scheduled on
+        self.runs = 0   # collections made so far (the memory test reads it)
+
+    def schedule(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:   # not on a server's event loop: collect now
+            self.collect()
+            return
+        if self._pending_on is not loop:
+            self._pending_on = loop
+            loop.call_later(COLLECT_DELAY_S, self.collect)
+
+    def collect(self) -> None:
+        self._pending_on = None
+        gc.collect()
+        trim_heap()
+        self.runs += 1
+
+
+COLLECTOR = _Collector()
+
+
+def trim_heap() -> None:
+    """Return freed heap pages to the operating system (glibc only; elsewhere nothing to do)."""
+    import ctypes   # here, not at import: the WebAssembly build never trims
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or "libc" not in name:
+        return
+    try:
+        ctypes.CDLL(name).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def release_when_closed(app: App) -> None:
+    """Have the served session's App let go of its views when the session ends (no-op outside a server)."""
+    if not served():
+        return
+
+    def release(session_context) -> None:
+        app.close()
+        COLLECTOR.schedule()
+
+    pn.state.on_session_destroyed(release)
