@@ -579,8 +579,12 @@ class BudgetSection(Section):
         """Today's and the optimal spend per channel, side by side."""
         optimal = self.optimal()
         # "Current" sorts before "Optimal": HoloViews orders the groups alphabetically.
-        rows = [{"channel": c, "allocation": name, "spend": float(optimal.loc[c, column])}
-                for c in optimal.index for name, column in (("Current", "current"), ("Optimal", "spend"))]
+        # Before a fit, the paid channels with no bars: the axis is categorical from the first draw (an empty
+        # frame would give it a numeric range that the fitted bars cannot update).
+        channels = list(optimal.index) if len(optimal) else list(self.paid_channels)
+        rows = [{"channel": c, "allocation": name,
+                 "spend": float(optimal.loc[c, column]) if c in optimal.index else np.nan}
+                for c in channels for name, column in (("Current", "current"), ("Optimal", "spend"))]
         frame = pd.DataFrame(rows, columns=["channel", "allocation", "spend"]).astype({"spend": float})
         frame["spend_text"] = _text(frame["spend"], rupees)
         bars = hv.Bars(frame, [hv.Dimension("channel", label="Channel"),
