@@ -16,8 +16,8 @@ from bokeh.palettes import Category10_10, Set2_8
 
 from ..analytics import campaign_insights as ci
 from ..analytics.metrics import SUM_COLUMNS, add_ratios
-from ..data.contract import CAMPAIGNS
-from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, date_bounds, distinct_values
+from ..data.queries import FilterState, campaign_rows, campaign_sums_by, campaign_sums_over_time, campaign_years, \
+    date_bounds, distinct_values
 from ..format import CRORE, LAKH, count, percent, ratio, rupees
 from .base import BAD, FILTER_DEPS, GOOD, Section, chart, csv_download, house_opts, html_download, rupee_ticks, section_header, view_card, memoized
 
@@ -145,8 +145,7 @@ class CampaignSection(Section):
         super().__init__(**params)
         if not self.store.has("campaigns"):
             return
-        years = [int(y) for y in self.store.query(
-            "SELECT DISTINCT year(date) AS y FROM campaigns WHERE date IS NOT NULL ORDER BY 1")["y"]]
+        years = campaign_years(self.store)
         channels = distinct_values(self.store, "campaigns", "channel")
         regions = distinct_values(self.store, "campaigns", "region")
         types = distinct_values(self.store, "campaigns", "campaign_type")
@@ -588,9 +587,7 @@ class CampaignSection(Section):
     # -- page ------------------------------------------------------------------------------------
     def export_frame(self) -> pd.DataFrame:
         """The campaign rows under the global filters (contract columns, file order)."""
-        where, params = self._state().where("campaigns")
-        columns = ", ".join(CAMPAIGNS.column_names)
-        return self.store.query(f"SELECT {columns} FROM campaigns {where} ORDER BY date, campaign_id", params)
+        return campaign_rows(self.store, self._state())
 
     def layout(self) -> pn.viewable.Viewable:
         def widget(parameter, kind=pn.widgets.Select, **kw):

@@ -32,7 +32,8 @@ from bokeh.resources import INLINE
 
 from ..analytics import customer_insights as cx
 from ..analytics.metrics import add_ratios
-from ..data.contract import CUSTOMERS, FILTER_COLUMNS, SEGMENTS
+from ..data import customer_queries as cq
+from ..data.contract import FILTER_COLUMNS, SEGMENTS
 from ..data.queries import FilterState, campaign_sums_by, distinct_values
 from ..format import count, percent, ratio, rupees
 from .base import FILTER_DEPS, Section, chart, csv_download, house_opts, notice, rupee_ticks, section_header, memoized, \
@@ -164,29 +165,14 @@ class CustomerSection(Section):
                                  root_label=ALL_CUSTOMERS, title="Customers by region → city tier → segment",
                                  frame=self.hierarchy())
 
-    # -- SQL helpers -------------------------------------------------------------------------------
-    def _where(self, *clauses: str, params: tuple = ()) -> tuple[str, list]:
-        """The global filters that apply to customers, AND our own clauses (their values in `params`)."""
-        where, values = self.filter_state().where("customers")
-        parts = ([where.removeprefix("WHERE ")] if where else []) + list(clauses)
-        return ("WHERE " + " AND ".join(parts) if parts else ""), values + list(params)
-
-    def _segment_clause(self) -> tuple[tuple[str, ...], tuple]:
-        return (("list_contains(?, customer_segment)",), (list(self.age_segments),)) if self.age_segments else ((), ())
-
     # -- 1. age ---------------------------------------------------------------------------------------
     @param.depends(*CUSTOMER_DEPS, "age_bin_width", "age_by_segment", "age_segments")
     @memoized
     def age_histogram(self) -> pd.DataFrame:
         """Customers per age bin [bin_start, bin_end) (and per segment with the overlay), stacked."""
         width = int(self.age_bin_width)
-        clauses, values = self._segment_clause()
-        where, params = self._where(*clauses, params=values)
-        split = "customer_segment" if self.age_by_segment else "?"
-        frame = self.store.query(
-            f"SELECT CAST(floor(age / ?) AS BIGINT) * ? AS bin_start, {split} AS segment, count(*) AS customers "
-            f"FROM customers {where} GROUP BY ALL",
-            [width, width, *([] if self.age_by_segment else [ALL_CUSTOMERS]), *params])
+        frame = cq.age_histogram(self.store, self.filter_state(), width, self.age_by_segment,
+                                 tuple(self.age_segments), ALL_CUSTOMERS)
         frame["bin_end"] = frame["bin_start"] + width
         frame["share"] = frame["customers"] / frame["customers"].sum() if len(frame) else 0.0
         return stack(frame, "segment", self._age_groups(frame))
@@ -199,10 +185,7 @@ class CustomerSection(Section):
     @memoized
     def age_counts(self) -> pd.DataFrame:
         """Customers per segment and exact age (for the median and the 25–40 share)."""
-        clauses, values = self._segment_clause()
-        where, params = self._where(*clauses, params=values)
-        return self.store.query(f"SELECT customer_segment AS segment, age, count(*) AS customers FROM customers "
-                                f"{where} GROUP BY ALL ORDER BY segment, age", params)
+        return cq.age_counts(self.store, self.filter_state(), tuple(self.age_segments))
 
     @param.depends(*CUSTOMER_DEPS, "age_bin_width", "age_by_segment", "age_segments")
     def plot_age(self) -> hv.Overlay:
@@ -228,18 +211,7 @@ class CustomerSection(Section):
     @memoized
     def ltv_stats(self) -> pd.DataFrame:
         """Tukey box-plot numbers per segment, computed in DuckDB (quartiles by linear interpolation)."""
-        where, params = self._where()
-        frame = self.store.query(f"""
-            WITH base AS (SELECT customer_segment AS segment, lifetime_value AS v FROM customers {where}),
-            boxes AS (SELECT segment, count(*) AS customers, quantile_cont(v, 0.25) AS q1,
-                             quantile_cont(v, 0.5) AS median, quantile_cont(v, 0.75) AS q3, max(v) AS maximum
-                      FROM base GROUP BY segment)
-            SELECT boxes.*,
-                   min(v) FILTER (WHERE v >= q1 - 1.5 * (q3 - q1)) AS lower,
-                   max(v) FILTER (WHERE v <= q3 + 1.5 * (q3 - q1)) AS upper,
-                   count(*) FILTER (WHERE v < q1 - 1.5 * (q3 - q1)) AS low_outliers,
-                   count(*) FILTER (WHERE v > q3 + 1.5 * (q3 - q1)) AS high_outliers
-            FROM boxes JOIN base USING (segment) GROUP BY ALL""", params)
+        frame = cq.ltv_box_stats(self.store, self.filter_state())
         order = segment_order(frame["segment"])
         frame["position"] = frame["segment"].map({s: i for i, s in enumerate(order)})
         return frame.sort_values("position", ignore_index=True)
@@ -251,12 +223,7 @@ class CustomerSection(Section):
         columns = ["customer_id", "segment", "lifetime_value", "age", "city_tier", "region", "jitter"]
         if not self.ltv_points:
             return pd.DataFrame({c: [] for c in columns})
-        where, params = self._where()
-        return self.store.query(
-            f"SELECT customer_id, customer_segment AS segment, lifetime_value, age, city_tier, region, "
-            f"(hash(customer_id) % 1000) / 1000.0 - 0.5 AS jitter FROM customers {where} "
-            f"QUALIFY row_number() OVER (PARTITION BY customer_segment ORDER BY hash(customer_id), customer_id) <= ? "
-            f"ORDER BY segment, customer_id", [*params, self.POINTS_PER_SEGMENT])
+        return cq.ltv_sample(self.store, self.filter_state(), self.POINTS_PER_SEGMENT)
 
     @param.depends(*CUSTOMER_DEPS, "ltv_points", "ltv_log")
     def plot_ltv_box(self) -> hv.Overlay:
@@ -331,10 +298,7 @@ class CustomerSection(Section):
     def satisfaction_sample(self) -> pd.DataFrame:
         """Scores for the violins (at most VIOLIN_SAMPLE customers, chosen by a hash of the id) and the
         split `group`: the acquisition channel, or the chosen channel against all others."""
-        where, params = self._where()
-        frame = self.store.query(
-            f"SELECT nps_category, acquisition_channel, satisfaction_score FROM customers {where} "
-            f"ORDER BY hash(customer_id), customer_id LIMIT ?", [*params, self.VIOLIN_SAMPLE])
+        frame = cq.satisfaction_sample(self.store, self.filter_state(), self.VIOLIN_SAMPLE)
         if self.violin_channel == ALL_CHANNELS:
             frame["group"] = frame["acquisition_channel"]
         else:
@@ -348,20 +312,13 @@ class CustomerSection(Section):
     @memoized
     def satisfaction_by_channel(self) -> pd.DataFrame:
         """Customers and mean satisfaction per NPS category and acquisition channel (every customer)."""
-        where, params = self._where()
-        return self.store.query(
-            f"SELECT nps_category, acquisition_channel, count(*) AS customers, avg(satisfaction_score) AS mean_score "
-            f"FROM customers {where} GROUP BY ALL ORDER BY nps_category, acquisition_channel", params)
+        return cq.satisfaction_by_channel(self.store, self.filter_state())
 
     @param.depends(*CUSTOMER_DEPS)
     @memoized
     def satisfaction_bins(self) -> pd.DataFrame:
         """A histogram of satisfaction per NPS category (bins of SATISFACTION_BIN), for the bimodality check."""
-        where, params = self._where()
-        return self.store.query(
-            f"SELECT nps_category, floor(satisfaction_score / ?) * ? AS bin_start, count(*) AS customers "
-            f"FROM customers {where} GROUP BY ALL ORDER BY nps_category, bin_start",
-            [SATISFACTION_BIN, SATISFACTION_BIN, *params])
+        return cq.satisfaction_bins(self.store, self.filter_state(), SATISFACTION_BIN)
 
     @param.depends(*CUSTOMER_DEPS, "violin_channel")
     def plot_satisfaction(self) -> hv.Element:
@@ -401,8 +358,7 @@ class CustomerSection(Section):
     @param.depends(*CUSTOMER_DEPS)
     @memoized
     def scatter_count(self) -> int:
-        where, params = self._where()
-        return int(self.store.scalar(f"SELECT count(*) FROM customers {where}", params))
+        return cq.customer_count(self.store, self.filter_state())
 
     @param.depends(*CUSTOMER_DEPS)
     def scatter_mode(self) -> str:
@@ -415,10 +371,7 @@ class CustomerSection(Section):
     @memoized
     def scatter_rows(self) -> pd.DataFrame:
         """Every customer shown: income, LTV and the hover details; segment as an ordered category."""
-        where, params = self._where()
-        frame = self.store.query(
-            f"SELECT income, lifetime_value, customer_segment AS segment, customer_id, age, city_tier "
-            f"FROM customers {where} ORDER BY rowid", params)
+        frame = cq.income_ltv_points(self.store, self.filter_state())
         frame["segment"] = pd.Categorical(frame["segment"], categories=segment_order(frame["segment"]))
         # Drawn (and listed in the legend) in segment order.
         return frame.sort_values("segment", kind="stable", ignore_index=True)
@@ -428,12 +381,7 @@ class CustomerSection(Section):
     def income_ltv_fit(self) -> pd.DataFrame:
         """OLS of LTV on income (DuckDB regr_slope / regr_intercept) and Pearson r, per segment and overall
         (segment = None), with the income range each line spans."""
-        where, params = self._where()
-        frame = self.store.query(
-            f"SELECT customer_segment AS segment, count(*) AS customers, corr(lifetime_value, income) AS r, "
-            f"regr_slope(lifetime_value, income) AS slope, regr_intercept(lifetime_value, income) AS intercept, "
-            f"min(income) AS income_min, max(income) AS income_max "
-            f"FROM customers {where} GROUP BY GROUPING SETS ((customer_segment), ())", params)
+        frame = cq.income_ltv_fit(self.store, self.filter_state())
         overall = frame[frame["segment"].isna()]
         by_segment = frame[frame["segment"].notna()]
         by_segment = by_segment.assign(_o=by_segment["segment"].map(
@@ -558,14 +506,7 @@ class CustomerSection(Section):
     @memoized
     def high_value_budget(self) -> tuple[float, int]:
         """The LTV at which the top TOP_VALUE_CHECK of customers starts, and how many Budget customers reach it."""
-        where, params = self._where()
-        row = self.store.query(
-            f"WITH base AS (SELECT * FROM customers {where}), "
-            f"cut AS (SELECT quantile_cont(lifetime_value, ?) AS cut FROM base) "
-            f"SELECT any_value(cut) AS cut, "
-            f"count(*) FILTER (WHERE customer_segment = ? AND lifetime_value >= cut) AS n FROM base, cut",
-            [*params, 1 - TOP_VALUE_CHECK, LOW_VALUE_SEGMENT]).iloc[0]
-        return float(row["cut"]), int(row["n"])
+        return cq.high_value_count(self.store, self.filter_state(), TOP_VALUE_CHECK, LOW_VALUE_SEGMENT)
 
     # -- 5. channel bubbles (campaign data) ----------------------------------------------------------
     def _campaign_state(self) -> FilterState:
@@ -643,9 +584,7 @@ class CustomerSection(Section):
     @memoized
     def hierarchy(self) -> pd.DataFrame:
         """Customers per region, city tier and segment."""
-        where, params = self._where()
-        return self.store.query(f"SELECT region, city_tier, customer_segment, count(*) AS customers FROM customers "
-                                f"{where} GROUP BY ALL ORDER BY ALL", params)
+        return cq.hierarchy_counts(self.store, self.filter_state())
 
     @param.depends(*CUSTOMER_DEPS, watch=True)
     def _refresh_sunburst(self) -> None:
@@ -662,47 +601,24 @@ class CustomerSection(Section):
     @memoized
     def churn_distribution(self) -> pd.DataFrame:
         """Customers per churn-probability bin (width 1/CHURN_BINS; 1.0 joins the last bin) and segment, stacked."""
-        where, params = self._where()
-        # Round first: a probability on a bin edge can land a hair below it in binary floating point.
-        frame = self.store.query(
-            f"SELECT least(floor(round(churn_probability * ?, 9)), ? - 1) / ? AS bin_start, "
-            f"customer_segment AS segment, count(*) AS customers FROM customers {where} GROUP BY ALL",
-            [CHURN_BINS, CHURN_BINS, CHURN_BINS, *params])
+        frame = cq.churn_histogram(self.store, self.filter_state(), CHURN_BINS)
         frame["bin_end"] = frame["bin_start"] + 1 / CHURN_BINS
         frame["share"] = frame["customers"] / frame["customers"].sum() if len(frame) else 0.0
         return stack(frame, "segment", segment_order(frame["segment"]))
-
-    def _risk_sql(self) -> tuple[str, list]:
-        """Filtered customers (`base`) joined with the LTV cut of the top `top_value_share` (`cut`)."""
-        where, params = self._where()
-        return (f"WITH base AS (SELECT * FROM customers {where}), "
-                f"cut AS (SELECT quantile_cont(lifetime_value, ?) AS ltv_cut FROM base) ",
-                [*params, 1 - self.top_value_share])
 
     @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
     def churn_totals(self) -> pd.Series:
         """Customers, how many reach the threshold (and had churned), the LTV cut, and the highest churn
         probability among the high-value customers considered."""
-        head, params = self._risk_sql()
-        return self.store.query(
-            head + "SELECT count(*) AS customers, count(*) FILTER (WHERE churn_probability >= ?) AS above_threshold, "
-            "count(*) FILTER (WHERE churn_probability >= ? AND is_churned = 1) AS churned_above, "
-            "any_value(ltv_cut) AS ltv_cut, max(churn_probability) FILTER "
-            "(WHERE lifetime_value >= ltv_cut AND (? OR is_churned = 0)) AS max_probability_high_value "
-            "FROM base, cut",
-            [*params, self.churn_threshold, self.churn_threshold, self.include_churned]).iloc[0]
+        return cq.churn_totals(self.store, self.filter_state(), self.churn_threshold, self.top_value_share,
+                               self.include_churned)
 
     @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
     @memoized
     def at_risk(self) -> pd.DataFrame:
         """Customers at or above the churn threshold AND in the top share by LTV, by expected loss (p × LTV)."""
-        head, params = self._risk_sql()
-        return self.store.query(
-            head + "SELECT customer_id, customer_segment, region, city_tier, age, lifetime_value, churn_probability, "
-            "is_churned, churn_probability * lifetime_value AS expected_loss FROM base, cut "
-            "WHERE churn_probability >= ? AND lifetime_value >= ltv_cut AND (? OR is_churned = 0) "
-            "ORDER BY expected_loss DESC, customer_id",
-            [*params, self.churn_threshold, self.include_churned])
+        return cq.at_risk_customers(self.store, self.filter_state(), self.churn_threshold, self.top_value_share,
+                                    self.include_churned)
 
     @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
     @memoized
@@ -741,9 +657,7 @@ class CustomerSection(Section):
 
     def export_frame(self) -> pd.DataFrame:
         """The customers under the region filter (contract columns, file order)."""
-        where, params = self._where()
-        return self.store.query(f"SELECT {', '.join(CUSTOMERS.column_names)} FROM customers {where} ORDER BY rowid",
-                                params)
+        return cq.customer_rows(self.store, self.filter_state())
 
     def chart_objects(self) -> list:
         """Every HoloViews chart as it is now (the sunburst, a Bokeh figure, is added by `charts_html`)."""

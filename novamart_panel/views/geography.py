@@ -24,6 +24,7 @@ from ..analytics.geo_insights import (
     leaders_sentence,
     stores_satisfaction_sentence,
 )
+from ..data import geography_queries
 from .base import FILTER_DEPS, Section, chart, house_opts, insight, notice, section_header, memoized
 
 # The metrics a user may colour the states by (a closed set: label -> contract column).
@@ -124,11 +125,9 @@ class GeographySection(Section):
     @memoized
     def state_rows(self) -> pd.DataFrame:
         """Every row of geographic_data.csv in file order, `status` saying whether the region filter keeps it."""
-        where, params = self.filter_state().where("geography")
-        rows = self.store.query("SELECT rowid AS row_number, * FROM geography ORDER BY rowid")
-        kept = self.store.query(f"SELECT rowid AS row_number FROM geography {where}", params)
-        status = np.where(rows["row_number"].isin(kept["row_number"]), SHOWN, OUTSIDE_FILTER)
-        return rows.assign(status=status).drop(columns="row_number")
+        rows = geography_queries.state_rows(self.store, self.filter_state())
+        status = np.where(rows[geography_queries.KEPT_COLUMN], SHOWN, OUTSIDE_FILTER)
+        return rows.assign(status=status).drop(columns=geography_queries.KEPT_COLUMN)
 
     @param.depends(*FILTER_DEPS)
     @memoized

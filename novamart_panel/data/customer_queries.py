@@ -1,0 +1,195 @@
+"""Parameterised SQL of the customer insights section (SPEC §4.3): histograms, box-plot statistics, fits,
+bounded samples and the churn-risk list, all aggregated in DuckDB so no view moves every customer into pandas.
+
+Customer data has a region column only, so of the global filters only the region narrows these queries.
+SQL text is built from fixed fragments and contract column names; every value travels as a `?` parameter.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .contract import CUSTOMERS
+from .queries import FilterState
+from .store import DataStore
+
+# Individual customers for drawing: income, LTV, segment and the hover details.
+POINT_COLUMNS = ("income", "lifetime_value", "segment", "customer_id", "age", "city_tier")
+
+
+def _where(state: FilterState, *clauses: str, params: tuple | list = ()) -> tuple[str, list]:
+    """`WHERE …` with the filters that narrow customers AND `clauses` (their values in `params`)."""
+    where, values = state.where("customers")
+    parts = ([where.removeprefix("WHERE ")] if where else []) + list(clauses)
+    return ("WHERE " + " AND ".join(parts) if parts else ""), values + list(params)
+
+
+def _segments(segments) -> tuple[tuple[str, ...], tuple]:
+    """The clause keeping `segments` (none when empty: every segment)."""
+    return (("list_contains(?, customer_segment)",), (list(segments),)) if segments else ((), ())
+
+
+def customer_count(store: DataStore, state: FilterState) -> int:
+    """Customers under the filters."""
+    where, params = _where(state)
+    return int(store.query(f"SELECT count(*) AS n FROM customers {where}", params)["n"].iloc[0])
+
+
+def age_histogram(store: DataStore, state: FilterState, width: int, by_segment: bool = True,
+                  segments=(), total_label: str = "All customers") -> pd.DataFrame:
+    """Customers per age bin [bin_start, bin_start + width): per segment, or as one `total_label` group."""
+    clauses, values = _segments(segments)
+    where, params = _where(state, *clauses, params=values)
+    split = "customer_segment" if by_segment else "?::VARCHAR"
+    return store.query(
+        f"SELECT CAST(floor(age / ?) AS BIGINT) * ? AS bin_start, {split} AS segment, count(*) AS customers "
+        f"FROM customers {where} GROUP BY ALL ORDER BY bin_start, segment",
+        [width, width, *([] if by_segment else [total_label]), *params])
+
+
+def age_counts(store: DataStore, state: FilterState, segments=()) -> pd.DataFrame:
+    """Customers per segment and exact age."""
+    clauses, values = _segments(segments)
+    where, params = _where(state, *clauses, params=values)
+    return store.query(f"SELECT customer_segment AS segment, age, count(*) AS customers FROM customers "
+                       f"{where} GROUP BY ALL ORDER BY segment, age", params)
+
+
+def ltv_box_stats(store: DataStore, state: FilterState) -> pd.DataFrame:
+    """Tukey box-plot numbers of lifetime value per segment: customers, quartiles (linear interpolation), the
+    whisker ends (the furthest values within 1.5 IQR), the counts beyond them and the maximum."""
+    where, params = _where(state)
+    return store.query(f"""
+        WITH base AS (SELECT customer_segment AS segment, lifetime_value AS v FROM customers {where}),
+        boxes AS (SELECT segment, count(*) AS customers, quantile_cont(v, 0.25) AS q1,
+                         quantile_cont(v, 0.5) AS median, quantile_cont(v, 0.75) AS q3, max(v) AS maximum
+                  FROM base GROUP BY segment)
+        SELECT boxes.*,
+               min(v) FILTER (WHERE v >= q1 - 1.5 * (q3 - q1)) AS lower,
+               max(v) FILTER (WHERE v <= q3 + 1.5 * (q3 - q1)) AS upper,
+               count(*) FILTER (WHERE v < q1 - 1.5 * (q3 - q1)) AS low_outliers,
+               count(*) FILTER (WHERE v > q3 + 1.5 * (q3 - q1)) AS high_outliers
+        FROM boxes JOIN base USING (segment) GROUP BY ALL ORDER BY segment""", params)
+
+
+def ltv_sample(store: DataStore, state: FilterState, per_segment: int) -> pd.DataFrame:
+    """At most `per_segment` customers per segment, chosen by a hash of the id (the same ones every time),
+    with a `jitter` in [-0.5, 0.5) for drawing."""
+    where, params = _where(state)
+    return store.query(
+        f"SELECT customer_id, customer_segment AS segment, lifetime_value, age, city_tier, region, "
+        f"(hash(customer_id) % 1000) / 1000.0 - 0.5 AS jitter FROM customers {where} "
+        f"QUALIFY row_number() OVER (PARTITION BY customer_segment ORDER BY hash(customer_id), customer_id) <= ? "
+        f"ORDER BY segment, customer_id", [*params, per_segment])
+
+
+def satisfaction_sample(store: DataStore, state: FilterState, limit: int) -> pd.DataFrame:
+    """NPS category, acquisition channel and satisfaction of at most `limit` customers, chosen by a hash of
+    the id (the same ones every time)."""
+    where, params = _where(state)
+    return store.query(
+        f"SELECT nps_category, acquisition_channel, satisfaction_score FROM customers {where} "
+        f"ORDER BY hash(customer_id), customer_id LIMIT ?", [*params, limit])
+
+
+def satisfaction_by_channel(store: DataStore, state: FilterState) -> pd.DataFrame:
+    """Customers and mean satisfaction per NPS category and acquisition channel."""
+    where, params = _where(state)
+    return store.query(
+        f"SELECT nps_category, acquisition_channel, count(*) AS customers, avg(satisfaction_score) AS mean_score "
+        f"FROM customers {where} GROUP BY ALL ORDER BY nps_category, acquisition_channel", params)
+
+
+def satisfaction_bins(store: DataStore, state: FilterState, width: float) -> pd.DataFrame:
+    """Customers per NPS category and satisfaction bin [bin_start, bin_start + width)."""
+    where, params = _where(state)
+    return store.query(
+        f"SELECT nps_category, floor(satisfaction_score / ?) * ? AS bin_start, count(*) AS customers "
+        f"FROM customers {where} GROUP BY ALL ORDER BY nps_category, bin_start", [width, width, *params])
+
+
+def income_ltv_points(store: DataStore, state: FilterState) -> pd.DataFrame:
+    """Every customer under the filters with the POINT_COLUMNS, in file order (for drawing)."""
+    where, params = _where(state)
+    return store.query(
+        f"SELECT income, lifetime_value, customer_segment AS segment, customer_id, age, city_tier "
+        f"FROM customers {where} ORDER BY rowid", params)
+
+
+def income_ltv_fit(store: DataStore, state: FilterState) -> pd.DataFrame:
+    """OLS of lifetime value on income (slope, intercept), Pearson r, customers and the income range, per
+    segment and overall (segment NULL)."""
+    where, params = _where(state)
+    return store.query(
+        f"SELECT customer_segment AS segment, count(*) AS customers, corr(lifetime_value, income) AS r, "
+        f"regr_slope(lifetime_value, income) AS slope, regr_intercept(lifetime_value, income) AS intercept, "
+        f"min(income) AS income_min, max(income) AS income_max "
+        f"FROM customers {where} GROUP BY GROUPING SETS ((customer_segment), ()) "
+        f"ORDER BY segment NULLS FIRST", params)
+
+
+def high_value_count(store: DataStore, state: FilterState, top_share: float, segment: str) -> tuple[float, int]:
+    """The lifetime value at which the top `top_share` of customers starts, and how many of `segment` reach it
+    (NaN and 0 without customers)."""
+    where, params = _where(state)
+    row = store.query(
+        f"WITH base AS (SELECT customer_segment, lifetime_value FROM customers {where}), "
+        f"cut AS (SELECT quantile_cont(lifetime_value, ?) AS cut FROM base) "
+        f"SELECT any_value(cut) AS cut, "
+        f"count(*) FILTER (WHERE customer_segment = ? AND lifetime_value >= cut) AS n FROM base, cut",
+        [*params, 1 - top_share, segment]).iloc[0]
+    return (float(row["cut"]) if pd.notna(row["cut"]) else float("nan")), int(row["n"])
+
+
+def hierarchy_counts(store: DataStore, state: FilterState) -> pd.DataFrame:
+    """Customers per region, city tier and segment."""
+    where, params = _where(state)
+    return store.query(f"SELECT region, city_tier, customer_segment, count(*) AS customers FROM customers "
+                       f"{where} GROUP BY ALL ORDER BY ALL", params)
+
+
+def churn_histogram(store: DataStore, state: FilterState, bins: int) -> pd.DataFrame:
+    """Customers per churn-probability bin of width 1/`bins` (`bin_start`; 1.0 joins the last bin) and segment."""
+    where, params = _where(state)
+    # Round first: a probability on a bin edge can land a hair below it in binary floating point.
+    return store.query(
+        f"SELECT least(floor(round(churn_probability * ?, 9)), ? - 1) / ? AS bin_start, "
+        f"customer_segment AS segment, count(*) AS customers FROM customers {where} GROUP BY ALL "
+        f"ORDER BY bin_start, segment", [bins, bins, bins, *params])
+
+
+def _risk_sql(state: FilterState, top_share: float) -> tuple[str, list]:
+    """Filtered customers (`base`) and the LTV at which the top `top_share` starts (`cut`)."""
+    where, params = _where(state)
+    return (f"WITH base AS (SELECT * FROM customers {where}), "
+            f"cut AS (SELECT quantile_cont(lifetime_value, ?) AS ltv_cut FROM base) ", [*params, 1 - top_share])
+
+
+def churn_totals(store: DataStore, state: FilterState, threshold: float, top_share: float,
+                 include_churned: bool) -> pd.Series:
+    """Customers, how many reach the churn `threshold` (and had churned), the LTV cut of the top `top_share`,
+    and the highest churn probability among those high-value customers (churned ones only if included)."""
+    head, params = _risk_sql(state, top_share)
+    return store.query(
+        head + "SELECT count(*) AS customers, count(*) FILTER (WHERE churn_probability >= ?) AS above_threshold, "
+        "count(*) FILTER (WHERE churn_probability >= ? AND is_churned = 1) AS churned_above, "
+        "any_value(ltv_cut) AS ltv_cut, max(churn_probability) FILTER "
+        "(WHERE lifetime_value >= ltv_cut AND (? OR is_churned = 0)) AS max_probability_high_value "
+        "FROM base, cut", [*params, threshold, threshold, include_churned]).iloc[0]
+
+
+def at_risk_customers(store: DataStore, state: FilterState, threshold: float, top_share: float,
+                      include_churned: bool) -> pd.DataFrame:
+    """Customers at or above the churn `threshold` and in the top `top_share` by LTV, by expected loss
+    (probability × LTV), largest first."""
+    head, params = _risk_sql(state, top_share)
+    return store.query(
+        head + "SELECT customer_id, customer_segment, region, city_tier, age, lifetime_value, churn_probability, "
+        "is_churned, churn_probability * lifetime_value AS expected_loss FROM base, cut "
+        "WHERE churn_probability >= ? AND lifetime_value >= ltv_cut AND (? OR is_churned = 0) "
+        "ORDER BY expected_loss DESC, customer_id", [*params, threshold, include_churned])
+
+
+def customer_rows(store: DataStore, state: FilterState) -> pd.DataFrame:
+    """The customers under the filters: contract columns, file order (the download)."""
+    where, params = _where(state)
+    return store.query(f"SELECT {', '.join(CUSTOMERS.column_names)} FROM customers {where} ORDER BY rowid", params)
