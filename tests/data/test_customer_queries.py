@@ -1,0 +1,169 @@
+"""The customer section's SQL equals pandas on the packaged and the reference customer files."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from novamart_panel.data import customer_queries as cq
+from novamart_panel.data.contract import CUSTOMERS
+from novamart_panel.data.queries import FilterState
+
+ALL = FilterState()
+TWO_REGIONS = FilterState(regions=("North", "East"))
+# Customers have a region only: the other filters must not narrow them.
+CAMPAIGN_ONLY = FilterState(channels=("Email",), campaign_types=("Brand Awareness",))
+
+
+@pytest.fixture(scope="module", params=["packaged", "reference"])
+def data(request):
+    """(store, customer rows as pandas reads them) for each data folder."""
+    folder = request.getfixturevalue(f"{request.param}_dir")
+    store = request.getfixturevalue(f"{request.param}_store")
+    return store, pd.read_csv(folder / "customer_data.csv")
+
+
+def rows_for(customers: pd.DataFrame, state: FilterState) -> pd.DataFrame:
+    return customers[customers["region"].isin(state.regions)] if state.regions else customers
+
+
+def test_customer_count_follows_the_region_filter_only(data):
+    store, customers = data
+    assert cq.customer_count(store, ALL) == len(customers) == cq.customer_count(store, CAMPAIGN_ONLY)
+    assert cq.customer_count(store, TWO_REGIONS) == len(rows_for(customers, TWO_REGIONS))
+    assert cq.customer_count(store, FilterState(regions=("Nowhere",))) == 0
+
+
+@pytest.mark.parametrize("width", [1, 5, 7])
+def test_age_histogram_and_counts(data, width):
+    store, customers = data
+    rows = rows_for(customers, TWO_REGIONS)
+    ours = cq.age_histogram(store, TWO_REGIONS, width).set_index(["bin_start", "segment"])["customers"]
+    expected = rows.groupby([(rows["age"] // width) * width, "customer_segment"]).size()
+    assert ours.to_dict() == expected.to_dict()
+    total = cq.age_histogram(store, TWO_REGIONS, width, by_segment=False, total_label="Everyone")
+    assert set(total["segment"]) == {"Everyone"}
+    assert total.set_index("bin_start")["customers"].to_dict() == rows.groupby((rows["age"] // width) * width).size().to_dict()
+    chosen = cq.age_histogram(store, ALL, width, segments=("Premium", "New"))
+    picked = customers[customers["customer_segment"].isin(["Premium", "New"])]
+    assert chosen["customers"].sum() == len(picked) and set(chosen["segment"]) == {"Premium", "New"}
+    counts = cq.age_counts(store, ALL, segments=("Budget",)).set_index(["segment", "age"])["customers"]
+    budget = customers[customers["customer_segment"] == "Budget"]
+    assert counts.to_dict() == budget.groupby(["customer_segment", "age"]).size().to_dict()
+
+
+def test_ltv_box_stats_equal_numpy(data):
+    store, customers = data
+    table = cq.ltv_box_stats(store, TWO_REGIONS).set_index("segment")
+    rows = rows_for(customers, TWO_REGIONS)
+    assert set(table.index) == set(rows["customer_segment"])
+    for segment, group in rows.groupby("customer_segment"):
+        values = group["lifetime_value"].to_numpy(dtype=float)
+        q1, median, q3 = np.quantile(values, [0.25, 0.5, 0.75])
+        low, high = q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)
+        expected = {"customers": len(values), "q1": q1, "median": median, "q3": q3, "maximum": values.max(),
+                    "lower": values[values >= low].min(), "upper": values[values <= high].max(),
+                    "low_outliers": (values < low).sum(), "high_outliers": (values > high).sum()}
+        for key, value in expected.items():
+            assert table.loc[segment, key] == pytest.approx(value), (segment, key)
+
+
+def test_ltv_sample_is_a_fixed_bounded_sample_of_real_customers(data):
+    store, customers = data
+    sample = cq.ltv_sample(store, ALL, 50)
+    sizes = customers["customer_segment"].value_counts()
+    assert sample["segment"].value_counts().to_dict() == {s: min(50, n) for s, n in sizes.items()}
+    merged = sample.merge(customers, on="customer_id", validate="one_to_one")
+    assert (merged["lifetime_value_x"] == merged["lifetime_value_y"]).all()
+    assert (merged["segment"] == merged["customer_segment"]).all()
+    assert sample["jitter"].between(-0.5, 0.5).all()
+    assert sample.equals(cq.ltv_sample(store, ALL, 50))
+    west = cq.ltv_sample(store, FilterState(regions=("West",)), 10)
+    assert set(west["region"]) == {"West"}
+
+
+def test_satisfaction_sample_means_and_bins(data):
+    store, customers = data
+    rows = rows_for(customers, TWO_REGIONS)
+    everyone = cq.satisfaction_sample(store, TWO_REGIONS, len(customers) + 1)
+    key = ["nps_category", "acquisition_channel", "satisfaction_score"]
+    assert everyone.groupby(key).size().to_dict() == rows.groupby(key).size().to_dict()
+    few = cq.satisfaction_sample(store, TWO_REGIONS, 100)
+    assert len(few) == min(100, len(rows)) and few.equals(cq.satisfaction_sample(store, TWO_REGIONS, 100))
+    means = cq.satisfaction_by_channel(store, TWO_REGIONS).set_index(["nps_category", "acquisition_channel"])
+    expected = rows.groupby(["nps_category", "acquisition_channel"])["satisfaction_score"].agg(["size", "mean"])
+    assert means["customers"].to_dict() == expected["size"].to_dict()
+    assert np.allclose(means["mean_score"].sort_index(), expected["mean"].sort_index())
+    bins = cq.satisfaction_bins(store, TWO_REGIONS, 0.25).set_index(["nps_category", "bin_start"])["customers"]
+    reference = rows.groupby(["nps_category", np.floor(rows["satisfaction_score"] / 0.25) * 0.25]).size()
+    assert bins.to_dict() == reference.to_dict()
+
+
+def test_income_ltv_points_and_fit(data):
+    store, customers = data
+    rows = rows_for(customers, TWO_REGIONS)
+    points = cq.income_ltv_points(store, TWO_REGIONS)
+    assert list(points.columns) == list(cq.POINT_COLUMNS)
+    assert list(points["customer_id"]) == list(rows["customer_id"])          # file order
+    assert np.allclose(points["lifetime_value"], rows["lifetime_value"])
+    fits = cq.income_ltv_fit(store, TWO_REGIONS)
+    overall = fits.iloc[0]
+    assert pd.isna(overall["segment"]) and overall["customers"] == len(rows)
+    slope, intercept = np.polyfit(rows["income"], rows["lifetime_value"], 1)
+    assert (overall["slope"], overall["intercept"]) == (pytest.approx(slope), pytest.approx(intercept))
+    assert overall["r"] == pytest.approx(np.corrcoef(rows["income"], rows["lifetime_value"])[0, 1])
+    assert (overall["income_min"], overall["income_max"]) == (rows["income"].min(), rows["income"].max())
+    for segment, group in rows.groupby("customer_segment"):
+        row = fits[fits["segment"] == segment].iloc[0]
+        assert row["slope"] == pytest.approx(np.polyfit(group["income"], group["lifetime_value"], 1)[0])
+
+
+def test_high_value_count(data):
+    store, customers = data
+    cut, budget = cq.high_value_count(store, ALL, 0.1, "Budget")
+    assert cut == pytest.approx(customers["lifetime_value"].quantile(0.9))
+    assert budget == ((customers["customer_segment"] == "Budget") & (customers["lifetime_value"] >= cut)).sum()
+    nothing_cut, nothing = cq.high_value_count(store, FilterState(regions=("Nowhere",)), 0.1, "Budget")
+    assert np.isnan(nothing_cut) and nothing == 0
+
+
+def test_hierarchy_and_churn_histogram(data):
+    store, customers = data
+    rows = rows_for(customers, TWO_REGIONS)
+    tree = cq.hierarchy_counts(store, TWO_REGIONS).set_index(["region", "city_tier", "customer_segment"])
+    assert tree["customers"].to_dict() == rows.groupby(["region", "city_tier", "customer_segment"]).size().to_dict()
+    churn = cq.churn_histogram(store, TWO_REGIONS, 20)
+    bins = np.minimum(np.floor(np.round(rows["churn_probability"] * 20, 9)), 19) / 20
+    expected = rows.groupby([bins, rows["customer_segment"]]).size()
+    ours = churn.set_index(["bin_start", "segment"])["customers"]
+    assert {(round(b, 6), s): n for (b, s), n in ours.items()} == {(round(b, 6), s): n for (b, s), n in expected.items()}
+    assert churn["bin_start"].between(0, 0.95 + 1e-9).all()
+
+
+@pytest.mark.parametrize("include_churned", [False, True])
+def test_churn_totals_and_at_risk_list(data, include_churned):
+    store, customers = data
+    rows = rows_for(customers, TWO_REGIONS)
+    threshold, share = 0.4, 0.25
+    cut = rows["lifetime_value"].quantile(1 - share)
+    totals = cq.churn_totals(store, TWO_REGIONS, threshold, share, include_churned)
+    above = rows["churn_probability"] >= threshold
+    considered = (rows["lifetime_value"] >= cut) & (include_churned | (rows["is_churned"] == 0))
+    assert totals["customers"] == len(rows) and totals["above_threshold"] == above.sum()
+    assert totals["churned_above"] == (above & (rows["is_churned"] == 1)).sum()
+    assert totals["ltv_cut"] == pytest.approx(cut)
+    assert totals["max_probability_high_value"] == pytest.approx(rows.loc[considered, "churn_probability"].max())
+    risky = cq.at_risk_customers(store, TWO_REGIONS, threshold, share, include_churned)
+    expected = rows[above & considered]
+    assert sorted(risky["customer_id"]) == sorted(expected["customer_id"])
+    assert np.allclose(risky["expected_loss"], risky["churn_probability"] * risky["lifetime_value"])
+    assert risky["expected_loss"].is_monotonic_decreasing
+
+
+def test_customer_rows_are_the_file_under_the_filters(data):
+    store, customers = data
+    rows = rows_for(customers, TWO_REGIONS)
+    frame = cq.customer_rows(store, TWO_REGIONS)
+    assert list(frame.columns) == list(CUSTOMERS.column_names)
+    assert list(frame["customer_id"]) == list(rows["customer_id"])
+    assert len(cq.customer_rows(store, CAMPAIGN_ONLY)) == len(customers)
