@@ -14,6 +14,10 @@ from .store import DataStore
 
 # Individual customers for drawing: income, LTV, segment and the hover details.
 POINT_COLUMNS = ("income", "lifetime_value", "segment", "customer_id", "age", "city_tier")
+# Samples keep the customers of smallest id hash. Only hashes below a cut expected to leave SAMPLE_MARGIN times
+# the sample are sorted (DuckDB skips the rest at once); when a group gets fewer, the query runs without the cut.
+SAMPLE_MARGIN = 4
+_HASHES = 2.0 ** 64
 
 
 def _where(state: FilterState, *clauses: str, params: tuple | list = ()) -> tuple[str, list]:
@@ -71,24 +75,54 @@ def ltv_box_stats(store: DataStore, state: FilterState) -> pd.DataFrame:
         FROM boxes JOIN base USING (segment) GROUP BY ALL ORDER BY segment""", params)
 
 
+def _hash_cut(size_sql: str) -> str:
+    """SQL of the largest id hash a sample of `?` rows out of `size_sql` rows needs to look at (with
+    SAMPLE_MARGIN to spare), or NULL (look at every row) when that is more than half of them."""
+    margin = float(SAMPLE_MARGIN)
+    return (f"CASE WHEN {size_sql} <= {2 * margin!r} * ? THEN NULL "
+            f"ELSE ({margin!r} * ? / {size_sql} * {_HASHES!r})::UBIGINT END")
+
+
 def ltv_sample(store: DataStore, state: FilterState, per_segment: int) -> pd.DataFrame:
-    """At most `per_segment` customers per segment, chosen by a hash of the id (the same ones every time),
+    """At most `per_segment` customers per segment: those of smallest id hash (the same ones every time),
     with a `jitter` in [-0.5, 0.5) for drawing."""
     where, params = _where(state)
-    return store.query(
-        f"SELECT customer_id, customer_segment AS segment, lifetime_value, age, city_tier, region, "
-        f"(hash(customer_id) % 1000) / 1000.0 - 0.5 AS jitter FROM customers {where} "
-        f"QUALIFY row_number() OVER (PARTITION BY customer_segment ORDER BY hash(customer_id), customer_id) <= ? "
-        f"ORDER BY segment, customer_id", [*params, per_segment])
+    columns = ("customer_id, customer_segment AS segment, lifetime_value, age, city_tier, region, "
+               "(hash(customer_id) % 1000) / 1000.0 - 0.5 AS jitter")
+    ranked = ("QUALIFY row_number() OVER (PARTITION BY customer_segment ORDER BY hash(customer_id), customer_id) <= ? "
+              "ORDER BY segment, customer_id")
+    sizes = store.query(f"SELECT customer_segment AS segment, count(*) AS n FROM customers {where} GROUP BY ALL",
+                        params)
+    if sizes.empty or (sizes["n"] <= per_segment).all():
+        return store.query(f"SELECT {columns} FROM customers {where} {ranked}", [*params, per_segment])
+    c_where, c_params = _where(state, "(cuts.cut IS NULL OR hash(c.customer_id) <= cuts.cut)")
+    frame = store.query(
+        f"WITH cuts AS (SELECT customer_segment AS cut_segment, {_hash_cut('count(*)')} AS cut FROM customers "
+        f"{where} GROUP BY ALL) "
+        f"SELECT {columns} FROM customers c JOIN cuts ON c.customer_segment IS NOT DISTINCT FROM cuts.cut_segment "
+        f"{c_where} {ranked}",
+        [per_segment, per_segment, *params, *c_params, per_segment])
+    got = frame.groupby("segment", dropna=False).size()
+    wanted = sizes.set_index("segment")["n"].clip(upper=per_segment)
+    if not got.reindex(wanted.index, fill_value=0).equals(wanted.astype(got.dtype)):
+        return store.query(f"SELECT {columns} FROM customers {where} {ranked}", [*params, per_segment])
+    return frame
 
 
 def satisfaction_sample(store: DataStore, state: FilterState, limit: int) -> pd.DataFrame:
-    """NPS category, acquisition channel and satisfaction of at most `limit` customers, chosen by a hash of
-    the id (the same ones every time)."""
+    """NPS category, acquisition channel and satisfaction of at most `limit` customers: those of smallest id
+    hash (the same ones every time)."""
     where, params = _where(state)
-    return store.query(
-        f"SELECT nps_category, acquisition_channel, satisfaction_score FROM customers {where} "
-        f"ORDER BY hash(customer_id), customer_id LIMIT ?", [*params, limit])
+    ordered = "ORDER BY hash(customer_id), customer_id LIMIT ?"
+    columns = "nps_category, acquisition_channel, satisfaction_score"
+    total = customer_count(store, state)
+    if total > 2 * SAMPLE_MARGIN * limit:
+        cut = int(SAMPLE_MARGIN * limit / total * _HASHES)
+        c_where, c_params = _where(state, "hash(customer_id) <= ?::UBIGINT", params=(cut,))
+        frame = store.query(f"SELECT {columns} FROM customers {c_where} {ordered}", [*c_params, limit])
+        if len(frame) == limit:
+            return frame
+    return store.query(f"SELECT {columns} FROM customers {where} {ordered}", [*params, limit])
 
 
 def satisfaction_by_channel(store: DataStore, state: FilterState) -> pd.DataFrame:
@@ -105,14 +139,6 @@ def satisfaction_bins(store: DataStore, state: FilterState, width: float) -> pd.
     return store.query(
         f"SELECT nps_category, floor(satisfaction_score / ?) * ? AS bin_start, count(*) AS customers "
         f"FROM customers {where} GROUP BY ALL ORDER BY nps_category, bin_start", [width, width, *params])
-
-
-def income_ltv_points(store: DataStore, state: FilterState) -> pd.DataFrame:
-    """Every customer under the filters with the POINT_COLUMNS, in file order (for drawing)."""
-    where, params = _where(state)
-    return store.query(
-        f"SELECT income, lifetime_value, customer_segment AS segment, customer_id, age, city_tier "
-        f"FROM customers {where} ORDER BY rowid", params)
 
 
 def income_ltv_fit(store: DataStore, state: FilterState) -> pd.DataFrame:
@@ -160,7 +186,7 @@ def churn_histogram(store: DataStore, state: FilterState, bins: int) -> pd.DataF
 def _risk_sql(state: FilterState, top_share: float) -> tuple[str, list]:
     """Filtered customers (`base`) and the LTV at which the top `top_share` starts (`cut`)."""
     where, params = _where(state)
-    return (f"WITH base AS (SELECT * FROM customers {where}), "
+    return (f"WITH base AS (SELECT lifetime_value, churn_probability, is_churned FROM customers {where}), "
             f"cut AS (SELECT quantile_cont(lifetime_value, ?) AS ltv_cut FROM base) ", [*params, 1 - top_share])
 
 
@@ -181,15 +207,45 @@ def at_risk_customers(store: DataStore, state: FilterState, threshold: float, to
                       include_churned: bool) -> pd.DataFrame:
     """Customers at or above the churn `threshold` and in the top `top_share` by LTV, by expected loss
     (probability × LTV), largest first."""
-    head, params = _risk_sql(state, top_share)
+    where, params = _where(state)
+    cut = f"(SELECT quantile_cont(lifetime_value, ?) FROM customers {where})"
+    risky, risky_params = _where(state, "churn_probability >= ?", f"lifetime_value >= {cut}", "(? OR is_churned = 0)",
+                                 params=(threshold, 1 - top_share, *params, include_churned))
     return store.query(
-        head + "SELECT customer_id, customer_segment, region, city_tier, age, lifetime_value, churn_probability, "
-        "is_churned, churn_probability * lifetime_value AS expected_loss FROM base, cut "
-        "WHERE churn_probability >= ? AND lifetime_value >= ltv_cut AND (? OR is_churned = 0) "
-        "ORDER BY expected_loss DESC, customer_id", [*params, threshold, include_churned])
+        "SELECT customer_id, customer_segment, region, city_tier, age, lifetime_value, churn_probability, "
+        f"is_churned, churn_probability * lifetime_value AS expected_loss FROM customers {risky} "
+        "ORDER BY expected_loss DESC, customer_id", risky_params)
 
 
 def customer_rows(store: DataStore, state: FilterState) -> pd.DataFrame:
     """The customers under the filters: contract columns, file order (the download)."""
     where, params = _where(state)
     return store.query(f"SELECT {', '.join(CUSTOMERS.column_names)} FROM customers {where} ORDER BY rowid", params)
+
+
+def income_ltv_values(store: DataStore, state: FilterState, segments: tuple[str, ...]) -> pd.DataFrame:
+    """Income, lifetime value and segment of every customer under the filters, numbers only (what a raster
+    counts): `segment` is a categorical of `segments` (customers of any other segment get n/a)."""
+    where, params = _where(state)
+    frame = store.query(
+        "SELECT income::DOUBLE AS income, lifetime_value::DOUBLE AS lifetime_value, "
+        f"(coalesce(list_position(?::VARCHAR[], customer_segment), 0) - 1)::SMALLINT AS code FROM customers {where}",
+        [list(segments), *params])
+    return pd.DataFrame({"income": frame["income"], "lifetime_value": frame["lifetime_value"],
+                         "segment": pd.Categorical.from_codes(frame["code"].to_numpy(), categories=list(segments))})
+
+
+def income_ltv_in_view(store: DataStore, state: FilterState, x_range: tuple[float, float] | None = None,
+                       y_range: tuple[float, float] | None = None, limit: int | None = None) -> pd.DataFrame:
+    """The customers under the filters whose income lies in `x_range` and lifetime value in `y_range` (bounds
+    included; None: any), with the POINT_COLUMNS, in file order; at most `limit` of them."""
+    clauses, values = [], []
+    for column, bounds in (("income", x_range), ("lifetime_value", y_range)):
+        if bounds is not None:
+            clauses.append(f"{column} BETWEEN ? AND ?")
+            values += [float(bounds[0]), float(bounds[1])]
+    where, params = _where(state, *clauses, params=values)
+    columns = ", ".join("customer_segment AS segment" if c == "segment" else c for c in POINT_COLUMNS)
+    if limit is None:
+        return store.query(f"SELECT {columns} FROM customers {where} ORDER BY rowid", params)
+    return store.query(f"SELECT {columns} FROM customers {where} ORDER BY rowid LIMIT ?", [*params, int(limit)])

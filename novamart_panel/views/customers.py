@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import io
+import threading
 from typing import ClassVar
 
 import holoviews as hv
@@ -68,6 +70,15 @@ return s + '₹' + Math.round(a).toLocaleString('en-IN');
 """
 
 
+_WARM_UP = threading.Lock()
+_WARM_UP_DONE: list[bool] = []
+
+
+def has_datashader() -> bool:
+    """Whether datashader can be imported here (checked without importing it: the import takes a second)."""
+    return importlib.util.find_spec("datashader") is not None
+
+
 def datashader_tools():
     """(datashader, HoloViews' `rasterize`), or None where datashader is not installed: the WebAssembly page,
     where its numba cannot run and whose bundled data is small enough to draw as points. Imported on demand
@@ -78,6 +89,22 @@ def datashader_tools():
     except ImportError:
         return None
     return datashader, operations.rasterize
+
+
+def warm_up_rasteriser() -> None:
+    """Import datashader and compile its count-by-segment aggregation, once per process: the first rasterised
+    scatter would otherwise wait a second or two for both (datashader compiles its kernels on first use)."""
+    with _WARM_UP:
+        if _WARM_UP_DONE:
+            return
+        tools = datashader_tools()
+        if tools is not None:
+            datashader, rasterize = tools
+            tiny = pd.DataFrame({"income": [0.0, 1.0], "lifetime_value": [0.0, 1.0],
+                                 "segment": pd.Categorical(list(SEGMENTS[:2]), categories=list(SEGMENTS))})
+            rasterize(hv.Points(tiny, ["income", "lifetime_value"], ["segment"]),
+                      aggregator=datashader.count_cat("segment"), dynamic=False, width=4, height=4)
+        _WARM_UP_DONE.append(True)
 
 
 def rupee_hover() -> CustomJSHover:
@@ -136,6 +163,7 @@ class CustomerSection(Section):
     RASTER_THRESHOLD: ClassVar[int] = 50_000     # more customers in view than this → datashader
     POINTS_PER_SEGMENT: ClassVar[int] = 1_000    # LTV points drawn per segment at most
     VIOLIN_SAMPLE: ClassVar[int] = 20_000        # customers the violins estimate densities from at most
+    AT_RISK_ROWS: ClassVar[int] = 1_000          # rows of the at-risk table (the download has every one)
 
     age_bin_width = param.Integer(default=5, bounds=(1, 10), label="Age bin width (years)")
     age_by_segment = param.Boolean(default=True, label="Overlay segments (stacked)")
@@ -164,6 +192,9 @@ class CustomerSection(Section):
         self.sunburst = Sunburst(levels=HIERARCHY, size="customers", colors={"customer_segment": SEGMENT_COLORS},
                                  root_label=ALL_CUSTOMERS, title="Customers by region → city tier → segment",
                                  frame=self.hierarchy())
+        if self.scatter_count() > self.RASTER_THRESHOLD and has_datashader() and not _WARM_UP_DONE:
+            # In the background while the user looks at other charts: the scatter is the fourth view.
+            threading.Thread(target=warm_up_rasteriser, name="novamart-rasteriser-warm-up", daemon=True).start()
 
     # -- 1. age ---------------------------------------------------------------------------------------
     @param.depends(*CUSTOMER_DEPS, "age_bin_width", "age_by_segment", "age_segments")
@@ -365,14 +396,27 @@ class CustomerSection(Section):
         """'points' or 'rasterised' (the whole selection; zooming in below the threshold shows points).
         Without datashader every customer is drawn as a point."""
         dense = self.scatter_count() > self.RASTER_THRESHOLD
-        return "rasterised" if dense and datashader_tools() is not None else "points"
+        return "rasterised" if dense and has_datashader() else "points"
+
+    def scatter_segments(self) -> list[str]:
+        """Every segment of the customer file, in segment order (the raster's layers)."""
+        return segment_order(distinct_values(self.store, "customers", "customer_segment"))
 
     @param.depends(*CUSTOMER_DEPS)
     @memoized
     def scatter_rows(self) -> pd.DataFrame:
-        """Every customer shown: income, LTV and the hover details; segment as an ordered category."""
-        frame = cq.income_ltv_points(self.store, self.filter_state())
-        frame["segment"] = pd.Categorical(frame["segment"], categories=segment_order(frame["segment"]))
+        """Every customer shown, numbers only (what the raster counts): income, LTV, segment as a category."""
+        return cq.income_ltv_values(self.store, self.filter_state(), tuple(self.scatter_segments()))
+
+    def points_in_view(self, x_range=None, y_range=None) -> pd.DataFrame:
+        """The customers inside the axis ranges (bounds included) with their details, when at most
+        RASTER_THRESHOLD are and the chart can rasterise; else none: the raster shows them. In segment order."""
+        limit = self.RASTER_THRESHOLD + 1 if has_datashader() else None
+        frame = cq.income_ltv_in_view(self.store, self.filter_state(), _known_range(x_range), _known_range(y_range),
+                                      limit)
+        if limit is not None and len(frame) >= limit:
+            frame = frame.iloc[:0]
+        frame["segment"] = pd.Categorical(frame["segment"], categories=segment_order(frame["segment"].unique()))
         # Drawn (and listed in the legend) in segment order.
         return frame.sort_values("segment", kind="stable", ignore_index=True)
 
@@ -406,8 +450,8 @@ class CustomerSection(Section):
         return pd.DataFrame(lines, columns=["line", "income", "lifetime_value", "slope"])
 
     @param.depends(*CUSTOMER_DEPS)
-    def plot_scatter_points(self) -> hv.Points:
-        frame = self.scatter_rows()
+    def plot_scatter_points(self, x_range=None, y_range=None) -> hv.Points:
+        frame = self.points_in_view(x_range, y_range)
         points = hv.Points(frame, kdims=[hv.Dimension("income", label="Income"),
                                          hv.Dimension("lifetime_value", label="Lifetime value")],
                            vdims=["segment", "customer_id", "age", "city_tier"])
@@ -430,32 +474,36 @@ class CustomerSection(Section):
         # An empty curve keeps the overlay's shape when the trend line is off.
         return hv.Overlay(curves or [hv.Curve([], "income", "lifetime_value").opts(tools=[])])
 
-    def customers_in_view(self, element: hv.Points, x_range=None, y_range=None, dense: bool = False) -> hv.Points:
-        """The customers inside the current axis ranges (bounds included) if their number is on the `dense`
-        side of RASTER_THRESHOLD (more than it), else none: one of the two layers is always empty."""
+    @param.depends(*CUSTOMER_DEPS)
+    def plot_scatter_values(self) -> hv.Points:
+        """Every customer shown as a point without details: what the raster counts."""
+        return hv.Points(self.scatter_rows(), kdims=["income", "lifetime_value"], vdims=["segment"])
+
+    def customers_in_view(self, element: hv.Points, x_range=None, y_range=None, dense: bool = True) -> hv.Points:
+        """The customers of `element` inside the axis ranges (bounds included) if their number is on the `dense`
+        side of RASTER_THRESHOLD (more than it), else none: the raster is empty when the points show them."""
         frame = element.dframe()
-        # Before the browser reports its axes, HoloViews may send (nan, nan): that means "everything".
-        if x_range is not None and y_range is not None and np.isfinite([*x_range, *y_range]).all():
+        x_range, y_range = _known_range(x_range), _known_range(y_range)
+        if x_range is not None and y_range is not None:
             frame = frame[frame["income"].between(*x_range) & frame["lifetime_value"].between(*y_range)]
         if (len(frame) > self.RASTER_THRESHOLD) != dense:
             frame = frame.iloc[:0]
         return element.clone(frame)
 
     def scatter_view(self) -> hv.Overlay:
-        """Points while at most RASTER_THRESHOLD customers are in view, above it a datashader image coloured by
-        segment (re-aggregated on every zoom), with the trend lines on top."""
-        points = hv.DynamicMap(self.plot_scatter_points)
+        """Points (with their details, from DuckDB) while at most RASTER_THRESHOLD customers are in view, above
+        it a datashader image coloured by segment (re-aggregated on every zoom), with the trend lines on top."""
         trends = hv.DynamicMap(self.plot_trend_lines)
-        tools = datashader_tools()
+        tools = datashader_tools() if has_datashader() else None
         if tools is None:
-            layers = points * trends
+            layers = hv.DynamicMap(self.plot_scatter_points) * trends
         else:
             datashader, rasterize = tools
-            ranges = [hv.streams.RangeXY()]
-            sparse = points.apply(self.customers_in_view, streams=ranges, dense=False)
-            dense = rasterize(points.apply(self.customers_in_view, streams=ranges, dense=True),
+            ranges = hv.streams.RangeXY()
+            sparse = hv.DynamicMap(self.plot_scatter_points, streams=[ranges])
+            dense = rasterize(hv.DynamicMap(self.plot_scatter_values).apply(self.customers_in_view, streams=[ranges]),
                               aggregator=datashader.count_cat("segment"))
-            colours = [segment_colour(s) for s in SEGMENTS]
+            colours = [segment_colour(s) for s in self.scatter_segments()]
             dense = dense.opts({"ImageStack": dict(cmap=colours, tools=["hover"], responsive=True,
                                                    height=CHART_HEIGHT)}, backend="bokeh")
             layers = dense * sparse * trends
@@ -466,13 +514,12 @@ class CustomerSection(Section):
     def scatter_snapshot(self) -> hv.Element:
         """The scatter for a saved page: the points, or above RASTER_THRESHOLD one fixed datashader image
         (a million points would not fit in a file)."""
-        points = self.plot_scatter_points()
         if self.scatter_mode() == "points":
-            return points
+            return self.plot_scatter_points()
         datashader, rasterize = datashader_tools()
-        image = rasterize(points, aggregator=datashader.count_cat("segment"), dynamic=False, width=900,
-                          height=CHART_HEIGHT)
-        return image.opts(cmap=[segment_colour(s) for s in SEGMENTS], tools=["hover"])
+        image = rasterize(self.plot_scatter_values(), aggregator=datashader.count_cat("segment"), dynamic=False,
+                          width=900, height=CHART_HEIGHT)
+        return image.opts(cmap=[segment_colour(s) for s in self.scatter_segments()], tools=["hover"])
 
     @param.depends(*CUSTOMER_DEPS)
     def scatter_note(self) -> str:
@@ -623,8 +670,9 @@ class CustomerSection(Section):
     @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
     @memoized
     def at_risk_table(self) -> pd.DataFrame:
-        """The at-risk list as the table shows it (money and rates formatted)."""
-        frame = self.at_risk()
+        """The first AT_RISK_ROWS of the at-risk list as the table shows them (money and rates formatted); the
+        download and the insight use the whole list."""
+        frame = self.at_risk().iloc[:self.AT_RISK_ROWS]
         return pd.DataFrame({
             "Customer": frame["customer_id"], "Segment": frame["customer_segment"], "Region": frame["region"],
             "City tier": frame["city_tier"], "Lifetime value": [rupees(v) for v in frame["lifetime_value"]],
@@ -735,7 +783,8 @@ class CustomerSection(Section):
         at_risk = pn.Card(
             at_risk_table,
             csv_download(self.at_risk, "novamart_at_risk_customers.csv", "Download at-risk list (CSV)"),
-            title="At-risk customers (highest expected loss first)", collapsible=False, sizing_mode="stretch_width")
+            title=f"At-risk customers (highest expected loss first; the table lists the first "
+                  f"{count(self.AT_RISK_ROWS)}, the download all)", collapsible=False, sizing_mode="stretch_width")
         cards = [view_card(*view) for view in views]
         return pn.Column(header, *cards, at_risk, sizing_mode="stretch_width")
 
@@ -747,6 +796,14 @@ def segment_legend(caption: str) -> str:
                        for segment, colour in SEGMENT_COLORS.items())
     return f'<div style="font-size:0.9em">{caption} {swatches}</div>'
 
+
+
+def _known_range(bounds) -> tuple[float, float] | None:
+    """An axis range, or None for "everything": before the browser reports its axes HoloViews may send None
+    or (nan, nan)."""
+    if bounds is None or not np.isfinite(np.asarray(bounds, dtype=float)).all():
+        return None
+    return float(bounds[0]), float(bounds[1])
 
 
 def _offset_labels(plot, element) -> None:

@@ -102,10 +102,23 @@ def test_satisfaction_sample_means_and_bins(data):
 def test_income_ltv_points_and_fit(data):
     store, customers = data
     rows = rows_for(customers, TWO_REGIONS)
-    points = cq.income_ltv_points(store, TWO_REGIONS)
+    points = cq.income_ltv_in_view(store, TWO_REGIONS)
     assert list(points.columns) == list(cq.POINT_COLUMNS)
     assert list(points["customer_id"]) == list(rows["customer_id"])          # file order
     assert np.allclose(points["lifetime_value"], rows["lifetime_value"])
+    x_range, y_range = tuple(rows["income"].quantile([0.2, 0.6])), tuple(rows["lifetime_value"].quantile([0.1, 0.5]))
+    inside = rows[rows["income"].between(*x_range) & rows["lifetime_value"].between(*y_range)]
+    zoomed = cq.income_ltv_in_view(store, TWO_REGIONS, x_range, y_range)
+    assert 0 < len(zoomed) and list(zoomed["customer_id"]) == list(inside["customer_id"])
+    assert list(cq.income_ltv_in_view(store, TWO_REGIONS, x_range, None, limit=7)["customer_id"]) == list(
+        rows[rows["income"].between(*x_range)]["customer_id"].iloc[:7])
+    segments = ("Premium", "Regular", "Budget", "New")                       # "Churned" left out: n/a
+    values = cq.income_ltv_values(store, TWO_REGIONS, segments)
+    assert list(values.columns) == ["income", "lifetime_value", "segment"] and len(values) == len(rows)
+    assert list(values["segment"].cat.categories) == list(segments)
+    expected = rows["customer_segment"].where(rows["customer_segment"].isin(segments))
+    assert values["segment"].astype(object).fillna("n/a").tolist() == expected.fillna("n/a").tolist()
+    assert np.allclose(values["income"], rows["income"])
     fits = cq.income_ltv_fit(store, TWO_REGIONS)
     overall = fits.iloc[0]
     assert pd.isna(overall["segment"]) and overall["customers"] == len(rows)
@@ -167,3 +180,13 @@ def test_customer_rows_are_the_file_under_the_filters(data):
     assert list(frame.columns) == list(CUSTOMERS.column_names)
     assert list(frame["customer_id"]) == list(rows["customer_id"])
     assert len(cq.customer_rows(store, CAMPAIGN_ONLY)) == len(customers)
+
+
+@pytest.mark.parametrize("margin", [0.01, 10 ** 9])
+def test_samples_skip_hashes_without_changing_the_sample(data, monkeypatch, margin):
+    """Looking only below a hash cut (or falling back when the cut leaves too few) gives the plain sample."""
+    store, _ = data
+    expected_ltv, expected_scores = cq.ltv_sample(store, ALL, 40), cq.satisfaction_sample(store, TWO_REGIONS, 150)
+    monkeypatch.setattr(cq, "SAMPLE_MARGIN", margin)   # 10**9: no cut at all; 0.01: a cut too tight
+    pd.testing.assert_frame_equal(cq.ltv_sample(store, ALL, 40), expected_ltv)
+    pd.testing.assert_frame_equal(cq.satisfaction_sample(store, TWO_REGIONS, 150), expected_scores)
