@@ -10,8 +10,9 @@ your cache folder). For each section, in this process:
 
 - **first**: construction, building the layout, then calling every plot, insight and note method once (what
   the server computes for the first render; the customer scatter's DynamicMap is evaluated too);
-- **channel filter**: the global channel filter set to one channel, then every plot method again (the shown
-  section follows the filters at once);
+- **channel filter**: the global channel filter set to one channel (the shown section follows the filters at
+  once, and its insight panes recompute), then the plot methods that depend on the changed filter, as the
+  browser's DynamicMaps would (the customer scatter's DynamicMap when it depends on it);
 - **region filter**: the same with one region (customer views follow regions only).
 
 The store's query memo is cleared before each section, so no section profits from another's queries.
@@ -52,6 +53,12 @@ def callables(section, prefixes=PREFIXES, extra=NOTES) -> list:
         if not required:
             found.append(method)
     return found
+
+
+def depends_on(section, method, names) -> bool:
+    """Whether a section's method depends on any of the section's params `names`."""
+    return any(dep.name in names and dep.inst in (None, section)
+               for dep in section.param.method_dependencies(method.__name__))
 
 
 def timed_calls(methods) -> tuple[float, list[tuple[float, str]]]:
@@ -110,11 +117,13 @@ def main(argv=None) -> int:
         def change(**values):
             filters.param.update(date_range=filters.full_range, channels=[], regions=[], campaign_types=[])
             timed_calls(callables(section, prefixes=("plot_",), extra=()))   # back at the unfiltered state
+            plots = [m for m in callables(section, prefixes=("plot_",), extra=()) if depends_on(section, m, values)]
             begin = time.perf_counter()
             filters.param.update(**values)
-            if slug == "customers" and not section.missing_tables:
+            if slug == "customers" and not section.missing_tables and depends_on(section, section.scatter_rows,
+                                                                                  values):
                 section.scatter_view()[()]
-            _, times = timed_calls(callables(section, prefixes=("plot_",), extra=()))
+            _, times = timed_calls(plots)
             return time.perf_counter() - begin, times
 
         channel_change, channel_times = change(channels=[channel])

@@ -2,13 +2,17 @@
 bounded samples and the churn-risk list, all aggregated in DuckDB so no view moves every customer into pandas.
 
 Customer data has a region column only, so of the global filters only the region narrows these queries.
+Counts, bins, means and fits come from a small breakdown of all customers by the filter columns (a few
+thousand rows, computed once per store and kept in its query memo) narrowed to the filters: a filter change
+then costs no pass over the customers. Quantiles, samples and lists need the rows and query them.
 SQL text is built from fixed fragments and contract column names; every value travels as a `?` parameter.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from .contract import CUSTOMERS
+from .contract import CUSTOMERS, FILTER_COLUMNS
 from .queries import FilterState
 from .store import DataStore
 
@@ -27,35 +31,59 @@ def _where(state: FilterState, *clauses: str, params: tuple | list = ()) -> tupl
     return ("WHERE " + " AND ".join(parts) if parts else ""), values + list(params)
 
 
-def _segments(segments) -> tuple[tuple[str, ...], tuple]:
-    """The clause keeping `segments` (none when empty: every segment)."""
-    return (("list_contains(?, customer_segment)",), (list(segments),)) if segments else ((), ())
+def _filter_columns() -> list[str]:
+    """The customer columns global filters narrow (the region)."""
+    return [tables["customers"] for tables in FILTER_COLUMNS.values() if "customers" in tables]
+
+
+def _narrowed_breakdown(store: DataStore, state: FilterState, keys: tuple[str, ...], measures: str,
+                        params: tuple = ()) -> pd.DataFrame:
+    """`measures` per filter column and `keys` (columns, or `expression AS name`) of all customers, the rows the
+    filters keep. DuckDB computes it once per store: a small result the store remembers, whatever the filters."""
+    filters = _filter_columns()
+    frame = store.query(f"SELECT {', '.join([*filters, *keys, measures])} FROM customers GROUP BY ALL", list(params))
+    for name, tables in FILTER_COLUMNS.items():
+        if "customers" in tables and getattr(state, name):
+            frame = frame[frame[tables["customers"]].isin(getattr(state, name))]
+    return frame
+
+
+def _breakdown(store: DataStore, state: FilterState, keys: tuple[str, ...], measures: str,
+               params: tuple = ()) -> pd.DataFrame:
+    """`measures` (additive: counts and sums) per `keys` of the customers under the filters, ordered by the keys
+    (missing keys last): `_narrowed_breakdown` summed over the filter columns, no pass over the customers."""
+    frame = _narrowed_breakdown(store, state, keys, measures, params)
+    names = [key.rsplit(" AS ", 1)[-1] for key in keys]
+    sums = [c for c in frame.columns if c not in _filter_columns() and c not in names]
+    if not names:
+        return frame[sums].sum().to_frame().T
+    return frame.groupby(names, dropna=False, sort=True)[sums].sum().reset_index()
 
 
 def customer_count(store: DataStore, state: FilterState) -> int:
     """Customers under the filters."""
-    where, params = _where(state)
-    return int(store.query(f"SELECT count(*) AS n FROM customers {where}", params)["n"].iloc[0])
+    return int(_breakdown(store, state, (), "count(*) AS n")["n"].iloc[0])
+
+
+def _ages(store: DataStore, state: FilterState, segments=()) -> pd.DataFrame:
+    """Customers per segment and exact age (of `segments` only, when given)."""
+    frame = _breakdown(store, state, ("customer_segment AS segment", "age"), "count(*) AS customers")
+    return frame[frame["segment"].isin(segments)] if segments else frame
 
 
 def age_histogram(store: DataStore, state: FilterState, width: int, by_segment: bool = True,
                   segments=(), total_label: str = "All customers") -> pd.DataFrame:
     """Customers per age bin [bin_start, bin_start + width): per segment, or as one `total_label` group."""
-    clauses, values = _segments(segments)
-    where, params = _where(state, *clauses, params=values)
-    split = "customer_segment" if by_segment else "?::VARCHAR"
-    return store.query(
-        f"SELECT CAST(floor(age / ?) AS BIGINT) * ? AS bin_start, {split} AS segment, count(*) AS customers "
-        f"FROM customers {where} GROUP BY ALL ORDER BY bin_start, segment",
-        [width, width, *([] if by_segment else [total_label]), *params])
+    ages = _ages(store, state, segments)
+    frame = pd.DataFrame({"bin_start": (ages["age"] // width) * width,
+                          "segment": ages["segment"] if by_segment else total_label,
+                          "customers": ages["customers"]})
+    return frame.groupby(["bin_start", "segment"], dropna=False, sort=True)["customers"].sum().reset_index()
 
 
 def age_counts(store: DataStore, state: FilterState, segments=()) -> pd.DataFrame:
     """Customers per segment and exact age."""
-    clauses, values = _segments(segments)
-    where, params = _where(state, *clauses, params=values)
-    return store.query(f"SELECT customer_segment AS segment, age, count(*) AS customers FROM customers "
-                       f"{where} GROUP BY ALL ORDER BY segment, age", params)
+    return _ages(store, state, segments).reset_index(drop=True)
 
 
 def ltv_box_stats(store: DataStore, state: FilterState) -> pd.DataFrame:
@@ -127,30 +155,55 @@ def satisfaction_sample(store: DataStore, state: FilterState, limit: int) -> pd.
 
 def satisfaction_by_channel(store: DataStore, state: FilterState) -> pd.DataFrame:
     """Customers and mean satisfaction per NPS category and acquisition channel."""
-    where, params = _where(state)
-    return store.query(
-        f"SELECT nps_category, acquisition_channel, count(*) AS customers, avg(satisfaction_score) AS mean_score "
-        f"FROM customers {where} GROUP BY ALL ORDER BY nps_category, acquisition_channel", params)
+    frame = _breakdown(store, state, ("nps_category", "acquisition_channel"),
+                       "count(*) AS customers, sum(satisfaction_score) AS total, count(satisfaction_score) AS scored")
+    mean = frame["total"] / frame["scored"].where(frame["scored"] > 0)
+    return frame[["nps_category", "acquisition_channel", "customers"]].assign(mean_score=mean.astype(float))
 
 
 def satisfaction_bins(store: DataStore, state: FilterState, width: float) -> pd.DataFrame:
     """Customers per NPS category and satisfaction bin [bin_start, bin_start + width)."""
-    where, params = _where(state)
-    return store.query(
-        f"SELECT nps_category, floor(satisfaction_score / ?) * ? AS bin_start, count(*) AS customers "
-        f"FROM customers {where} GROUP BY ALL ORDER BY nps_category, bin_start", [width, width, *params])
+    return _breakdown(store, state, ("nps_category", "floor(satisfaction_score / ?) * ? AS bin_start"),
+                      "count(*) AS customers", (width, width))
 
 
 def income_ltv_fit(store: DataStore, state: FilterState) -> pd.DataFrame:
     """OLS of lifetime value on income (slope, intercept), Pearson r, customers and the income range, per
-    segment and overall (segment NULL)."""
-    where, params = _where(state)
-    return store.query(
-        f"SELECT customer_segment AS segment, count(*) AS customers, corr(lifetime_value, income) AS r, "
-        f"regr_slope(lifetime_value, income) AS slope, regr_intercept(lifetime_value, income) AS intercept, "
-        f"min(income) AS income_min, max(income) AS income_max "
-        f"FROM customers {where} GROUP BY GROUPING SETS ((customer_segment), ()) "
-        f"ORDER BY segment NULLS FIRST", params)
+    segment and overall (segment NULL, first).
+
+    The per-group moments (count, means, sums of squares and products about the means) are pooled exactly
+    (Chan, Golub and LeVeque's pairwise formulas), so the fit of any set of groups needs no pass over rows."""
+    groups = _narrowed_breakdown(store, state, ("customer_segment AS segment",),
+                        "count(*) AS customers, regr_count(lifetime_value, income) AS n, "
+                        "regr_avgx(lifetime_value, income) * regr_count(lifetime_value, income) AS sum_x, "
+                        "regr_avgy(lifetime_value, income) * regr_count(lifetime_value, income) AS sum_y, "
+                        "regr_sxx(lifetime_value, income) AS sxx_within, regr_syy(lifetime_value, income) AS syy_within, "
+                        "regr_sxy(lifetime_value, income) AS sxy_within, "
+                        "min(income) AS income_min, max(income) AS income_max")
+    return pd.DataFrame([_pooled_fit(None, groups), *(_pooled_fit(segment, rows) for segment, rows in
+                                                        groups.groupby("segment", sort=True))],
+                        columns=["segment", "customers", "r", "slope", "intercept", "income_min", "income_max"])
+
+
+def _pooled_fit(segment: str | None, groups: pd.DataFrame) -> dict:
+    """The OLS fit and Pearson r of the pooled groups (rows of per-group moments, see `income_ltv_fit`)."""
+    fit = {"segment": segment, "customers": int(groups["customers"].sum()), "r": np.nan, "slope": np.nan,
+           "intercept": np.nan, "income_min": groups["income_min"].min(), "income_max": groups["income_max"].max()}
+    paired = groups[groups["n"] > 0].fillna({c: 0.0 for c in ("sxx_within", "syy_within", "sxy_within")})
+    n = float(paired["n"].sum())
+    if n == 0:
+        return fit
+    mean_x, mean_y = paired["sum_x"].sum() / n, paired["sum_y"].sum() / n
+    dx, dy = paired["sum_x"] / paired["n"] - mean_x, paired["sum_y"] / paired["n"] - mean_y
+    sxx = float((paired["sxx_within"] + paired["n"] * dx * dx).sum())
+    syy = float((paired["syy_within"] + paired["n"] * dy * dy).sum())
+    sxy = float((paired["sxy_within"] + paired["n"] * dx * dy).sum())
+    if sxx > 0:
+        fit["slope"] = sxy / sxx
+        fit["intercept"] = mean_y - fit["slope"] * mean_x
+        if syy > 0:
+            fit["r"] = sxy / np.sqrt(sxx * syy)
+    return fit
 
 
 def high_value_count(store: DataStore, state: FilterState, top_share: float, segment: str) -> tuple[float, int]:
@@ -168,19 +221,15 @@ def high_value_count(store: DataStore, state: FilterState, top_share: float, seg
 
 def hierarchy_counts(store: DataStore, state: FilterState) -> pd.DataFrame:
     """Customers per region, city tier and segment."""
-    where, params = _where(state)
-    return store.query(f"SELECT region, city_tier, customer_segment, count(*) AS customers FROM customers "
-                       f"{where} GROUP BY ALL ORDER BY ALL", params)
+    return _breakdown(store, state, ("region AS tree_region", "city_tier", "customer_segment"),
+                      "count(*) AS customers").rename(columns={"tree_region": "region"})
 
 
 def churn_histogram(store: DataStore, state: FilterState, bins: int) -> pd.DataFrame:
     """Customers per churn-probability bin of width 1/`bins` (`bin_start`; 1.0 joins the last bin) and segment."""
-    where, params = _where(state)
     # Round first: a probability on a bin edge can land a hair below it in binary floating point.
-    return store.query(
-        f"SELECT least(floor(round(churn_probability * ?, 9)), ? - 1) / ? AS bin_start, "
-        f"customer_segment AS segment, count(*) AS customers FROM customers {where} GROUP BY ALL "
-        f"ORDER BY bin_start, segment", [bins, bins, bins, *params])
+    return _breakdown(store, state, ("least(floor(round(churn_probability * ?, 9)), ? - 1) / ? AS bin_start",
+                                     "customer_segment AS segment"), "count(*) AS customers", (bins, bins, bins))
 
 
 def _risk_sql(state: FilterState, top_share: float) -> tuple[str, list]:
@@ -239,13 +288,28 @@ def income_ltv_in_view(store: DataStore, state: FilterState, x_range: tuple[floa
                        y_range: tuple[float, float] | None = None, limit: int | None = None) -> pd.DataFrame:
     """The customers under the filters whose income lies in `x_range` and lifetime value in `y_range` (bounds
     included; None: any), with the POINT_COLUMNS, in file order; at most `limit` of them."""
-    clauses, values = [], []
-    for column, bounds in (("income", x_range), ("lifetime_value", y_range)):
-        if bounds is not None:
-            clauses.append(f"{column} BETWEEN ? AND ?")
-            values += [float(bounds[0]), float(bounds[1])]
+    clauses, values = _range_clauses(x_range, y_range)
     where, params = _where(state, *clauses, params=values)
     columns = ", ".join("customer_segment AS segment" if c == "segment" else c for c in POINT_COLUMNS)
     if limit is None:
         return store.query(f"SELECT {columns} FROM customers {where} ORDER BY rowid", params)
     return store.query(f"SELECT {columns} FROM customers {where} ORDER BY rowid LIMIT ?", [*params, int(limit)])
+
+
+def income_ltv_count(store: DataStore, state: FilterState, x_range: tuple[float, float] | None = None,
+                     y_range: tuple[float, float] | None = None) -> int:
+    """How many customers under the filters have an income in `x_range` and a lifetime value in `y_range`
+    (bounds included; None: any)."""
+    clauses, values = _range_clauses(x_range, y_range)
+    where, params = _where(state, *clauses, params=values)
+    return int(store.query(f"SELECT count(*) AS n FROM customers {where}", params)["n"].iloc[0])
+
+
+def _range_clauses(x_range, y_range) -> tuple[list[str], list[float]]:
+    """Clauses keeping incomes in `x_range` and lifetime values in `y_range` (None: any), and their values."""
+    clauses, values = [], []
+    for column, bounds in (("income", x_range), ("lifetime_value", y_range)):
+        if bounds is not None:
+            clauses.append(f"{column} BETWEEN ? AND ?")
+            values += [float(bounds[0]), float(bounds[1])]
+    return clauses, values

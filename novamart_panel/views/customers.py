@@ -411,11 +411,11 @@ class CustomerSection(Section):
     def points_in_view(self, x_range=None, y_range=None) -> pd.DataFrame:
         """The customers inside the axis ranges (bounds included) with their details, when at most
         RASTER_THRESHOLD are and the chart can rasterise; else none: the raster shows them. In segment order."""
-        limit = self.RASTER_THRESHOLD + 1 if has_datashader() else None
-        frame = cq.income_ltv_in_view(self.store, self.filter_state(), _known_range(x_range), _known_range(y_range),
-                                      limit)
-        if limit is not None and len(frame) >= limit:
-            frame = frame.iloc[:0]
+        state, x_range, y_range = self.filter_state(), _known_range(x_range), _known_range(y_range)
+        shown = (self.scatter_count() if x_range is None and y_range is None else
+                 cq.income_ltv_count(self.store, state, x_range, y_range))
+        dense = shown > self.RASTER_THRESHOLD and has_datashader()
+        frame = cq.income_ltv_in_view(self.store, state, x_range, y_range, limit=0 if dense else None)
         frame["segment"] = pd.Categorical(frame["segment"], categories=segment_order(frame["segment"].unique()))
         # Drawn (and listed in the legend) in segment order.
         return frame.sort_values("segment", kind="stable", ignore_index=True)

@@ -190,3 +190,70 @@ def test_samples_skip_hashes_without_changing_the_sample(data, monkeypatch, marg
     monkeypatch.setattr(cq, "SAMPLE_MARGIN", margin)   # 10**9: no cut at all; 0.01: a cut too tight
     pd.testing.assert_frame_equal(cq.ltv_sample(store, ALL, 40), expected_ltv)
     pd.testing.assert_frame_equal(cq.satisfaction_sample(store, TWO_REGIONS, 150), expected_scores)
+
+
+def test_income_ltv_count_in_view(data):
+    store, customers = data
+    rows = rows_for(customers, TWO_REGIONS)
+    assert cq.income_ltv_count(store, TWO_REGIONS) == len(rows)
+    inside = rows["income"].between(30_000, 90_000) & rows["lifetime_value"].between(1_000, 20_000)
+    assert cq.income_ltv_count(store, TWO_REGIONS, (30_000, 90_000), (1_000, 20_000)) == inside.sum()
+    assert cq.income_ltv_count(store, TWO_REGIONS, None, (1_000, 20_000)) == rows["lifetime_value"].between(
+        1_000, 20_000).sum()
+
+
+def test_a_region_change_reads_the_remembered_breakdown(packaged_store, monkeypatch):
+    seen = []
+    query = packaged_store.query
+    monkeypatch.setattr(packaged_store, "query", lambda sql, params=None: seen.append((sql, repr(params))) or
+                        query(sql, params))
+    for regions in (("North",), ("South", "West"), ()):
+        state = FilterState(regions=regions)
+        cq.satisfaction_by_channel(packaged_store, state)
+        cq.age_histogram(packaged_store, state, 5)
+        cq.income_ltv_fit(packaged_store, state)
+    assert len(set(seen)) == 3          # one breakdown query each, the same whatever the regions
+
+
+@pytest.fixture(scope="module")
+def gappy(tmp_path_factory, packaged_dir):
+    """Customers with missing regions, ages, scores and incomes, and a segment of one customer."""
+    import shutil
+
+    from novamart_panel.data.store import DataStore
+
+    folder = tmp_path_factory.mktemp("gappy")
+    shutil.copy(packaged_dir / "campaign_performance.csv", folder)
+    rows = pd.read_csv(packaged_dir / "customer_data.csv")
+    rows.loc[rows.index[::7], "region"] = None
+    rows.loc[rows.index[::11], "age"] = None
+    rows.loc[rows.index[::13], "satisfaction_score"] = None
+    rows.loc[rows.index[::17], "income"] = None
+    churned = rows.index[rows["customer_segment"] == "Churned"]
+    rows = rows.drop(churned[1:])                                   # one Churned customer left
+    rows.to_csv(folder / "customer_data.csv", index=False)
+    return DataStore.open(folder), pd.read_csv(folder / "customer_data.csv")
+
+
+@pytest.mark.parametrize("state", [ALL, TWO_REGIONS])
+def test_breakdowns_keep_missing_values_as_sql_does(gappy, state):
+    store, customers = gappy
+    rows = rows_for(customers, state)
+    assert cq.customer_count(store, state) == len(rows)
+    ages = cq.age_histogram(store, state, 10)
+    expected = rows.groupby([(rows["age"] // 10) * 10, "customer_segment"], dropna=False).size()
+    assert ages["customers"].sum() == len(rows) and ages["bin_start"].isna().sum() == expected.index.get_level_values(
+        0).isna().sum()
+    means = cq.satisfaction_by_channel(store, state).set_index(["nps_category", "acquisition_channel"])
+    reference = rows.groupby(["nps_category", "acquisition_channel"])["satisfaction_score"].agg(["size", "mean"])
+    assert means["customers"].to_dict() == reference["size"].to_dict()
+    assert np.allclose(means["mean_score"].sort_index(), reference["mean"].sort_index())
+    fits = cq.income_ltv_fit(store, state).set_index("segment", drop=False)
+    paired = rows.dropna(subset=["income", "lifetime_value"])
+    overall = fits.iloc[0]
+    assert overall["customers"] == len(rows) and overall["income_min"] == rows["income"].min()
+    assert overall["slope"] == pytest.approx(np.polyfit(paired["income"], paired["lifetime_value"], 1)[0])
+    assert overall["r"] == pytest.approx(np.corrcoef(paired["income"], paired["lifetime_value"])[0, 1])
+    if "Churned" in set(rows["customer_segment"]):
+        lone = fits.loc["Churned"]                                   # one customer: no line, no r
+        assert lone["customers"] == 1 and np.isnan(lone["slope"]) and np.isnan(lone["r"])
