@@ -5,25 +5,30 @@ at view-model level (no browser), on a large data folder.
     python benchmarks/sections_benchmark.py --folder /tmp/nm10m
     python benchmarks/sections_benchmark.py --folder /tmp/nm10m --sections customers campaigns --detail
 
-The store is opened once (its cache file is built on the first run: set NOVAMART_CACHE_DIR to keep it out of
-your cache folder). For each section, in this process:
+The store's cache file is built first if needed (set NOVAMART_CACHE_DIR to keep it out of your cache folder).
+Each section is then measured in a fresh process that imports the app and opens the store, as a server does
+at start:
 
 - **first**: construction, building the layout, then calling every plot, insight and note method once (what
-  the server computes for the first render; the customer scatter's DynamicMap is evaluated too);
-- **channel filter**: the global channel filter set to one channel (the shown section follows the filters at
+  the server computes for the first render; the customer scatter's DynamicMap is evaluated too), the first
+  time in the process (one-time imports and compilation included);
+- **again**: the same for a second session of the process, with the store's query memo cleared;
+- **channel / region change**: the global filter set to one value (the shown section follows the filters at
   once, and its insight panes recompute), then the plot methods that depend on the changed filter, as the
-  browser's DynamicMaps would (the customer scatter's DynamicMap when it depends on it);
-- **region filter**: the same with one region (customer views follow regions only).
+  browser's DynamicMaps would (the customer scatter's DynamicMap when it depends on it); `--changes` values
+  each, starting from no filter, median and maximum.
 
-The store's query memo is cleared before each section, so no section profits from another's queries.
 `--detail` prints the slowest methods of each step. Run it once at a time: the machine is shared.
 """
 from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import os
 import resource
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -72,15 +77,8 @@ def timed_calls(methods) -> tuple[float, list[tuple[float, str]]]:
     return time.perf_counter() - begin, times
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--folder", required=True, type=Path)
-    parser.add_argument("--sections", nargs="*", default=list(DEFAULT_SECTIONS))
-    parser.add_argument("--channel", default=None, help="channel for the filter change (default: the second)")
-    parser.add_argument("--region", default=None, help="region for the filter change (default: the first)")
-    parser.add_argument("--detail", action="store_true", help="print the slowest methods of each step")
-    args = parser.parse_args(argv)
-
+def measure(slug: str, folder: Path, changes: int, detail: bool) -> dict:
+    """One section in this process: two sessions' first computation, then filter changes in the second."""
     import holoviews as hv
     import panel as pn
 
@@ -90,59 +88,87 @@ def main(argv=None) -> int:
 
     pn.extension("tabulator")
     hv.extension("bokeh")
+    store = DataStore.open(folder)   # as a server does at start (the cache exists: see main)
+    cls = {c.slug: c for c in SECTIONS}[slug]
+    result = {"slug": slug, "load": os.getloadavg()[0]}
+    for session in ("first", "again"):
+        store._memo.clear()   # a new session in the same process: no query answered from memory
+        filters = Filters(store)
+        begin = time.perf_counter()
+        section = cls(store=store, filters=filters, active=True)
+        pn.panel(section)
+        result[f"{session}_layout"] = time.perf_counter() - begin
+        if slug == "customers" and not section.missing_tables:
+            section.scatter_view()[()]   # the scatter's DynamicMap (datashader above the threshold)
+        _, times = timed_calls(callables(section))
+        result[session] = time.perf_counter() - begin
+        if detail:
+            print(f"    {slug} {session}: layout {result[f'{session}_layout']:.2f} s; slowest calls after it: "
+                  + ", ".join(f"{name} {t * 1000:.0f} ms" for t, name in sorted(times, reverse=True)[:4]), flush=True)
+
+    def change(**values):
+        filters.param.update(date_range=filters.full_range, channels=[], regions=[], campaign_types=[])
+        timed_calls(callables(section, prefixes=("plot_",), extra=()))   # back at the unfiltered state
+        plots = [m for m in callables(section, prefixes=("plot_",), extra=()) if depends_on(section, m, values)]
+        begin = time.perf_counter()
+        filters.param.update(**values)
+        if slug == "customers" and not section.missing_tables and depends_on(section, section.scatter_rows, values):
+            section.scatter_view()[()]
+        _, times = timed_calls(plots)
+        return time.perf_counter() - begin, times
+
+    for name in ("channels", "regions"):
+        options = list(filters.param[name].objects)[:changes]
+        timings = [change(**{name: [value]}) for value in options]
+        result[name] = sorted(t for t, _ in timings)
+        if detail:
+            slowest = max(timings, key=lambda pair: pair[0])[1]
+            print(f"    {slug} {name}: slowest change's calls: "
+                  + ", ".join(f"{n} {t * 1000:.0f} ms" for t, n in sorted(slowest, reverse=True)[:4]), flush=True)
+    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--folder", required=True, type=Path)
+    parser.add_argument("--sections", nargs="*", default=list(DEFAULT_SECTIONS))
+    parser.add_argument("--changes", type=int, default=5, help="filter changes of each kind (one value each)")
+    parser.add_argument("--detail", action="store_true", help="print the slowest methods of each step")
+    parser.add_argument("--one", help=argparse.SUPPRESS)   # internal: measure one section, print JSON
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(measure(args.one, args.folder, args.changes, args.detail)), flush=True)
+        return 0
+
     start = time.perf_counter()
+    from novamart_panel.data.store import DataStore
+
     store = DataStore.open(args.folder)
     print(f"store opened in {time.perf_counter() - start:.1f} s "
           f"({'built the cache' if store.built_here else 'attached the cache'}); load {os.getloadavg()[0]:.2f}",
           flush=True)
-    by_slug = {cls.slug: cls for cls in SECTIONS}
     rows = []
     for slug in args.sections:
-        cls = by_slug[slug]
-        store._memo.clear()
-        filters = Filters(store)
-        channel = args.channel or (filters.param.channels.objects[1:2] or filters.param.channels.objects)[0]
-        region = args.region or filters.param.regions.objects[0]
-        begin = time.perf_counter()
-        section = cls(store=store, filters=filters, active=True)
-        built = time.perf_counter() - begin
-        pn.panel(section)
-        laid_out = time.perf_counter() - begin
-        if slug == "customers" and not section.missing_tables:
-            section.scatter_view()[()]   # the scatter's DynamicMap (datashader above the threshold)
-        methods = callables(section)
-        calls, first_times = timed_calls(methods)
-        first = time.perf_counter() - begin
-
-        def change(**values):
-            filters.param.update(date_range=filters.full_range, channels=[], regions=[], campaign_types=[])
-            timed_calls(callables(section, prefixes=("plot_",), extra=()))   # back at the unfiltered state
-            plots = [m for m in callables(section, prefixes=("plot_",), extra=()) if depends_on(section, m, values)]
-            begin = time.perf_counter()
-            filters.param.update(**values)
-            if slug == "customers" and not section.missing_tables and depends_on(section, section.scatter_rows,
-                                                                                  values):
-                section.scatter_view()[()]
-            _, times = timed_calls(plots)
-            return time.perf_counter() - begin, times
-
-        channel_change, channel_times = change(channels=[channel])
-        region_change, region_times = change(regions=[region])
-        rows.append((slug, built, laid_out, first, channel_change, region_change, os.getloadavg()[0]))
-        print(f"{slug:12s} construct {built:6.2f} s  layout {laid_out:6.2f} s  first {first:6.2f} s "
-              f"(calls {calls:5.2f} s)  channel change {channel_change * 1000:7.0f} ms  "
-              f"region change {region_change * 1000:7.0f} ms  load {os.getloadavg()[0]:.2f}", flush=True)
-        if args.detail:
-            for label, times in (("first", first_times), ("channel", channel_times), ("region", region_times)):
-                slowest = ", ".join(f"{name} {t * 1000:.0f} ms" for t, name in sorted(times, reverse=True)[:5])
-                print(f"    {label:8s} {slowest}", flush=True)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS {peak:,.0f} MB")
-    print("\n| section | construct + layout | first computation | channel filter change | region filter change |")
+        command = [sys.executable, __file__, "--folder", str(args.folder), "--one", slug, "--changes",
+                   str(args.changes), *(["--detail"] if args.detail else [])]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip().splitlines()
+        for line in output[:-1]:
+            print(line)
+        row = json.loads(output[-1])
+        rows.append(row)
+        print(f"{slug:12s} first {row['first']:5.2f} s (layout {row['first_layout']:4.2f} s), again "
+              f"{row['again']:5.2f} s; channel change median {statistics.median(row['channels']) * 1000:5.0f} ms, "
+              f"max {max(row['channels']) * 1000:5.0f} ms; region change median "
+              f"{statistics.median(row['regions']) * 1000:5.0f} ms, max {max(row['regions']) * 1000:5.0f} ms; "
+              f"RSS {row['rss_mb']:,.0f} MB; load {row['load']:.1f}", flush=True)
+    print("\n| section | first computation (fresh process) | again (new session) | channel change median / max "
+          "| region change median / max |")
     print("| --- | --- | --- | --- | --- |")
-    for slug, built, laid_out, first, channel_change, region_change, load in rows:
-        print(f"| {slug} | {laid_out:.2f} s | {first:.2f} s | {channel_change * 1000:.0f} ms | "
-              f"{region_change * 1000:.0f} ms |")
+    for row in rows:
+        print(f"| {row['slug']} | {row['first']:.2f} s | {row['again']:.2f} s | "
+              f"{statistics.median(row['channels']) * 1000:.0f} / {max(row['channels']) * 1000:.0f} ms | "
+              f"{statistics.median(row['regions']) * 1000:.0f} / {max(row['regions']) * 1000:.0f} ms |")
     return 0
 
 

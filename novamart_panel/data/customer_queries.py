@@ -18,8 +18,9 @@ from .store import DataStore
 
 # Individual customers for drawing: income, LTV, segment and the hover details.
 POINT_COLUMNS = ("income", "lifetime_value", "segment", "customer_id", "age", "city_tier")
-# Samples keep the customers of smallest id hash. Only hashes below a cut expected to leave SAMPLE_MARGIN times
-# the sample are sorted (DuckDB skips the rest at once); when a group gets fewer, the query runs without the cut.
+# Samples keep the customers whose row number in the file has the smallest hash: the same customers every time,
+# spread over the file. Only hashes below a cut expected to leave SAMPLE_MARGIN times the sample are sorted
+# (DuckDB skips the rest at once); when a group gets fewer, the query runs without the cut.
 SAMPLE_MARGIN = 4
 _HASHES = 2.0 ** 64
 
@@ -90,21 +91,37 @@ def ltv_box_stats(store: DataStore, state: FilterState) -> pd.DataFrame:
     """Tukey box-plot numbers of lifetime value per segment: customers, quartiles (linear interpolation), the
     whisker ends (the furthest values within 1.5 IQR), the counts beyond them and the maximum."""
     where, params = _where(state)
-    return store.query(f"""
-        WITH base AS (SELECT customer_segment AS segment, lifetime_value AS v FROM customers {where}),
-        boxes AS (SELECT segment, count(*) AS customers, quantile_cont(v, 0.25) AS q1,
-                         quantile_cont(v, 0.5) AS median, quantile_cont(v, 0.75) AS q3, max(v) AS maximum
-                  FROM base GROUP BY segment)
-        SELECT boxes.*,
-               min(v) FILTER (WHERE v >= q1 - 1.5 * (q3 - q1)) AS lower,
-               max(v) FILTER (WHERE v <= q3 + 1.5 * (q3 - q1)) AS upper,
-               count(*) FILTER (WHERE v < q1 - 1.5 * (q3 - q1)) AS low_outliers,
-               count(*) FILTER (WHERE v > q3 + 1.5 * (q3 - q1)) AS high_outliers
-        FROM boxes JOIN base USING (segment) GROUP BY ALL ORDER BY segment""", params)
+    boxes = store.query(
+        f"SELECT customer_segment AS segment, count(*) AS customers, "
+        f"quantile_cont(lifetime_value, [0.25, 0.5, 0.75]) AS quartiles, max(lifetime_value) AS maximum "
+        f"FROM customers {where} GROUP BY ALL ORDER BY segment", params)
+    quartiles = np.array([list(q) if q is not None and len(q) == 3 else [np.nan] * 3 for q in boxes["quartiles"]],
+                         dtype=float).reshape(-1, 3)
+    boxes = boxes.drop(columns="quartiles").assign(q1=quartiles[:, 0], median=quartiles[:, 1], q3=quartiles[:, 2])
+    fence = 1.5 * (boxes["q3"] - boxes["q1"])
+    low, high = boxes["q1"] - fence, boxes["q3"] + fence
+    # A second pass with each segment's fences as parameters (a join on a five-row list, no materialised rows).
+    c_where, c_params = _where(state, "c.customer_segment IS NOT DISTINCT FROM f.segment")
+    whiskers = store.query(
+        "SELECT f.segment, min(c.lifetime_value) FILTER (WHERE c.lifetime_value >= f.low) AS lower, "
+        "max(c.lifetime_value) FILTER (WHERE c.lifetime_value <= f.high) AS upper, "
+        "count(*) FILTER (WHERE c.lifetime_value < f.low) AS low_outliers, "
+        "count(*) FILTER (WHERE c.lifetime_value > f.high) AS high_outliers "
+        "FROM (SELECT unnest(?::VARCHAR[]) AS segment, unnest(?::DOUBLE[]) AS low, unnest(?::DOUBLE[]) AS high) f, "
+        f"customers c {c_where} GROUP BY f.segment",
+        [_listed(boxes["segment"]), _listed(low), _listed(high), *c_params])
+    columns = ["segment", "customers", "q1", "median", "q3", "maximum", "lower", "upper", "low_outliers",
+               "high_outliers"]
+    return boxes.merge(whiskers, on="segment", how="left")[columns]
+
+
+def _listed(values: pd.Series) -> list:
+    """A list parameter: missing values (NaN) as NULL."""
+    return [None if pd.isna(v) else (v.item() if hasattr(v, "item") else v) for v in values]
 
 
 def _hash_cut(size_sql: str) -> str:
-    """SQL of the largest id hash a sample of `?` rows out of `size_sql` rows needs to look at (with
+    """SQL of the largest row-number hash a sample of `?` rows out of `size_sql` rows needs to look at (with
     SAMPLE_MARGIN to spare), or NULL (look at every row) when that is more than half of them."""
     margin = float(SAMPLE_MARGIN)
     return (f"CASE WHEN {size_sql} <= {2 * margin!r} * ? THEN NULL "
@@ -112,18 +129,18 @@ def _hash_cut(size_sql: str) -> str:
 
 
 def ltv_sample(store: DataStore, state: FilterState, per_segment: int) -> pd.DataFrame:
-    """At most `per_segment` customers per segment: those of smallest id hash (the same ones every time),
-    with a `jitter` in [-0.5, 0.5) for drawing."""
+    """At most `per_segment` customers per segment (see SAMPLE_MARGIN: the same ones every time), with a
+    `jitter` in [-0.5, 0.5) for drawing."""
     where, params = _where(state)
     columns = ("customer_id, customer_segment AS segment, lifetime_value, age, city_tier, region, "
                "(hash(customer_id) % 1000) / 1000.0 - 0.5 AS jitter")
-    ranked = ("QUALIFY row_number() OVER (PARTITION BY customer_segment ORDER BY hash(customer_id), customer_id) <= ? "
+    ranked = ("QUALIFY row_number() OVER (PARTITION BY customer_segment ORDER BY hash(rowid), rowid) <= ? "
               "ORDER BY segment, customer_id")
     sizes = store.query(f"SELECT customer_segment AS segment, count(*) AS n FROM customers {where} GROUP BY ALL",
                         params)
     if sizes.empty or (sizes["n"] <= per_segment).all():
         return store.query(f"SELECT {columns} FROM customers {where} {ranked}", [*params, per_segment])
-    c_where, c_params = _where(state, "(cuts.cut IS NULL OR hash(c.customer_id) <= cuts.cut)")
+    c_where, c_params = _where(state, "(cuts.cut IS NULL OR hash(c.rowid) <= cuts.cut)")
     frame = store.query(
         f"WITH cuts AS (SELECT customer_segment AS cut_segment, {_hash_cut('count(*)')} AS cut FROM customers "
         f"{where} GROUP BY ALL) "
@@ -138,15 +155,15 @@ def ltv_sample(store: DataStore, state: FilterState, per_segment: int) -> pd.Dat
 
 
 def satisfaction_sample(store: DataStore, state: FilterState, limit: int) -> pd.DataFrame:
-    """NPS category, acquisition channel and satisfaction of at most `limit` customers: those of smallest id
-    hash (the same ones every time)."""
+    """NPS category, acquisition channel and satisfaction of at most `limit` customers (see SAMPLE_MARGIN: the
+    same ones every time)."""
     where, params = _where(state)
-    ordered = "ORDER BY hash(customer_id), customer_id LIMIT ?"
+    ordered = "ORDER BY hash(rowid), rowid LIMIT ?"
     columns = "nps_category, acquisition_channel, satisfaction_score"
     total = customer_count(store, state)
     if total > 2 * SAMPLE_MARGIN * limit:
         cut = int(SAMPLE_MARGIN * limit / total * _HASHES)
-        c_where, c_params = _where(state, "hash(customer_id) <= ?::UBIGINT", params=(cut,))
+        c_where, c_params = _where(state, "hash(rowid) <= ?::UBIGINT", params=(cut,))
         frame = store.query(f"SELECT {columns} FROM customers {c_where} {ordered}", [*c_params, limit])
         if len(frame) == limit:
             return frame

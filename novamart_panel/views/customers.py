@@ -1,11 +1,11 @@
 """Customer insights (SPEC §4.3): who the customers are, what they are worth, how satisfied they are,
 which channels convert, where they live and who is about to leave.
 
-Every aggregate is computed in DuckDB. Views that draw individual customers stay responsive at a
-million rows: the LTV points and the violins draw a fixed pseudo-random sample (ordered by a hash of
-the customer id, so the same customers every time), and the income–LTV scatter is rasterised with
-datashader whenever more than `RASTER_THRESHOLD` customers are in view (datashader is optional: the
-WebAssembly page has none and draws points).
+Every aggregate is computed in the data layer (`data/customer_queries.py`, DuckDB). Views that draw individual
+customers stay responsive at a million rows: the LTV points and the violins draw a fixed pseudo-random sample
+(the same customers every time), and the income–LTV scatter is rasterised with datashader whenever more than
+`RASTER_THRESHOLD` customers are in view, from their numbers alone; the details of the points in view come
+from DuckDB once at most that many are (datashader is optional: the WebAssembly page has none and draws points).
 
 Global filters: customer data has a region column only, so the region filter narrows every customer
 view; the channel bubble chart reads campaign data, which the date, region and campaign-type filters
@@ -192,9 +192,12 @@ class CustomerSection(Section):
         self.sunburst = Sunburst(levels=HIERARCHY, size="customers", colors={"customer_segment": SEGMENT_COLORS},
                                  root_label=ALL_CUSTOMERS, title="Customers by region → city tier → segment",
                                  frame=self.hierarchy())
-        if self.scatter_count() > self.RASTER_THRESHOLD and has_datashader() and not _WARM_UP_DONE:
-            # In the background while the user looks at other charts: the scatter is the fourth view.
-            threading.Thread(target=warm_up_rasteriser, name="novamart-rasteriser-warm-up", daemon=True).start()
+        in_session = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None   # served
+        if in_session and not _WARM_UP_DONE and self.scatter_count() > self.RASTER_THRESHOLD and has_datashader():
+            # Once the page has loaded (not to slow its first render), in the background while the user looks at
+            # other charts, so that the scatter does not wait for it when its tab is opened.
+            pn.state.onload(lambda: threading.Thread(target=warm_up_rasteriser, name="novamart-rasteriser-warm-up",
+                                                     daemon=True).start())
 
     # -- 1. age ---------------------------------------------------------------------------------------
     @param.depends(*CUSTOMER_DEPS, "age_bin_width", "age_by_segment", "age_segments")
@@ -249,8 +252,8 @@ class CustomerSection(Section):
 
     @param.depends(*CUSTOMER_DEPS, "ltv_points")
     def ltv_sample(self) -> pd.DataFrame:
-        """Individual customers for the points overlay: at most POINTS_PER_SEGMENT per segment, chosen by a
-        hash of the customer id (the same customers every time); empty when points are off."""
+        """Individual customers for the points overlay: at most POINTS_PER_SEGMENT per segment, a fixed
+        pseudo-random sample (the same customers every time); empty when points are off."""
         columns = ["customer_id", "segment", "lifetime_value", "age", "city_tier", "region", "jitter"]
         if not self.ltv_points:
             return pd.DataFrame({c: [] for c in columns})
@@ -327,7 +330,7 @@ class CustomerSection(Section):
     @param.depends(*CUSTOMER_DEPS, "violin_channel")
     @memoized
     def satisfaction_sample(self) -> pd.DataFrame:
-        """Scores for the violins (at most VIOLIN_SAMPLE customers, chosen by a hash of the id) and the
+        """Scores for the violins (a fixed sample of at most VIOLIN_SAMPLE customers) and the
         split `group`: the acquisition channel, or the chosen channel against all others."""
         frame = cq.satisfaction_sample(self.store, self.filter_state(), self.VIOLIN_SAMPLE)
         if self.violin_channel == ALL_CHANNELS:
