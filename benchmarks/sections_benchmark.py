@@ -12,6 +12,8 @@ at start:
 - **first**: construction, building the layout, then calling every plot, insight and note method once (what
   the server computes for the first render; the customer scatter's DynamicMap is evaluated too), the first
   time in the process (one-time imports and compilation included);
+  `--warm-rasteriser` first warms datashader up (import and compilation), as a served page starts doing
+  once loaded (`views.customers.warm_up_rasteriser`), and reports that time apart;
 - **again**: the same for a second session of the process, with the store's query memo cleared;
 - **channel / region change**: the global filter set to one value (the shown section follows the filters at
   once, and its insight panes recompute), then the plot methods that depend on the changed filter, as the
@@ -77,7 +79,7 @@ def timed_calls(methods) -> tuple[float, list[tuple[float, str]]]:
     return time.perf_counter() - begin, times
 
 
-def measure(slug: str, folder: Path, changes: int, detail: bool) -> dict:
+def measure(slug: str, folder: Path, changes: int, detail: bool, warm: bool) -> dict:
     """One section in this process: two sessions' first computation, then filter changes in the second."""
     import holoviews as hv
     import panel as pn
@@ -91,6 +93,12 @@ def measure(slug: str, folder: Path, changes: int, detail: bool) -> dict:
     store = DataStore.open(folder)   # as a server does at start (the cache exists: see main)
     cls = {c.slug: c for c in SECTIONS}[slug]
     result = {"slug": slug, "load": os.getloadavg()[0]}
+    if warm and slug == "customers":
+        from novamart_panel.views.customers import warm_up_rasteriser
+
+        begin = time.perf_counter()
+        warm_up_rasteriser()   # what a served page starts once loaded, before the user opens the tab
+        result["warm_up"] = time.perf_counter() - begin
     for session in ("first", "again"):
         store._memo.clear()   # a new session in the same process: no query answered from memory
         filters = Filters(store)
@@ -135,10 +143,12 @@ def main(argv=None) -> int:
     parser.add_argument("--sections", nargs="*", default=list(DEFAULT_SECTIONS))
     parser.add_argument("--changes", type=int, default=5, help="filter changes of each kind (one value each)")
     parser.add_argument("--detail", action="store_true", help="print the slowest methods of each step")
+    parser.add_argument("--warm-rasteriser", action="store_true",
+                        help="warm datashader up before the customer section, as a served page does once loaded")
     parser.add_argument("--one", help=argparse.SUPPRESS)   # internal: measure one section, print JSON
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(measure(args.one, args.folder, args.changes, args.detail)), flush=True)
+        print(json.dumps(measure(args.one, args.folder, args.changes, args.detail, args.warm_rasteriser)), flush=True)
         return 0
 
     start = time.perf_counter()
@@ -151,7 +161,8 @@ def main(argv=None) -> int:
     rows = []
     for slug in args.sections:
         command = [sys.executable, __file__, "--folder", str(args.folder), "--one", slug, "--changes",
-                   str(args.changes), *(["--detail"] if args.detail else [])]
+                   str(args.changes), *(["--detail"] if args.detail else []),
+                   *(["--warm-rasteriser"] if args.warm_rasteriser else [])]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip().splitlines()
         for line in output[:-1]:
             print(line)
@@ -161,7 +172,8 @@ def main(argv=None) -> int:
               f"{row['again']:5.2f} s; channel change median {statistics.median(row['channels']) * 1000:5.0f} ms, "
               f"max {max(row['channels']) * 1000:5.0f} ms; region change median "
               f"{statistics.median(row['regions']) * 1000:5.0f} ms, max {max(row['regions']) * 1000:5.0f} ms; "
-              f"RSS {row['rss_mb']:,.0f} MB; load {row['load']:.1f}", flush=True)
+              f"RSS {row['rss_mb']:,.0f} MB; load {row['load']:.1f}"
+              + (f"; datashader warm-up before it {row['warm_up']:.2f} s" if "warm_up" in row else ""), flush=True)
     print("\n| section | first computation (fresh process) | again (new session) | channel change median / max "
           "| region change median / max |")
     print("| --- | --- | --- | --- | --- |")

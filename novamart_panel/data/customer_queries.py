@@ -206,15 +206,15 @@ def _pooled_fit(segment: str | None, groups: pd.DataFrame) -> dict:
     """The OLS fit and Pearson r of the pooled groups (rows of per-group moments, see `income_ltv_fit`)."""
     fit = {"segment": segment, "customers": int(groups["customers"].sum()), "r": np.nan, "slope": np.nan,
            "intercept": np.nan, "income_min": groups["income_min"].min(), "income_max": groups["income_max"].max()}
-    paired = groups[groups["n"] > 0].fillna({c: 0.0 for c in ("sxx_within", "syy_within", "sxy_within")})
-    n = float(paired["n"].sum())
-    if n == 0:
+    moments = groups[["n", "sum_x", "sum_y", "sxx_within", "syy_within", "sxy_within"]].to_numpy(dtype=float)
+    moments = np.nan_to_num(moments[moments[:, 0] > 0])          # groups with pairs; no sums of squares yet: 0
+    n, sum_x, sum_y, sxx_within, syy_within, sxy_within = moments.T
+    total = n.sum()
+    if total == 0:
         return fit
-    mean_x, mean_y = paired["sum_x"].sum() / n, paired["sum_y"].sum() / n
-    dx, dy = paired["sum_x"] / paired["n"] - mean_x, paired["sum_y"] / paired["n"] - mean_y
-    sxx = float((paired["sxx_within"] + paired["n"] * dx * dx).sum())
-    syy = float((paired["syy_within"] + paired["n"] * dy * dy).sum())
-    sxy = float((paired["sxy_within"] + paired["n"] * dx * dy).sum())
+    mean_x, mean_y = sum_x.sum() / total, sum_y.sum() / total
+    dx, dy = sum_x / n - mean_x, sum_y / n - mean_y
+    sxx, syy, sxy = (sxx_within + n * dx * dx).sum(), (syy_within + n * dy * dy).sum(), (sxy_within + n * dx * dy).sum()
     if sxx > 0:
         fit["slope"] = sxy / sxx
         fit["intercept"] = mean_y - fit["slope"] * mean_x
