@@ -102,7 +102,7 @@ def measure(slug: str, folder: Path, changes: int, detail: bool, warm: bool) -> 
     for session in ("first", "again"):
         store._memo.clear()   # a new session in the same process: no query answered from memory
         filters = Filters(store)
-        begin = time.perf_counter()
+        begin, cpu = time.perf_counter(), time.process_time()
         section = cls(store=store, filters=filters, active=True)
         pn.panel(section)
         result[f"{session}_layout"] = time.perf_counter() - begin
@@ -110,6 +110,7 @@ def measure(slug: str, folder: Path, changes: int, detail: bool, warm: bool) -> 
             section.scatter_view()[()]   # the scatter's DynamicMap (datashader above the threshold)
         _, times = timed_calls(callables(section))
         result[session] = time.perf_counter() - begin
+        result[f"{session}_cpu"] = time.process_time() - cpu
         if detail:
             print(f"    {slug} {session}: layout {result[f'{session}_layout']:.2f} s; slowest calls after it: "
                   + ", ".join(f"{name} {t * 1000:.0f} ms" for t, name in sorted(times, reverse=True)[:4]), flush=True)
@@ -118,19 +119,20 @@ def measure(slug: str, folder: Path, changes: int, detail: bool, warm: bool) -> 
         filters.param.update(date_range=filters.full_range, channels=[], regions=[], campaign_types=[])
         timed_calls(callables(section, prefixes=("plot_",), extra=()))   # back at the unfiltered state
         plots = [m for m in callables(section, prefixes=("plot_",), extra=()) if depends_on(section, m, values)]
-        begin = time.perf_counter()
+        begin, cpu = time.perf_counter(), time.process_time()
         filters.param.update(**values)
         if slug == "customers" and not section.missing_tables and depends_on(section, section.scatter_rows, values):
             section.scatter_view()[()]
         _, times = timed_calls(plots)
-        return time.perf_counter() - begin, times
+        return time.perf_counter() - begin, times, time.process_time() - cpu
 
     for name in ("channels", "regions"):
         options = list(filters.param[name].objects)[:changes]
         timings = [change(**{name: [value]}) for value in options]
-        result[name] = sorted(t for t, _ in timings)
+        result[name] = sorted(t for t, _, _ in timings)
+        result[f"{name}_cpu"] = sorted(c for _, _, c in timings)
         if detail:
-            slowest = max(timings, key=lambda pair: pair[0])[1]
+            slowest = max(timings, key=lambda triple: triple[0])[1]
             print(f"    {slug} {name}: slowest change's calls: "
                   + ", ".join(f"{n} {t * 1000:.0f} ms" for t, n in sorted(slowest, reverse=True)[:4]), flush=True)
     result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -174,13 +176,17 @@ def main(argv=None) -> int:
               f"{statistics.median(row['regions']) * 1000:5.0f} ms, max {max(row['regions']) * 1000:5.0f} ms; "
               f"RSS {row['rss_mb']:,.0f} MB; load {row['load']:.1f}"
               + (f"; datashader warm-up before it {row['warm_up']:.2f} s" if "warm_up" in row else ""), flush=True)
-    print("\n| section | first computation (fresh process) | again (new session) | channel change median / max "
+    print("\nWall-clock time (CPU time of the process, all its threads, in brackets):\n")
+    print("| section | first computation (fresh process) | again (new session) | channel change median / max "
           "| region change median / max |")
     print("| --- | --- | --- | --- | --- |")
     for row in rows:
-        print(f"| {row['slug']} | {row['first']:.2f} s | {row['again']:.2f} s | "
-              f"{statistics.median(row['channels']) * 1000:.0f} / {max(row['channels']) * 1000:.0f} ms | "
-              f"{statistics.median(row['regions']) * 1000:.0f} / {max(row['regions']) * 1000:.0f} ms |")
+        def changes(name):
+            wall, cpu = row[name], row[f"{name}_cpu"]
+            return (f"{statistics.median(wall) * 1000:.0f} / {max(wall) * 1000:.0f} ms "
+                    f"({statistics.median(cpu) * 1000:.0f} / {max(cpu) * 1000:.0f})")
+        print(f"| {row['slug']} | {row['first']:.2f} s ({row['first_cpu']:.2f}) | {row['again']:.2f} s "
+              f"({row['again_cpu']:.2f}) | {changes('channels')} | {changes('regions')} |")
     return 0
 
 
