@@ -360,6 +360,42 @@ def test_without_datashader_every_customer_is_a_point(reference_store, customers
     assert isinstance(view.scatter_snapshot(), hv.Points)
 
 
+def test_datashader_warms_up_once_and_only_for_a_served_page_above_the_threshold(reference_store, monkeypatch):
+    import threading
+
+    from novamart_panel.views import customers as module
+
+    started = []
+    monkeypatch.setattr(module.CustomerSection, "RASTER_THRESHOLD", 1_000)   # the reference data is above it
+    monkeypatch.setattr(module, "_WARM_UP_DONE", [])
+    monkeypatch.setattr(pn.state, "onload", lambda callback: started.append(callback))
+    section(reference_store)                                  # not served (no session): nothing is scheduled
+    assert started == []
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    served = Document()
+    served._session_context = lambda: object()                # what `panel serve` gives a session's document
+    with set_curdoc(served):
+        section(reference_store)
+        section(reference_store)
+    assert len(started) == 2                                   # both sessions ask for it once their page has loaded
+    monkeypatch.setattr(module, "warm_up_rasteriser", lambda: module._WARM_UP_DONE.append(True))
+    started[0]()                                               # the onload callback: a background thread
+    for thread in [t for t in threading.enumerate() if t.name.startswith("novamart-rasteriser")]:
+        thread.join()
+    assert module._WARM_UP_DONE == [True]
+    with set_curdoc(served):
+        section(reference_store)                               # warmed: not asked again
+    assert len(started) == 2
+    monkeypatch.undo()
+    monkeypatch.setattr(module, "_WARM_UP_DONE", [])
+    module.warm_up_rasteriser()
+    module.warm_up_rasteriser()                               # once per process
+    assert module._WARM_UP_DONE == [True]
+    assert not [t for t in threading.enumerate() if t.name.startswith("novamart-rasteriser")]
+
+
 def test_scatter_insight_follows_the_data(reference_store, modified_store, customers, modified_customers):
     for store, rows in ((reference_store, customers), (modified_store, modified_customers)):
         slope = np.polyfit(rows["income"], rows["lifetime_value"], 1)[0]
