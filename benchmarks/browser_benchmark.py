@@ -792,7 +792,7 @@ def run_filters(run: Round, prefix: str, plan: dict[str, list], limit_s: float) 
 def bench_data_set(browser, name: str, folder: Path, args, work: Path, rounds: int, filter_samples: int,
                    timeout_s: float, section_limit_s: float) -> dict:
     """Every round of one data set; then the in-process comparisons for the same filter states."""
-    result: dict = {"name": name, "folder": str(folder), "load": []}
+    result: dict = {"name": name, "folder": str(folder), "load": [], "filter_samples": filter_samples}
     cache_dir = work / f"cache-{name}"
     cache_dir.mkdir(parents=True, exist_ok=True)
     server_log = work / f"server-{name}.log"
@@ -893,8 +893,16 @@ def report(result: dict, targets: dict) -> str:
                            ("filter_campaigns", f"Campaign analytics: channel → “{CHANNEL_CHART}” updated"),
                            ("settled_campaigns", "Campaign analytics: channel → page settled")):
             row(f"{label} ({where})", prefix + key, key)
-            if not key.startswith("settled"):
-                row("… of which until its new data reached the page (before painting)", f"{prefix}{key}_data")
+            if key.startswith("settled"):
+                continue
+            row("… of which until its new data reached the page (before painting)", f"{prefix}{key}_data")
+            k = result.get("filter_samples") or 0
+            values = result.get(prefix + key, [])
+            if k > 1 and len(values) >= k:   # in each round and phase, the first pick comes first
+                first = summary(values[0::k])
+                later = summary([v for i, v in enumerate(values) if i % k])
+                lines.append(f"| … the first change in the session / the later ones | {describe(first)} / "
+                             f"{describe(later)} | |")
     memory = [m for m in result.get("rss_after_sections", []) if m.get("rss") is not None]
     if memory:
         rss = summary([m["rss"] for m in memory])
@@ -962,7 +970,13 @@ def main(argv=None) -> int:
     parser.add_argument("--section-timeout", type=float, default=120, help="seconds for a switch or a filter")
     parser.add_argument("--json", type=Path, help="also write every sample here")
     parser.add_argument("--work-dir", type=Path, help="cache folders and server logs (default: a temp folder)")
+    parser.add_argument("--from-json", type=Path, help="only print the tables of a run saved with --json")
     args = parser.parse_args(argv)
+    if args.from_json:
+        for result in json.loads(args.from_json.read_text()):
+            kind = result.get("kind") or ("reference" if result["name"] == "reference data" else "scale")
+            print(report(result, REFERENCE_TARGETS if kind == "reference" else SCALE_TARGETS), end="\n\n")
+        return 0
     if not args.data and not args.scale_dir:
         parser.error("give --data, --scale-dir or both")
     if not Path(CHROMIUM).is_file():
@@ -979,9 +993,10 @@ def main(argv=None) -> int:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             try:
                 if args.data:
-                    results.append((bench_data_set(browser, "reference data", args.data.resolve(), args, work,
-                                                   args.repeat, args.filter_samples, args.timeout,
-                                                   args.section_timeout), REFERENCE_TARGETS))
+                    reference = bench_data_set(browser, "reference data", args.data.resolve(), args, work,
+                                               args.repeat, args.filter_samples, args.timeout, args.section_timeout)
+                    reference["kind"] = "reference"
+                    results.append((reference, REFERENCE_TARGETS))
                 if args.scale_dir:
                     folder = args.scale_dir.resolve()
                     if not (folder / "campaign_performance.csv").exists():
@@ -992,7 +1007,7 @@ def main(argv=None) -> int:
                     name = f"{args.campaign_rows / 1e6:g}M campaign rows + {args.customers / 1e6:g}M customers"
                     scale = bench_data_set(browser, name, folder, args, work, args.scale_repeat,
                                            args.filter_samples, args.timeout, args.section_timeout)
-                    scale["generated_s"] = generated
+                    scale["generated_s"], scale["kind"] = generated, "scale"
                     results.append((scale, SCALE_TARGETS))
             finally:
                 browser.close()
