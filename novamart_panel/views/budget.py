@@ -13,7 +13,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import partial
 from typing import ClassVar
 
 import holoviews as hv
@@ -22,7 +21,6 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.models import NumberFormatter, NumeralTickFormatter
-from panel.io.state import set_curdoc
 
 from ..analytics import budget_insights as bi
 from ..analytics.forecast import DEFAULT_HORIZON, Backtest, backtest, forecast_series
@@ -47,6 +45,7 @@ BASELINE = "Baseline"
 BASELINE_COLOUR = "#b0b0b0"
 HISTORY_SHOWN_DAYS = 120
 _PROGRESS: ContextVar = ContextVar("novamart_budget_progress", default=None)
+POLL_MS = 250   # how often a served session looks for the result and progress of its fitting thread
 
 
 @dataclass(frozen=True)
@@ -183,6 +182,7 @@ class BudgetSection(Section):
     def __init__(self, **params):
         super().__init__(**params)
         self._requests = {"mix": 0, "forecast": 0}
+        self._progress_note: tuple[int, str] | None = None   # written by a fitting thread, shown by the poll
         self._optimal_memo: dict = {}
         self._sliders: dict[str, dict] = {}
         if not self.store.has("campaigns"):
@@ -205,45 +205,53 @@ class BudgetSection(Section):
         return doc
 
     def _submit(self, kind: str, job, apply) -> None:
-        """Run `job()` and hand its result to `apply` (in place, or on a thread then on the session's loop).
+        """Run `job()` and hand its result to `apply`: in place, or on a fitting thread that the session polls
+        (a periodic callback on the session's own loop, so nothing is scheduled from another thread).
         Only the newest request of a kind is applied."""
         self._requests[kind] += 1
         request = self._requests[kind]
-        doc = self._in_session()
 
         def deliver(value):
             if request == self._requests[kind]:
                 apply(value)
 
-        if doc is None:
+        if self._in_session() is None:
             deliver(job())
             return
 
-        def on_loop(callback):
-            with set_curdoc(doc):
-                pn.state.execute(callback, schedule=True)
-
-        def work():
+        def guarded():
             try:
-                value = job()
+                return job()
             except Exception as exc:  # a failed fit must not leave the spinner turning
-                value = exc
-            on_loop(partial(deliver, value))
+                return exc
 
-        _executor().submit(work)
+        future = _executor().submit(guarded)
+
+        def poll():
+            self._show_progress()
+            if future.done():
+                poller.stop()
+                deliver(future.result())
+
+        poller = pn.state.add_periodic_callback(poll, period=POLL_MS)
+
+    def _show_progress(self) -> None:
+        """Copy the fitting thread's latest progress note into the progress bar and status line."""
+        note, self._progress_note = self._progress_note, None
+        if note is not None and self.fitting:
+            self.param.update(progress=note[0], status=note[1])
 
     def refresh(self) -> None:
         """(Re)fit the model for the current filters and grain."""
         state, grain = self.filter_state(), self.grain
-        doc = self._in_session()
+        served = self._in_session() is not None
 
         def progress(fraction, message):
             value = int(round(100 * fraction))
-            if doc is None:
-                self.param.update(progress=value, status=message)
+            if served:   # the fitting thread only leaves a note; the session's poll shows it
+                self._progress_note = (value, message)
             else:
-                with set_curdoc(doc):
-                    pn.state.execute(partial(self.param.update, progress=value, status=message), schedule=True)
+                self.param.update(progress=value, status=message)
 
         def job():
             token = _PROGRESS.set(progress)

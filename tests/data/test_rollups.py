@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from broken_folders import SHORT, copy_folder, set_cell
 
-from novamart_panel.data import rollups
+from novamart_panel.data import queries, rollups
 from novamart_panel.data.queries import (SUMS_SQL, FilterState, campaign_sums_by, campaign_sums_over_time,
                                          campaign_table_for, campaign_totals, campaign_years, date_bounds,
                                          distinct_values)
@@ -36,7 +36,8 @@ def raw_sums_by(store, state, *dims):
     """The reference: the SQL the queries ran over the raw table before the rollups."""
     where, params = state.where("campaigns")
     cols = ", ".join(dims)
-    return store.query(f"SELECT {cols}, {SUMS_SQL} FROM campaigns {where} GROUP BY ALL ORDER BY {cols}", params)
+    frame = store.query(f"SELECT {cols}, {SUMS_SQL} FROM campaigns {where} GROUP BY ALL ORDER BY {cols}", params)
+    return queries._name_blanks(frame, dims)   # empty names form the "(not given)" group, as on screen
 
 
 def assert_same(got: pd.DataFrame, expected: pd.DataFrame):
