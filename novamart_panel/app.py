@@ -80,6 +80,7 @@ class App(pn.viewable.Viewer):
         self._url_rewrite_pending = self._bad_theme = False
         # (object, {parameter: URL key}) mirrored in the page address.
         self._url_synced = ((self, {"section": "tab"}), (self.filters, URL_FILTERS),
+                            (self.section_view("overview"), {"kpi_period": "kpis", "comparison": "compare"}),
                             (self.section_view("model"), {"threshold": "threshold"}))
 
     def section_view(self, slug: str) -> Section:
@@ -129,6 +130,8 @@ class App(pn.viewable.Viewer):
                     value=self.section if self.section in slugs else None, color="primary",
                     variant="outline", sizing_mode="stretch_width", css_classes=["section-nav"],
                     label=name)
+                # Panel selects a group's first option when given None: only the shown section's group has one.
+                buttons.value = self.section if self.section in slugs else None
                 buttons.param.watch(self._on_navigate, "value")
                 groups.append((name, slugs, buttons))
             self._nav_groups = groups

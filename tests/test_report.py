@@ -77,8 +77,12 @@ def built_sections(folder) -> list[Section]:
 
 
 def test_key_figures_equal_pandas(reference_report, reference_dir):
-    campaigns = pd.read_csv(reference_dir / "campaign_performance.csv")
+    # The cards' default period: the last 90 days of the data, against the 90 days before.
+    campaigns = pd.read_csv(reference_dir / "campaign_performance.csv", parse_dates=["date"])
+    last = campaigns["date"].max()
+    campaigns = campaigns[campaigns["date"] > last - pd.Timedelta(days=90)]
     revenue, spend, conversions = campaigns[["revenue", "spend", "conversions"]].sum()
+    assert f"<strong>{last - pd.Timedelta(days=89):%d %b %Y} – {last:%d %b %Y}</strong> (90 days)" in reference_report
     customers = len(pd.read_csv(reference_dir / "customer_data.csv"))
     assert key_figures(reference_report) == {
         "revenue": fmt.rupees(revenue), "spend": fmt.rupees(spend), "conversions": fmt.count(conversions),
