@@ -45,6 +45,8 @@ NAVIGATION: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Data", ("quality",)),
 )
 GLYPH_UPDATE_JS = Path(__file__).parent / "assets" / "glyph_update_fix.js"
+# Compact, left-aligned section buttons: eleven of them and the filters fit a 768-px-high laptop screen.
+NAV_BUTTON_CSS = ":host .bk-btn { padding: 2px 10px; text-align: left; font-size: 0.92em; }"
 
 # Filter params mirrored in the URL, by query-string key.
 URL_FILTERS = {"date_range": "dates", "channels": "channels", "regions": "regions",
@@ -117,39 +119,32 @@ class App(pn.viewable.Viewer):
 
     @property
     def navigation(self) -> pn.Column:
-        """Grouped section buttons; the active section is highlighted in its group."""
+        """One button per section under its group's name; the shown section's button is filled."""
         if self._navigation is None:
             titles = {s.slug: s.title for s in self.sections}
-            groups = []
+            self._nav_buttons: dict[str, pn.widgets.Button] = {}
+            items = []
             for name, slugs in NAVIGATION:
-                slugs = tuple(slug for slug in slugs if slug in titles)
-                if not slugs:
-                    continue
-                buttons = pn.widgets.RadioButtonGroup(
-                    options={titles[slug]: slug for slug in slugs}, orientation="vertical",
-                    value=self.section if self.section in slugs else None, color="primary",
-                    variant="outline", sizing_mode="stretch_width", css_classes=["section-nav"],
-                    label=name)
-                # Panel selects a group's first option when given None: only the shown section's group has one.
-                buttons.value = self.section if self.section in slugs else None
-                buttons.param.watch(self._on_navigate, "value")
-                groups.append((name, slugs, buttons))
-            self._nav_groups = groups
-            self.param.watch(self._sync_navigation, "section")
-            self._navigation = pn.Column(
-                *[item for name, _, buttons in groups
-                  for item in (pn.pane.HTML(f'<div class="nav-group">{name}</div>', margin=(8, 10, 0, 10)),
-                               buttons)],
-                sizing_mode="stretch_width")
+                slugs = [slug for slug in slugs if slug in titles]
+                if slugs:
+                    items.append(pn.pane.HTML(f'<div class="nav-group">{name}</div>', margin=(6, 10, 0, 10),
+                                              styles={"font-size": "0.8em", "font-weight": "600", "opacity": "0.75"}))
+                for slug in slugs:
+                    button = pn.widgets.Button(label=titles[slug], color="primary", sizing_mode="stretch_width",
+                                               height=30, margin=(1, 10), stylesheets=[NAV_BUTTON_CSS])
+                    button.on_click(lambda event, slug=slug: setattr(self, "section", slug))
+                    self._nav_buttons[slug] = button
+                    items.append(button)
+            self._mark_shown()
+            self.param.watch(lambda event: self._mark_shown(), "section")
+            self._navigation = pn.Column(*items, sizing_mode="stretch_width")
         return self._navigation
 
-    def _on_navigate(self, event) -> None:
-        if event.new is not None:
-            self.section = event.new
-
-    def _sync_navigation(self, event) -> None:
-        for _, slugs, buttons in self._nav_groups:
-            buttons.value = event.new if event.new in slugs else None
+    def _mark_shown(self) -> None:
+        for slug, button in self._nav_buttons.items():
+            shown = slug == self.section
+            button.param.update(variant="solid" if shown else "outline",
+                                css_classes=["section-nav", "nav-shown"] if shown else ["section-nav"])
 
     def sidebar(self) -> pn.Column:
         import io

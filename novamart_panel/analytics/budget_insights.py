@@ -1,16 +1,14 @@
 """Insight sentences of the budget, forecast and mix section (SPEC §4.8), computed from fitted results.
 
-Each function returns Markdown. Names that come from the data (channels) are HTML-escaped here with
-``html.escape`` (format.py has no shared escaping helper yet).
+Each function returns Markdown. Names that come from the data (channels) pass through
+`format.escape_markdown` (`format.strong` where a name is bold).
 """
 from __future__ import annotations
-
-import html
 
 import numpy as np
 import pandas as pd
 
-from ..format import change, percent, ratio, rupees
+from ..format import change, escape_markdown, percent, ratio, rupees
 
 PERIOD_WORDS = {"daily": "day", "weekly": "week"}
 TRUST_WORDS = {
@@ -21,7 +19,7 @@ TRUST_WORDS = {
 
 
 def _name(value) -> str:
-    return html.escape(str(value))
+    return escape_markdown(value)
 
 
 def _names(values) -> str:

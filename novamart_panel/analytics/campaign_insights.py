@@ -281,6 +281,16 @@ def campaign_roas(campaign_sums: pd.DataFrame) -> tuple[pd.DataFrame, float]:
     return ranked, float(ranked["roas"].median()) if len(ranked) else float("nan")
 
 
+def leaderboard_rows(campaign_sums: pd.DataFrame, per_end: int) -> tuple[pd.DataFrame, float, int]:
+    """What a leaderboard draws: the campaigns with spend ranked by ROAS (best first, `rank` from 1), all of
+    them up to 2 × `per_end`, else only the best and the worst `per_end`; with the median ROAS and the number
+    of ranked campaigns, both over all of them."""
+    ranked, median = campaign_roas(campaign_sums)
+    ranked = ranked.assign(rank=np.arange(1, len(ranked) + 1))
+    shown = ranked if len(ranked) <= 2 * per_end else pd.concat([ranked.iloc[:per_end], ranked.iloc[-per_end:]])
+    return shown, median, len(ranked)
+
+
 def leaderboard_summary(campaign_sums: pd.DataFrame) -> str:
     """The median campaign ROAS, how many campaigns beat it, and the best and worst campaign."""
     if campaign_sums.empty:

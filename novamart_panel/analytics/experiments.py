@@ -16,13 +16,14 @@ Methods, each tested against its reference in tests/analytics/test_experiments.p
 - heterogeneity across segments: Cochran's Q of the per-segment differences (inverse-variance weights);
 - power: `NormalIndPower` on Cohen's h (`proportion_effectsize`), the arcsine effect size.
 
-Undefined results are NaN with a sentence in the `note` column saying why; nothing here warns.
+Undefined results are NaN with a sentence in the `note` column saying why; nothing here warns. The sentences
+are Markdown; names from the file pass through `format.escape_markdown` / `format.strong`.
 """
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -34,7 +35,7 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import (confint_proportions_2indep, proportion_confint, proportion_effectsize,
                                           proportions_ztest)
 
-from ..format import NA, count, percent
+from ..format import NA, count, escape_markdown, percent, strong
 
 ALPHA = 0.05
 POWER = 0.8
@@ -632,13 +633,13 @@ def interval_text(low: float, high: float, *context: float) -> str:
     return f"{low_text}{joiner}{high_text} pp"
 
 
-def control_sentence(readout: ExperimentReadout, quote: Callable[[str], str] = str) -> str:
+def control_sentence(readout: ExperimentReadout) -> str:
     """Which variant is the control, and why."""
     if readout.control is None:
         return "The experiment has no variants."
     if readout.control_named:
-        return f"Control: **{quote(readout.control)}**."
-    return (f"No variant is named “control”, so the first variant in the file, **{quote(readout.control)}**, "
+        return f"Control: {strong(readout.control)}."
+    return (f"No variant is named “control”, so the first variant in the file, {strong(readout.control)}, "
             f"is treated as the control.")
 
 
@@ -650,7 +651,7 @@ def _effect_clause(row, readout: ExperimentReadout, several: bool) -> str:
             f"control)")
 
 
-def verdict(readout: ExperimentReadout, quote: Callable[[str], str] = str) -> str:
+def verdict(readout: ExperimentReadout) -> str:
     """One computed sentence: ship a variant, keep the control, or no detectable difference (and how big
     a difference the test could have found). A sample ratio mismatch blocks it."""
     variants = readout.variants
@@ -664,7 +665,7 @@ def verdict(readout: ExperimentReadout, quote: Callable[[str], str] = str) -> st
         return "Only one variant: there is nothing to compare it with."
     control_row = variants[variants["is_control"]].iloc[0]
     if control_row["note"] != "control":
-        return f"No verdict: the control, {quote(readout.control)}, has {control_row['note']}."
+        return f"No verdict: the control, {escape_markdown(readout.control)}, has {control_row['note']}."
     comparable = challengers[challengers["p_adjusted"].notna()]
     if comparable.empty:
         reasons = "; ".join(sorted({n for n in challengers["note"] if n})) or "nothing to compare"
@@ -675,18 +676,18 @@ def verdict(readout: ExperimentReadout, quote: Callable[[str], str] = str) -> st
     champion = readout.tournament.winner
     if len(winners):
         best = winners.loc[winners["diff"].idxmax()]
-        sentence = f"**{quote(best['variant'])}** lifts conversion by {_effect_clause(best, readout, several)}"
+        sentence = f"{strong(best['variant'])} lifts conversion by {_effect_clause(best, readout, several)}"
         if not several or champion == best["variant"]:
             extra = "; it also beats every other variant after correction" if several else ""
             return sentence + extra + "; **ship it**."
-        others = [quote(v) for v in winners["variant"] if v != best["variant"]]
+        others = [escape_markdown(v) for v in winners["variant"] if v != best["variant"]]
         if others:
             return (sentence + f". {', '.join(others)} also beat{'s' if len(others) == 1 else ''} the control and "
                     f"no variant beats all others after correction: ship either, or test them head to head.")
         return sentence + "; **ship it** (it is not clearly better than every other variant, only the control)."
     if len(losers):
         worst = losers.loc[losers["diff"].idxmin()]
-        return (f"No variant beats the control; **{quote(worst['variant'])}** lowers conversion by "
+        return (f"No variant beats the control; {strong(worst['variant'])} lowers conversion by "
                 f"{_effect_clause(worst, readout, several)}: **keep the control**.")
     best = comparable.loc[comparable["diff"].idxmax()]
     sign = "+" if best["diff"] >= 0 else ""
@@ -694,13 +695,13 @@ def verdict(readout: ExperimentReadout, quote: Callable[[str], str] = str) -> st
                   f"{pp_text(readout.detectable)[0]} pp (at {percent(POWER, 0)} power, α = {percent(alpha, 0)})."
                   if np.isfinite(readout.detectable) else "")
     diff_text = pp_text(best["diff"], best["diff_low"], best["diff_high"])[0]
-    return (f"**No detectable difference**: the best variant, {quote(best['variant'])}, differs from the control by "
-            f"{sign}{diff_text} pp (95% CI {interval_text(best['diff_low'], best['diff_high'], best['diff'])}, "
+    return (f"**No detectable difference**: the best variant, {escape_markdown(best['variant'])}, differs from the "
+            f"control by {sign}{diff_text} pp (95% CI {interval_text(best['diff_low'], best['diff_high'], best['diff'])}, "
             f"{'Holm-adjusted ' if several else ''}{p_text(best['p_adjusted'])}, "
             f"{chance_text(best['prob_beat_control'])} chance to beat control).{detectable}")
 
 
-def srm_sentence(readout: ExperimentReadout, quote: Callable[[str], str] = str) -> str:
+def srm_sentence(readout: ExperimentReadout) -> str:
     """The sample-ratio check in words: observed split, intended split, p-value."""
     srm = readout.srm
     if not np.isfinite(srm.p_value):
@@ -708,7 +709,7 @@ def srm_sentence(readout: ExperimentReadout, quote: Callable[[str], str] = str) 
     visitors = readout.variants["visitors"].to_numpy(dtype=float)
     observed = " / ".join(percent(v / visitors.sum(), 1) for v in visitors)
     intended = " / ".join(percent(s, 1) for s in srm.shares)
-    split = f" ({readout.split_note}; an equal split is assumed)" if readout.split_note else ""
+    split = f" ({escape_markdown(readout.split_note)}; an equal split is assumed)" if readout.split_note else ""
     if srm.mismatch:
         return (f"Sample ratio mismatch: visitors split {observed} where {intended} was intended{split} "
                 f"(χ² = {srm.chi2:.1f}, {p_text(srm.p_value)} < {SRM_ALPHA}). The verdict is withheld.")
@@ -716,13 +717,13 @@ def srm_sentence(readout: ExperimentReadout, quote: Callable[[str], str] = str) 
             f"(χ² {p_text(srm.p_value)}; a mismatch is flagged below p = {SRM_ALPHA}).")
 
 
-def tournament_sentence(readout: ExperimentReadout, quote: Callable[[str], str] = str) -> str:
+def tournament_sentence(readout: ExperimentReadout) -> str:
     """With three or more variants: the all-pairs comparison's result."""
     pairs = readout.tournament.pairs
     if len(pairs) < 3:
         return ""
     if readout.tournament.winner is not None:
-        return (f"All {len(pairs)} pairs compared (Holm-corrected): **{quote(readout.tournament.winner)}** beats "
+        return (f"All {len(pairs)} pairs compared (Holm-corrected): {strong(readout.tournament.winner)} beats "
                 f"every other variant.")
     significant = int(pairs["significant"].sum())
     return (f"All {len(pairs)} pairs compared (Holm-corrected): {significant} significant "
@@ -730,7 +731,7 @@ def tournament_sentence(readout: ExperimentReadout, quote: Callable[[str], str] 
             f"is declared.")
 
 
-def segment_note(readout: ExperimentReadout, quote: Callable[[str], str] = str) -> str:
+def segment_note(readout: ExperimentReadout) -> str:
     """Does the effect differ by segment? Every segment is reported; the answer comes from Cochran's Q
     across all of them and Holm-corrected per-segment p-values, never from the best-looking segment."""
     segments = readout.segments
@@ -740,8 +741,9 @@ def segment_note(readout: ExperimentReadout, quote: Callable[[str], str] = str) 
     sentences = []
     for _, het in readout.heterogeneity.iterrows():
         rows = segments[(segments["variant"] == het["variant"])]
-        effects = ", ".join(f"{quote(r['segment'])} {signed_pp(r['diff'])} pp" for _, r in rows.iterrows())
-        name = quote(het["variant"])
+        effects = ", ".join(f"{escape_markdown(r['segment'])} {signed_pp(r['diff'])} pp"
+                            for _, r in rows.iterrows())
+        name = escape_markdown(het["variant"])
         if not np.isfinite(het["p_value"]):
             sentences.append(f"{name}: {het['note']} ({effects}).")
             continue
@@ -754,8 +756,8 @@ def segment_note(readout: ExperimentReadout, quote: Callable[[str], str] = str) 
                              f"consistent with one common effect, so read the overall result.")
         alone = rows[(rows["p_value"] < readout.alpha) & ~(rows["p_adjusted"] < readout.alpha)]
         for _, row in alone.iterrows():
-            sentences.append(f"{quote(row['segment'])} alone shows {p_text(row['p_value'])}, but after Holm "
-                             f"correction across {comparisons} segment comparisons it is "
+            sentences.append(f"{escape_markdown(row['segment'])} alone shows {p_text(row['p_value'])}, but after "
+                             f"Holm correction across {comparisons} segment comparisons it is "
                              f"{p_value_text(row['p_adjusted'])}: not a finding on its own.")
     return " ".join(sentences)
 

@@ -112,7 +112,7 @@ def label_summary(scores: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
     `total_value` when metrics has a `value` column. Labels in rule-table order, absent ones left out."""
     frame = metrics.reset_index(drop=True).assign(label=scores["label"].to_numpy())
     grouped = frame.groupby("label", sort=False)
-    summary = grouped.mean(numeric_only=True)
+    summary = grouped.mean(numeric_only=True).reindex(columns=metrics.columns)   # every column, even with no rows
     summary.insert(0, "customers", grouped.size())
     summary.insert(1, "share", summary["customers"] / len(frame) if len(frame) else np.nan)
     if "value" in frame:

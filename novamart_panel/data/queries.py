@@ -165,6 +165,51 @@ def campaign_sums_over_time(store: DataStore, state: FilterState, grain: str = "
     return _name_blanks(frame, [by] if by else [])
 
 
+# Daily revenue on the full data calendar (days without rows are 0), moving averages over the whole history
+# (the window functions run before the date cut) so that a window's first days average real earlier days.
+_TREND_SQL = """
+WITH calendar AS (
+    SELECT unnest(generate_series(min(date), max(date), INTERVAL 1 DAY))::DATE AS date FROM {source}
+), daily AS (
+    SELECT date, sum(revenue) AS revenue FROM {source} {where} GROUP BY date
+), series AS (
+    SELECT calendar.date, coalesce(daily.revenue, 0) AS revenue
+    FROM calendar LEFT JOIN daily ON calendar.date = daily.date
+), smoothed AS (
+    SELECT date, revenue,
+           CASE WHEN count(*) OVER week = 7 THEN avg(revenue) OVER week END AS ma7,
+           CASE WHEN count(*) OVER month = 30 THEN avg(revenue) OVER month END AS ma30
+    FROM series
+    WINDOW week AS (ORDER BY date ROWS BETWEEN 6 PRECEDING AND CURRENT ROW),
+           month AS (ORDER BY date ROWS BETWEEN 29 PRECEDING AND CURRENT ROW)
+)
+SELECT date, revenue, ma7, ma30 FROM smoothed
+WHERE date BETWEEN ? AND ?
+ORDER BY date
+"""
+
+
+def revenue_trend(store: DataStore, state: FilterState) -> pd.DataFrame:
+    """Daily revenue in the date window (0 on days of the data's calendar without rows) under the other
+    filters, with 7- and 30-day moving averages (n/a until a full window of earlier days exists).
+
+    Read from the daily rollup: a chart of any window costs one pass over date × channel × region × type.
+    """
+    where, params = replace(state, start=None, end=None).where("campaigns")
+    source = campaign_table_for(store, "date", "channel", "region", "campaign_type")
+    window = [state.start or dt.date.min, state.end or dt.date.max]
+    return store.query(_TREND_SQL.format(source=source, where=where), params + window)
+
+
+def campaign_rows(store: DataStore, state: FilterState) -> pd.DataFrame:
+    """The campaign rows under the filters: contract columns, by date and campaign (the download)."""
+    from .contract import CAMPAIGNS
+
+    where, params = state.where("campaigns")
+    return store.query(f"SELECT {', '.join(CAMPAIGNS.column_names)} FROM campaigns {where} "
+                       "ORDER BY date, campaign_id", params)
+
+
 def date_bounds(store: DataStore) -> tuple[dt.date, dt.date] | None:
     """First and last campaign date, or None when the campaign file is unusable or has no valid date."""
     if not store.has("campaigns"):

@@ -9,7 +9,6 @@ Pyodide) everything runs in place.
 """
 from __future__ import annotations
 
-import html
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -23,7 +22,6 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.models import NumberFormatter, NumeralTickFormatter
-from bokeh.palettes import Category10_10
 from panel.io.state import set_curdoc
 
 from ..analytics import budget_insights as bi
@@ -33,9 +31,10 @@ from ..analytics.mmm import MarketingMixModel, festival_controls, fit_mmm
 from ..data.budget_queries import OUTCOMES, channel_periods, channel_spend_totals, mix_frame
 from ..data.queries import FilterState, distinct_values
 from ..data.store import DataStore
-from ..format import change, count, percent, ratio, rupees
-from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, csv_download, house_opts, kpi_card, notice,
-                   rupee_ticks, section_header, view_card)
+from .. import palette
+from ..format import change, count, escape_html, escape_markdown, percent, ratio, rupees
+from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, csv_download, house_opts, kpi_card, markdown,
+                   notice, rupee_ticks, section_header, view_card)
 
 SOCIAL = ("Facebook", "Instagram")
 SEARCH = "Google Ads"
@@ -190,8 +189,8 @@ class BudgetSection(Section):
             self.paid_channels, self.colors = [], {}
             return
         channels = distinct_values(self.store, "campaigns", "channel")
-        # The same colours as the campaign section (it zips the sorted channels with Category10 likewise).
-        self.colors = dict(zip(channels, Category10_10 * 3, strict=False))
+        # One colour per channel across the app (palette.py), from every channel of the data.
+        self.colors = palette.colours("channel", channels)
         self.colors[BASELINE] = BASELINE_COLOUR
         totals = channel_spend_totals(self.store)
         self.paid_channels = sorted(totals.index[totals > 0])   # a fixed set: every chart keeps its layers
@@ -579,8 +578,12 @@ class BudgetSection(Section):
         """Today's and the optimal spend per channel, side by side."""
         optimal = self.optimal()
         # "Current" sorts before "Optimal": HoloViews orders the groups alphabetically.
-        rows = [{"channel": c, "allocation": name, "spend": float(optimal.loc[c, column])}
-                for c in optimal.index for name, column in (("Current", "current"), ("Optimal", "spend"))]
+        # Before a fit, the paid channels with no bars: the axis is categorical from the first draw (an empty
+        # frame would give it a numeric range that the fitted bars cannot update).
+        channels = list(optimal.index) if len(optimal) else list(self.paid_channels)
+        rows = [{"channel": c, "allocation": name,
+                 "spend": float(optimal.loc[c, column]) if c in optimal.index else np.nan}
+                for c in channels for name, column in (("Current", "current"), ("Optimal", "spend"))]
         frame = pd.DataFrame(rows, columns=["channel", "allocation", "spend"]).astype({"spend": float})
         frame["spend_text"] = _text(frame["spend"], rupees)
         bars = hv.Bars(frame, [hv.Dimension("channel", label="Channel"),
@@ -625,7 +628,7 @@ class BudgetSection(Section):
     # -- text ------------------------------------------------------------------------------------------
     def _waiting(self) -> str:
         if self.result is not None and self.result.error:
-            return html.escape(self.result.error)
+            return escape_markdown(self.result.error)
         return "The model is being fitted…" if self.fitting else "The model is fitted when this tab is shown."
 
     @param.depends("result", "fitting")
@@ -696,7 +699,7 @@ class BudgetSection(Section):
             return self._waiting()
         optimal = self.optimal()
         if "error" in optimal.attrs:
-            return html.escape(optimal.attrs["error"])
+            return escape_markdown(optimal.attrs["error"])
         return self._caution() + bi.optimizer_summary(optimal, self.period)
 
     def _caution(self) -> str:
@@ -774,7 +777,7 @@ class BudgetSection(Section):
             return ("The forecast is being fitted…" if self.forecasting
                     else "The forecast is fitted when this tab is shown.")
         if self.forecast.frame is None:
-            return html.escape(self.forecast.error)
+            return escape_markdown(self.forecast.error)
         metric = FORECAST_METRICS[self.forecast_metric]
         return bi.forecast_summary(self.forecast.frame, self.forecast.backtest, self.forecast_metric,
                                    self.forecast_channel, money=metric != "conversions")
@@ -806,17 +809,17 @@ class BudgetSection(Section):
         if self.result is None:
             return self._waiting()
         if self.result.mediation is None:
-            return html.escape(self.result.mediation_note or self.result.error)
+            return escape_markdown(self.result.mediation_note or self.result.error)
         return bi.mediation_summary(self.result.mediation, f"{SEARCH} clicks")
 
     @param.depends("result")
     def model_notes(self) -> pn.pane.Alert | pn.pane.Markdown:
         """Channels without a curve (zero spend is baseline, not media) and fit errors."""
         if self.result is not None and self.result.error:
-            return notice(html.escape(self.result.error), kind="warning")
+            return notice(escape_markdown(self.result.error), kind="warning")
         if self.model is not None and self.model.excluded:
             return notice(bi.excluded_note(self.model), kind="info")
-        return pn.pane.Markdown("", sizing_mode="stretch_width")
+        return markdown("")
 
     # -- page -------------------------------------------------------------------------------------------
     def export_frame(self) -> pd.DataFrame:
@@ -864,20 +867,22 @@ class BudgetSection(Section):
     def scenario_sliders(self) -> pn.Column:
         return self._percent_sliders("scenario", range_mode=False)
 
-    def _table(self, frame_fn, money_columns=(), percent_columns=(), ratio_columns=()) -> pn.widgets.Tabulator:
+    def _table(self, frame_fn, money_columns=(), percent_columns=(), ratio_columns=(),
+               titles: dict[str, str] | None = None) -> pn.widgets.Tabulator:
+        """A read-only table; `titles` maps column names holding data text to their (HTML-escaped) headers."""
         money = NumberFormatter(format="0,0", nan_format="n/a", null_format="n/a")
         pct = NumberFormatter(format="0.0%", nan_format="n/a", null_format="n/a")
         multiple = NumberFormatter(format="0.00", nan_format="n/a", null_format="n/a")
         formatters = {**{c: money for c in money_columns}, **{c: pct for c in percent_columns},
                       **{c: multiple for c in ratio_columns}}
         return pn.widgets.Tabulator(frame_fn, formatters=formatters, show_index=False, disabled=True,
-                                    layout="fit_data_table", sizing_mode="stretch_width")
+                                    layout="fit_data_table", sizing_mode="stretch_width", titles=titles or {})
 
     def layout(self) -> pn.viewable.Viewable:
         self.refresh()
         self.refresh_forecast()
+        # No LoadingSpinner: it draws its (empty) label as HTML; the bar shows the fit is running.
         status = pn.Row(
-            pn.indicators.LoadingSpinner(value=self.param.fitting, size=24, visible=self.param.fitting),
             pn.indicators.Progress(value=self.param.progress, max=100, width=220, visible=self.param.fitting,
                                    bar_color="primary"),
             pn.pane.Str(self.param.status, css_classes=["budget-status"]), sizing_mode="stretch_width")
@@ -887,8 +892,11 @@ class BudgetSection(Section):
                                       ratio_columns=["Next rupee returns (optimal)"])
         scenario_money = [f"{word} (₹/{period})" for period in ("day", "week")
                           for word in ("Spend", "Predicted revenue", "From media")]
-        scenario_table = self._table(self.scenario_display, money_columns=scenario_money,
-                                     percent_columns=["Revenue vs today"], ratio_columns=["ROAS", "Media ROAS"])
+        # Tabulator draws column titles as HTML: the per-channel columns carry channel names from the data.
+        channel_columns = [f"spend: {c}" for c in self.paid_channels]
+        scenario_table = self._table(self.scenario_display, money_columns=scenario_money + channel_columns,
+                                     percent_columns=["Revenue vs today"], ratio_columns=["ROAS", "Media ROAS"],
+                                     titles={c: escape_html(c) for c in channel_columns})
         save = pn.widgets.Button(label="Save scenario", color="primary", width=140)
         save.on_click(self.save_scenario)
         reset = pn.widgets.Button(label="Back to today", width=140)
@@ -907,7 +915,7 @@ class BudgetSection(Section):
              [pn.widgets.FloatInput.from_param(self.param.budget, label="Budget per period (₹)", step=1000,
                                                format="0,0", css_classes=["budget-total"],
                                                sizing_mode="stretch_width"),
-              pn.pane.Markdown("**Bounds per channel** (% of today's spend)"), self.bounds_sliders,
+              markdown("**Bounds per channel** (% of today's spend)"), self.bounds_sliders,
               self.optimizer_figures],
              pn.Column(chart(self.plot_allocation), optimizer_table, sizing_mode="stretch_width"),
              self.insight_optimizer),

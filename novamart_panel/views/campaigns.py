@@ -5,6 +5,7 @@ Every view's own controls narrow the global filters further: a row is shown only
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
 import holoviews as hv
 import numpy as np
@@ -16,8 +17,8 @@ from bokeh.palettes import Category10_10, Set2_8
 
 from ..analytics import campaign_insights as ci
 from ..analytics.metrics import SUM_COLUMNS, add_ratios
-from ..data.contract import CAMPAIGNS
-from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, date_bounds, distinct_values
+from ..data.queries import FilterState, campaign_rows, campaign_sums_by, campaign_sums_over_time, campaign_years, \
+    date_bounds, distinct_values
 from ..format import CRORE, LAKH, count, percent, ratio, rupees
 from .base import BAD, FILTER_DEPS, GOOD, Section, TextMultiChoice, chart, csv_download, house_opts, html_download, \
     markdown, rupee_ticks, section_header, view_card, memoized
@@ -144,13 +145,14 @@ class CampaignSection(Section):
     roas_scale = param.Selector(default="log", objects=["log", "linear"], doc="Y scale of the ROAS trend")
     month = param.Selector(default=None, objects=[], doc="Month of the animated channel bubbles")
 
+    LEADERBOARD_END: ClassVar[int] = 25   # above 2 × this many campaigns the leaderboard draws the best and worst
+
     def __init__(self, **params):
         super().__init__(**params)
         self.date_bounds = date_bounds(self.store)
         if self.date_bounds is None:   # no file, or not one date parsed: unavailable() says so
             return
-        years = [int(y) for y in self.store.query(
-            "SELECT DISTINCT year(date) AS y FROM campaigns WHERE date IS NOT NULL ORDER BY 1")["y"]]
+        years = campaign_years(self.store)
         channels = distinct_values(self.store, "campaigns", "channel")
         regions = distinct_values(self.store, "campaigns", "region")
         types = distinct_values(self.store, "campaigns", "campaign_type")
@@ -468,23 +470,27 @@ class CampaignSection(Section):
 
     @param.depends(*FILTER_DEPS)
     def plot_leaderboard(self) -> hv.Overlay:
-        """8. Campaigns ranked by ROAS with the portfolio median; campaigns without spend are not plotted."""
-        ranked, median = ci.campaign_roas(self.campaign_metrics())
-        frame = with_hover_text(ranked.iloc[::-1].reset_index(drop=True))
+        """8. Campaigns ranked by ROAS with the median of all; campaigns without spend are not plotted. With more
+        than 2 × LEADERBOARD_END campaigns only the best and the worst LEADERBOARD_END are drawn."""
+        shown, median, ranked = ci.leaderboard_rows(self.campaign_metrics(), self.LEADERBOARD_END)
+        frame = with_hover_text(shown.iloc[::-1].reset_index(drop=True))
         frame["standing"] = np.where(frame["roas"] > median, "above median", "at or below median")
+        frame["rank_text"] = [f"{count(r)} of {count(ranked)}" for r in frame["rank"]]
         bars = hv.Bars(frame, kdims=[hv.Dimension("label", label="Campaign")],
                        vdims=[hv.Dimension("roas", label="ROAS (×)"), "standing", "campaign_id", "channel",
-                              "roas_text", "revenue_text", "spend_text"])
+                              "rank_text", "roas_text", "revenue_text", "spend_text"])
         bars = bars.opts(invert_axes=True, color="standing", cmap={"above median": GOOD, "at or below median": BAD},
                          show_legend=False, tools=["hover"], yaxis="left", fontsize={"yticks": "7pt"},
-                         hover_tooltips=[("Campaign", "@{label}"), ("ID", "@{campaign_id}"), ("Channel", "@{channel}")]
-                         + tooltips("roas", "revenue", "spend"))
+                         hover_tooltips=[("Campaign", "@{label}"), ("ID", "@{campaign_id}"), ("Channel", "@{channel}"),
+                                         ("Rank by ROAS", "@{rank_text}")] + tooltips("roas", "revenue", "spend"))
         # Drawn in the bars' inverted frame, so the horizontal line becomes a vertical marker at the median.
         marker = [hv.HLine(median if np.isfinite(median) else 0.0).opts(
             color="#888888", line_dash="dashed", line_width=2, alpha=1.0 if np.isfinite(median) else 0.0)]
         return hv.Overlay([bars, *marker]).opts(
             responsive=True, height=max(320, 16 * len(frame) + 90), toolbar="above",
-            title=f"Campaign ROAS against the median ({ratio(median)})")
+            title=f"Campaign ROAS against the median ({ratio(median)})" if len(shown) == ranked else
+            f"Best {self.LEADERBOARD_END} and worst {self.LEADERBOARD_END} of {count(ranked)} campaigns by ROAS "
+            f"(dashed: median of all, {ratio(median)})")
 
     @param.depends(*FILTER_DEPS, "month")
     def plot_month_bubbles(self) -> hv.Element:
@@ -595,9 +601,7 @@ class CampaignSection(Section):
     # -- page ------------------------------------------------------------------------------------
     def export_frame(self) -> pd.DataFrame:
         """The campaign rows under the global filters (contract columns, file order)."""
-        where, params = self._state().where("campaigns")
-        columns = ", ".join(CAMPAIGNS.column_names)
-        return self.store.query(f"SELECT {columns} FROM campaigns {where} ORDER BY date, campaign_id", params)
+        return campaign_rows(self.store, self._state())
 
     def layout(self) -> pn.viewable.Viewable:
         def widget(parameter, kind=pn.widgets.Select, **kw):

@@ -1,11 +1,11 @@
 """Customer insights (SPEC §4.3): who the customers are, what they are worth, how satisfied they are,
 which channels convert, where they live and who is about to leave.
 
-Every aggregate is computed in DuckDB. Views that draw individual customers stay responsive at a
-million rows: the LTV points and the violins draw a fixed pseudo-random sample (ordered by a hash of
-the customer id, so the same customers every time), and the income–LTV scatter is rasterised with
-datashader whenever more than `RASTER_THRESHOLD` customers are in view (datashader is optional: the
-WebAssembly page has none and draws points).
+Every aggregate is computed in the data layer (`data/customer_queries.py`, DuckDB). Views that draw individual
+customers stay responsive at a million rows: the LTV points and the violins draw a fixed pseudo-random sample
+(the same customers every time), and the income–LTV scatter is rasterised with datashader whenever more than
+`RASTER_THRESHOLD` customers are in view, from their numbers alone; the details of the points in view come
+from DuckDB once at most that many are (datashader is optional: the WebAssembly page has none and draws points).
 
 Global filters: customer data has a region column only, so the region filter narrows every customer
 view; the channel bubble chart reads campaign data, which the date, region and campaign-type filters
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import io
+import threading
 from typing import ClassVar
 
 import holoviews as hv
@@ -32,7 +34,8 @@ from bokeh.resources import INLINE
 
 from ..analytics import customer_insights as cx
 from ..analytics.metrics import add_ratios
-from ..data.contract import CUSTOMERS, FILTER_COLUMNS, SEGMENTS
+from ..data import customer_queries as cq
+from ..data.contract import FILTER_COLUMNS, SEGMENTS
 from ..data.queries import FilterState, campaign_sums_by, distinct_values
 from ..format import count, percent, ratio, rupees
 from .base import FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, house_opts, markdown, notice, \
@@ -67,6 +70,15 @@ return s + '₹' + Math.round(a).toLocaleString('en-IN');
 """
 
 
+_WARM_UP = threading.Lock()
+_WARM_UP_DONE: list[bool] = []
+
+
+def has_datashader() -> bool:
+    """Whether datashader can be imported here (checked without importing it: the import takes a second)."""
+    return importlib.util.find_spec("datashader") is not None
+
+
 def datashader_tools():
     """(datashader, HoloViews' `rasterize`), or None where datashader is not installed: the WebAssembly page,
     where its numba cannot run and whose bundled data is small enough to draw as points. Imported on demand
@@ -77,6 +89,22 @@ def datashader_tools():
     except ImportError:
         return None
     return datashader, operations.rasterize
+
+
+def warm_up_rasteriser() -> None:
+    """Import datashader and compile its count-by-segment aggregation, once per process: the first rasterised
+    scatter would otherwise wait a second or two for both (datashader compiles its kernels on first use)."""
+    with _WARM_UP:
+        if _WARM_UP_DONE:
+            return
+        tools = datashader_tools()
+        if tools is not None:
+            datashader, rasterize = tools
+            tiny = pd.DataFrame({"income": [0.0, 1.0], "lifetime_value": [0.0, 1.0],
+                                 "segment": pd.Categorical(list(SEGMENTS[:2]), categories=list(SEGMENTS))})
+            rasterize(hv.Points(tiny, ["income", "lifetime_value"], ["segment"]),
+                      aggregator=datashader.count_cat("segment"), dynamic=False, width=4, height=4)
+        _WARM_UP_DONE.append(True)
 
 
 def rupee_hover() -> CustomJSHover:
@@ -136,6 +164,7 @@ class CustomerSection(Section):
     RASTER_THRESHOLD: ClassVar[int] = 50_000     # more customers in view than this → datashader
     POINTS_PER_SEGMENT: ClassVar[int] = 1_000    # LTV points drawn per segment at most
     VIOLIN_SAMPLE: ClassVar[int] = 20_000        # customers the violins estimate densities from at most
+    AT_RISK_ROWS: ClassVar[int] = 1_000          # rows of the at-risk table (the download has every one)
 
     age_bin_width = param.Integer(default=5, bounds=(1, 10), label="Age bin width (years)")
     age_by_segment = param.Boolean(default=True, label="Overlay segments (stacked)")
@@ -164,16 +193,12 @@ class CustomerSection(Section):
         self.sunburst = Sunburst(levels=HIERARCHY, size="customers", colors={"customer_segment": SEGMENT_COLORS},
                                  root_label=ALL_CUSTOMERS, title="Customers by region → city tier → segment",
                                  frame=self.hierarchy())
-
-    # -- SQL helpers -------------------------------------------------------------------------------
-    def _where(self, *clauses: str, params: tuple = ()) -> tuple[str, list]:
-        """The global filters that apply to customers, AND our own clauses (their values in `params`)."""
-        where, values = self.filter_state().where("customers")
-        parts = ([where.removeprefix("WHERE ")] if where else []) + list(clauses)
-        return ("WHERE " + " AND ".join(parts) if parts else ""), values + list(params)
-
-    def _segment_clause(self) -> tuple[tuple[str, ...], tuple]:
-        return (("list_contains(?, customer_segment)",), (list(self.age_segments),)) if self.age_segments else ((), ())
+        in_session = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None   # served
+        if in_session and not _WARM_UP_DONE and self.scatter_count() > self.RASTER_THRESHOLD and has_datashader():
+            # Once the page has loaded (not to slow its first render), in the background while the user looks at
+            # other charts, so that the scatter does not wait for it when its tab is opened.
+            pn.state.onload(lambda: threading.Thread(target=warm_up_rasteriser, name="novamart-rasteriser-warm-up",
+                                                     daemon=True).start())
 
     # -- 1. age ---------------------------------------------------------------------------------------
     @param.depends(*CUSTOMER_DEPS, "age_bin_width", "age_by_segment", "age_segments")
@@ -181,13 +206,8 @@ class CustomerSection(Section):
     def age_histogram(self) -> pd.DataFrame:
         """Customers per age bin [bin_start, bin_end) (and per segment with the overlay), stacked."""
         width = int(self.age_bin_width)
-        clauses, values = self._segment_clause()
-        where, params = self._where(*clauses, params=values)
-        split = "customer_segment" if self.age_by_segment else "?"
-        frame = self.store.query(
-            f"SELECT CAST(floor(age / ?) AS BIGINT) * ? AS bin_start, {split} AS segment, count(*) AS customers "
-            f"FROM customers {where} GROUP BY ALL",
-            [width, width, *([] if self.age_by_segment else [ALL_CUSTOMERS]), *params])
+        frame = cq.age_histogram(self.store, self.filter_state(), width, self.age_by_segment,
+                                 tuple(self.age_segments), ALL_CUSTOMERS)
         frame["bin_end"] = frame["bin_start"] + width
         frame["share"] = frame["customers"] / frame["customers"].sum() if len(frame) else 0.0
         return stack(frame, "segment", self._age_groups(frame))
@@ -200,10 +220,7 @@ class CustomerSection(Section):
     @memoized
     def age_counts(self) -> pd.DataFrame:
         """Customers per segment and exact age (for the median and the 25–40 share)."""
-        clauses, values = self._segment_clause()
-        where, params = self._where(*clauses, params=values)
-        return self.store.query(f"SELECT customer_segment AS segment, age, count(*) AS customers FROM customers "
-                                f"{where} GROUP BY ALL ORDER BY segment, age", params)
+        return cq.age_counts(self.store, self.filter_state(), tuple(self.age_segments))
 
     @param.depends(*CUSTOMER_DEPS, "age_bin_width", "age_by_segment", "age_segments")
     def plot_age(self) -> hv.Overlay:
@@ -229,35 +246,19 @@ class CustomerSection(Section):
     @memoized
     def ltv_stats(self) -> pd.DataFrame:
         """Tukey box-plot numbers per segment, computed in DuckDB (quartiles by linear interpolation)."""
-        where, params = self._where()
-        frame = self.store.query(f"""
-            WITH base AS (SELECT customer_segment AS segment, lifetime_value AS v FROM customers {where}),
-            boxes AS (SELECT segment, count(*) AS customers, quantile_cont(v, 0.25) AS q1,
-                             quantile_cont(v, 0.5) AS median, quantile_cont(v, 0.75) AS q3, max(v) AS maximum
-                      FROM base GROUP BY segment)
-            SELECT boxes.*,
-                   min(v) FILTER (WHERE v >= q1 - 1.5 * (q3 - q1)) AS lower,
-                   max(v) FILTER (WHERE v <= q3 + 1.5 * (q3 - q1)) AS upper,
-                   count(*) FILTER (WHERE v < q1 - 1.5 * (q3 - q1)) AS low_outliers,
-                   count(*) FILTER (WHERE v > q3 + 1.5 * (q3 - q1)) AS high_outliers
-            FROM boxes JOIN base USING (segment) GROUP BY ALL""", params)
+        frame = cq.ltv_box_stats(self.store, self.filter_state())
         order = segment_order(frame["segment"])
         frame["position"] = frame["segment"].map({s: i for i, s in enumerate(order)})
         return frame.sort_values("position", ignore_index=True)
 
     @param.depends(*CUSTOMER_DEPS, "ltv_points")
     def ltv_sample(self) -> pd.DataFrame:
-        """Individual customers for the points overlay: at most POINTS_PER_SEGMENT per segment, chosen by a
-        hash of the customer id (the same customers every time); empty when points are off."""
+        """Individual customers for the points overlay: at most POINTS_PER_SEGMENT per segment, a fixed
+        pseudo-random sample (the same customers every time); empty when points are off."""
         columns = ["customer_id", "segment", "lifetime_value", "age", "city_tier", "region", "jitter"]
         if not self.ltv_points:
             return pd.DataFrame({c: [] for c in columns})
-        where, params = self._where()
-        return self.store.query(
-            f"SELECT customer_id, customer_segment AS segment, lifetime_value, age, city_tier, region, "
-            f"(hash(customer_id) % 1000) / 1000.0 - 0.5 AS jitter FROM customers {where} "
-            f"QUALIFY row_number() OVER (PARTITION BY customer_segment ORDER BY hash(customer_id), customer_id) <= ? "
-            f"ORDER BY segment, customer_id", [*params, self.POINTS_PER_SEGMENT])
+        return cq.ltv_sample(self.store, self.filter_state(), self.POINTS_PER_SEGMENT)
 
     @param.depends(*CUSTOMER_DEPS, "ltv_points", "ltv_log")
     def plot_ltv_box(self) -> hv.Overlay:
@@ -330,12 +331,9 @@ class CustomerSection(Section):
     @param.depends(*CUSTOMER_DEPS, "violin_channel")
     @memoized
     def satisfaction_sample(self) -> pd.DataFrame:
-        """Scores for the violins (at most VIOLIN_SAMPLE customers, chosen by a hash of the id) and the
+        """Scores for the violins (a fixed sample of at most VIOLIN_SAMPLE customers) and the
         split `group`: the acquisition channel, or the chosen channel against all others."""
-        where, params = self._where()
-        frame = self.store.query(
-            f"SELECT nps_category, acquisition_channel, satisfaction_score FROM customers {where} "
-            f"ORDER BY hash(customer_id), customer_id LIMIT ?", [*params, self.VIOLIN_SAMPLE])
+        frame = cq.satisfaction_sample(self.store, self.filter_state(), self.VIOLIN_SAMPLE)
         if self.violin_channel == ALL_CHANNELS:
             frame["group"] = frame["acquisition_channel"]
         else:
@@ -349,20 +347,13 @@ class CustomerSection(Section):
     @memoized
     def satisfaction_by_channel(self) -> pd.DataFrame:
         """Customers and mean satisfaction per NPS category and acquisition channel (every customer)."""
-        where, params = self._where()
-        return self.store.query(
-            f"SELECT nps_category, acquisition_channel, count(*) AS customers, avg(satisfaction_score) AS mean_score "
-            f"FROM customers {where} GROUP BY ALL ORDER BY nps_category, acquisition_channel", params)
+        return cq.satisfaction_by_channel(self.store, self.filter_state())
 
     @param.depends(*CUSTOMER_DEPS)
     @memoized
     def satisfaction_bins(self) -> pd.DataFrame:
         """A histogram of satisfaction per NPS category (bins of SATISFACTION_BIN), for the bimodality check."""
-        where, params = self._where()
-        return self.store.query(
-            f"SELECT nps_category, floor(satisfaction_score / ?) * ? AS bin_start, count(*) AS customers "
-            f"FROM customers {where} GROUP BY ALL ORDER BY nps_category, bin_start",
-            [SATISFACTION_BIN, SATISFACTION_BIN, *params])
+        return cq.satisfaction_bins(self.store, self.filter_state(), SATISFACTION_BIN)
 
     @param.depends(*CUSTOMER_DEPS, "violin_channel")
     def plot_satisfaction(self) -> hv.Element:
@@ -402,25 +393,34 @@ class CustomerSection(Section):
     @param.depends(*CUSTOMER_DEPS)
     @memoized
     def scatter_count(self) -> int:
-        where, params = self._where()
-        return int(self.store.scalar(f"SELECT count(*) FROM customers {where}", params))
+        return cq.customer_count(self.store, self.filter_state())
 
     @param.depends(*CUSTOMER_DEPS)
     def scatter_mode(self) -> str:
         """'points' or 'rasterised' (the whole selection; zooming in below the threshold shows points).
         Without datashader every customer is drawn as a point."""
         dense = self.scatter_count() > self.RASTER_THRESHOLD
-        return "rasterised" if dense and datashader_tools() is not None else "points"
+        return "rasterised" if dense and has_datashader() else "points"
+
+    def scatter_segments(self) -> list[str]:
+        """Every segment of the customer file, in segment order (the raster's layers)."""
+        return segment_order(distinct_values(self.store, "customers", "customer_segment"))
 
     @param.depends(*CUSTOMER_DEPS)
     @memoized
     def scatter_rows(self) -> pd.DataFrame:
-        """Every customer shown: income, LTV and the hover details; segment as an ordered category."""
-        where, params = self._where()
-        frame = self.store.query(
-            f"SELECT income, lifetime_value, customer_segment AS segment, customer_id, age, city_tier "
-            f"FROM customers {where} ORDER BY rowid", params)
-        frame["segment"] = pd.Categorical(frame["segment"], categories=segment_order(frame["segment"]))
+        """Every customer shown, numbers only (what the raster counts): income, LTV, segment as a category."""
+        return cq.income_ltv_values(self.store, self.filter_state(), tuple(self.scatter_segments()))
+
+    def points_in_view(self, x_range=None, y_range=None) -> pd.DataFrame:
+        """The customers inside the axis ranges (bounds included) with their details, when at most
+        RASTER_THRESHOLD are and the chart can rasterise; else none: the raster shows them. In segment order."""
+        state, x_range, y_range = self.filter_state(), _known_range(x_range), _known_range(y_range)
+        shown = (self.scatter_count() if x_range is None and y_range is None else
+                 cq.income_ltv_count(self.store, state, x_range, y_range))
+        dense = shown > self.RASTER_THRESHOLD and has_datashader()
+        frame = cq.income_ltv_in_view(self.store, state, x_range, y_range, limit=0 if dense else None)
+        frame["segment"] = pd.Categorical(frame["segment"], categories=segment_order(frame["segment"].unique()))
         # Drawn (and listed in the legend) in segment order.
         return frame.sort_values("segment", kind="stable", ignore_index=True)
 
@@ -429,12 +429,7 @@ class CustomerSection(Section):
     def income_ltv_fit(self) -> pd.DataFrame:
         """OLS of LTV on income (DuckDB regr_slope / regr_intercept) and Pearson r, per segment and overall
         (segment = None), with the income range each line spans."""
-        where, params = self._where()
-        frame = self.store.query(
-            f"SELECT customer_segment AS segment, count(*) AS customers, corr(lifetime_value, income) AS r, "
-            f"regr_slope(lifetime_value, income) AS slope, regr_intercept(lifetime_value, income) AS intercept, "
-            f"min(income) AS income_min, max(income) AS income_max "
-            f"FROM customers {where} GROUP BY GROUPING SETS ((customer_segment), ())", params)
+        frame = cq.income_ltv_fit(self.store, self.filter_state())
         overall = frame[frame["segment"].isna()]
         by_segment = frame[frame["segment"].notna()]
         by_segment = by_segment.assign(_o=by_segment["segment"].map(
@@ -459,8 +454,8 @@ class CustomerSection(Section):
         return pd.DataFrame(lines, columns=["line", "income", "lifetime_value", "slope"])
 
     @param.depends(*CUSTOMER_DEPS)
-    def plot_scatter_points(self) -> hv.Points:
-        frame = self.scatter_rows()
+    def plot_scatter_points(self, x_range=None, y_range=None) -> hv.Points:
+        frame = self.points_in_view(x_range, y_range)
         points = hv.Points(frame, kdims=[hv.Dimension("income", label="Income"),
                                          hv.Dimension("lifetime_value", label="Lifetime value")],
                            vdims=["segment", "customer_id", "age", "city_tier"])
@@ -483,32 +478,36 @@ class CustomerSection(Section):
         # An empty curve keeps the overlay's shape when the trend line is off.
         return hv.Overlay(curves or [hv.Curve([], "income", "lifetime_value").opts(tools=[])])
 
-    def customers_in_view(self, element: hv.Points, x_range=None, y_range=None, dense: bool = False) -> hv.Points:
-        """The customers inside the current axis ranges (bounds included) if their number is on the `dense`
-        side of RASTER_THRESHOLD (more than it), else none: one of the two layers is always empty."""
+    @param.depends(*CUSTOMER_DEPS)
+    def plot_scatter_values(self) -> hv.Points:
+        """Every customer shown as a point without details: what the raster counts."""
+        return hv.Points(self.scatter_rows(), kdims=["income", "lifetime_value"], vdims=["segment"])
+
+    def customers_in_view(self, element: hv.Points, x_range=None, y_range=None, dense: bool = True) -> hv.Points:
+        """The customers of `element` inside the axis ranges (bounds included) if their number is on the `dense`
+        side of RASTER_THRESHOLD (more than it), else none: the raster is empty when the points show them."""
         frame = element.dframe()
-        # Before the browser reports its axes, HoloViews may send (nan, nan): that means "everything".
-        if x_range is not None and y_range is not None and np.isfinite([*x_range, *y_range]).all():
+        x_range, y_range = _known_range(x_range), _known_range(y_range)
+        if x_range is not None and y_range is not None:
             frame = frame[frame["income"].between(*x_range) & frame["lifetime_value"].between(*y_range)]
         if (len(frame) > self.RASTER_THRESHOLD) != dense:
             frame = frame.iloc[:0]
         return element.clone(frame)
 
     def scatter_view(self) -> hv.Overlay:
-        """Points while at most RASTER_THRESHOLD customers are in view, above it a datashader image coloured by
-        segment (re-aggregated on every zoom), with the trend lines on top."""
-        points = hv.DynamicMap(self.plot_scatter_points)
+        """Points (with their details, from DuckDB) while at most RASTER_THRESHOLD customers are in view, above
+        it a datashader image coloured by segment (re-aggregated on every zoom), with the trend lines on top."""
         trends = hv.DynamicMap(self.plot_trend_lines)
-        tools = datashader_tools()
+        tools = datashader_tools() if has_datashader() else None
         if tools is None:
-            layers = points * trends
+            layers = hv.DynamicMap(self.plot_scatter_points) * trends
         else:
             datashader, rasterize = tools
-            ranges = [hv.streams.RangeXY()]
-            sparse = points.apply(self.customers_in_view, streams=ranges, dense=False)
-            dense = rasterize(points.apply(self.customers_in_view, streams=ranges, dense=True),
+            ranges = hv.streams.RangeXY()
+            sparse = hv.DynamicMap(self.plot_scatter_points, streams=[ranges])
+            dense = rasterize(hv.DynamicMap(self.plot_scatter_values).apply(self.customers_in_view, streams=[ranges]),
                               aggregator=datashader.count_cat("segment"))
-            colours = [segment_colour(s) for s in SEGMENTS]
+            colours = [segment_colour(s) for s in self.scatter_segments()]
             dense = dense.opts({"ImageStack": dict(cmap=colours, tools=["hover"], responsive=True,
                                                    height=CHART_HEIGHT)}, backend="bokeh")
             layers = dense * sparse * trends
@@ -519,13 +518,12 @@ class CustomerSection(Section):
     def scatter_snapshot(self) -> hv.Element:
         """The scatter for a saved page: the points, or above RASTER_THRESHOLD one fixed datashader image
         (a million points would not fit in a file)."""
-        points = self.plot_scatter_points()
         if self.scatter_mode() == "points":
-            return points
+            return self.plot_scatter_points()
         datashader, rasterize = datashader_tools()
-        image = rasterize(points, aggregator=datashader.count_cat("segment"), dynamic=False, width=900,
-                          height=CHART_HEIGHT)
-        return image.opts(cmap=[segment_colour(s) for s in SEGMENTS], tools=["hover"])
+        image = rasterize(self.plot_scatter_values(), aggregator=datashader.count_cat("segment"), dynamic=False,
+                          width=900, height=CHART_HEIGHT)
+        return image.opts(cmap=[segment_colour(s) for s in self.scatter_segments()], tools=["hover"])
 
     @param.depends(*CUSTOMER_DEPS)
     def scatter_note(self) -> str:
@@ -559,14 +557,7 @@ class CustomerSection(Section):
     @memoized
     def high_value_budget(self) -> tuple[float, int]:
         """The LTV at which the top TOP_VALUE_CHECK of customers starts, and how many Budget customers reach it."""
-        where, params = self._where()
-        row = self.store.query(
-            f"WITH base AS (SELECT * FROM customers {where}), "
-            f"cut AS (SELECT quantile_cont(lifetime_value, ?) AS cut FROM base) "
-            f"SELECT any_value(cut) AS cut, "
-            f"count(*) FILTER (WHERE customer_segment = ? AND lifetime_value >= cut) AS n FROM base, cut",
-            [*params, 1 - TOP_VALUE_CHECK, LOW_VALUE_SEGMENT]).iloc[0]
-        return float(row["cut"]), int(row["n"])
+        return cq.high_value_count(self.store, self.filter_state(), TOP_VALUE_CHECK, LOW_VALUE_SEGMENT)
 
     # -- 5. channel bubbles (campaign data) ----------------------------------------------------------
     def _campaign_state(self) -> FilterState:
@@ -644,9 +635,7 @@ class CustomerSection(Section):
     @memoized
     def hierarchy(self) -> pd.DataFrame:
         """Customers per region, city tier and segment."""
-        where, params = self._where()
-        return self.store.query(f"SELECT region, city_tier, customer_segment, count(*) AS customers FROM customers "
-                                f"{where} GROUP BY ALL ORDER BY ALL", params)
+        return cq.hierarchy_counts(self.store, self.filter_state())
 
     @param.depends(*CUSTOMER_DEPS, watch=True)
     def _refresh_sunburst(self) -> None:
@@ -663,53 +652,31 @@ class CustomerSection(Section):
     @memoized
     def churn_distribution(self) -> pd.DataFrame:
         """Customers per churn-probability bin (width 1/CHURN_BINS; 1.0 joins the last bin) and segment, stacked."""
-        where, params = self._where()
-        # Round first: a probability on a bin edge can land a hair below it in binary floating point.
-        frame = self.store.query(
-            f"SELECT least(floor(round(churn_probability * ?, 9)), ? - 1) / ? AS bin_start, "
-            f"customer_segment AS segment, count(*) AS customers FROM customers {where} GROUP BY ALL",
-            [CHURN_BINS, CHURN_BINS, CHURN_BINS, *params])
+        frame = cq.churn_histogram(self.store, self.filter_state(), CHURN_BINS)
         frame["bin_end"] = frame["bin_start"] + 1 / CHURN_BINS
         frame["share"] = frame["customers"] / frame["customers"].sum() if len(frame) else 0.0
         return stack(frame, "segment", segment_order(frame["segment"]))
-
-    def _risk_sql(self) -> tuple[str, list]:
-        """Filtered customers (`base`) joined with the LTV cut of the top `top_value_share` (`cut`)."""
-        where, params = self._where()
-        return (f"WITH base AS (SELECT * FROM customers {where}), "
-                f"cut AS (SELECT quantile_cont(lifetime_value, ?) AS ltv_cut FROM base) ",
-                [*params, 1 - self.top_value_share])
 
     @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
     def churn_totals(self) -> pd.Series:
         """Customers, how many reach the threshold (and had churned), the LTV cut, and the highest churn
         probability among the high-value customers considered."""
-        head, params = self._risk_sql()
-        return self.store.query(
-            head + "SELECT count(*) AS customers, count(*) FILTER (WHERE churn_probability >= ?) AS above_threshold, "
-            "count(*) FILTER (WHERE churn_probability >= ? AND is_churned = 1) AS churned_above, "
-            "any_value(ltv_cut) AS ltv_cut, max(churn_probability) FILTER "
-            "(WHERE lifetime_value >= ltv_cut AND (? OR is_churned = 0)) AS max_probability_high_value "
-            "FROM base, cut",
-            [*params, self.churn_threshold, self.churn_threshold, self.include_churned]).iloc[0]
+        return cq.churn_totals(self.store, self.filter_state(), self.churn_threshold, self.top_value_share,
+                               self.include_churned)
 
     @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
     @memoized
     def at_risk(self) -> pd.DataFrame:
         """Customers at or above the churn threshold AND in the top share by LTV, by expected loss (p × LTV)."""
-        head, params = self._risk_sql()
-        return self.store.query(
-            head + "SELECT customer_id, customer_segment, region, city_tier, age, lifetime_value, churn_probability, "
-            "is_churned, churn_probability * lifetime_value AS expected_loss FROM base, cut "
-            "WHERE churn_probability >= ? AND lifetime_value >= ltv_cut AND (? OR is_churned = 0) "
-            "ORDER BY expected_loss DESC, customer_id",
-            [*params, self.churn_threshold, self.include_churned])
+        return cq.at_risk_customers(self.store, self.filter_state(), self.churn_threshold, self.top_value_share,
+                                    self.include_churned)
 
     @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
     @memoized
     def at_risk_table(self) -> pd.DataFrame:
-        """The at-risk list as the table shows it (money and rates formatted)."""
-        frame = self.at_risk()
+        """The first AT_RISK_ROWS of the at-risk list as the table shows them (money and rates formatted); the
+        download and the insight use the whole list."""
+        frame = self.at_risk().iloc[:self.AT_RISK_ROWS]
         return pd.DataFrame({
             "Customer": frame["customer_id"], "Segment": frame["customer_segment"], "Region": frame["region"],
             "City tier": frame["city_tier"], "Lifetime value": [rupees(v) for v in frame["lifetime_value"]],
@@ -742,9 +709,7 @@ class CustomerSection(Section):
 
     def export_frame(self) -> pd.DataFrame:
         """The customers under the region filter (contract columns, file order)."""
-        where, params = self._where()
-        return self.store.query(f"SELECT {', '.join(CUSTOMERS.column_names)} FROM customers {where} ORDER BY rowid",
-                                params)
+        return cq.customer_rows(self.store, self.filter_state())
 
     def chart_objects(self) -> list:
         """Every HoloViews chart as it is now (the sunburst, a Bokeh figure, is added by `charts_html`)."""
@@ -822,7 +787,8 @@ class CustomerSection(Section):
         at_risk = pn.Card(
             at_risk_table,
             csv_download(self.at_risk, "novamart_at_risk_customers.csv", "Download at-risk list (CSV)"),
-            title="At-risk customers (highest expected loss first)", collapsible=False, sizing_mode="stretch_width")
+            title=f"At-risk customers (highest expected loss first; the table lists the first "
+                  f"{count(self.AT_RISK_ROWS)}, the download all)", collapsible=False, sizing_mode="stretch_width")
         cards = [view_card(*view) for view in views]
         return pn.Column(header, *cards, at_risk, sizing_mode="stretch_width")
 
@@ -834,6 +800,14 @@ def segment_legend(caption: str) -> str:
                        for segment, colour in SEGMENT_COLORS.items())
     return f'<div style="font-size:0.9em">{caption} {swatches}</div>'
 
+
+
+def _known_range(bounds) -> tuple[float, float] | None:
+    """An axis range, or None for "everything": before the browser reports its axes HoloViews may send None
+    or (nan, nan)."""
+    if bounds is None or not np.isfinite(np.asarray(bounds, dtype=float)).all():
+        return None
+    return float(bounds[0]), float(bounds[1])
 
 
 def _offset_labels(plot, element) -> None:

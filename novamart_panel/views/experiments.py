@@ -5,9 +5,7 @@ no dates, channels, regions or campaign types, so the global filters do not appl
 """
 from __future__ import annotations
 
-import html
 import math
-import re
 
 import holoviews as hv
 import numpy as np
@@ -20,8 +18,8 @@ from scipy import stats
 from ..analytics import experiments as ex
 from ..data.contract import AB_TESTS
 from ..data.experiment_queries import experiment_names, experiment_rows
-from ..format import change, count, percent, rupees
-from .base import BAD, GOOD, NEUTRAL, Section, chart, csv_download, notice, section_header, view_card
+from ..format import change, count, escape_markdown, percent, rupees, strong
+from .base import BAD, GOOD, NEUTRAL, Section, chart, csv_download, markdown, notice, section_header, view_card
 
 ALL_SEGMENTS = "All segments"
 MDE_KINDS = {"Relative (%)": True, "Absolute (pp)": False}
@@ -39,13 +37,6 @@ METHOD_NOTE = ("Rates: Wilson 95% intervals. Differences: Newcombe 95% intervals
                "given up on average if the variant is shipped and is in fact worse.")
 FILTER_SENTENCE = ("The experiment file has no dates, channels, regions or campaign types, so the sidebar filters "
                    "do not change anything in this section.")
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
-
-
-def escape_markdown(text) -> str:
-    """Data text made inert in Markdown: HTML escaped, Markdown punctuation backslash-escaped.
-    (A local helper until format.py has one; see HELPER_RULES.)"""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(str(text), quote=True))
 
 
 def _rate_with_interval(rate, low, high) -> str:
@@ -364,8 +355,8 @@ class ExperimentSection(Section):
     @param.depends("experiment", "intended_split")
     def insight_readout(self) -> str:
         readout = self.readout()
-        parts = [ex.verdict(readout, escape_markdown), ex.control_sentence(readout, escape_markdown),
-                 ex.tournament_sentence(readout, escape_markdown)]
+        parts = [ex.verdict(readout), ex.control_sentence(readout),
+                 ex.tournament_sentence(readout)]
         if readout.variants["revenue"].notna().any():
             parts.append(REVENUE_NOTE)
         parts.append(f"*{METHOD_NOTE}*")
@@ -394,7 +385,7 @@ class ExperimentSection(Section):
         challengers = readout.variants[~readout.variants["is_control"] & readout.variants["prob_beat_control"].notna()]
         if challengers.empty:
             return "There is no variant to set against the control, so there is no chance to beat it to report."
-        lines = [f"**{escape_markdown(r['variant'])}** beats {escape_markdown(readout.control)} with probability "
+        lines = [f"{strong(r['variant'])} beats {escape_markdown(readout.control)} with probability "
                  f"{ex.chance_text(r['prob_beat_control'])}; shipping it gives up on average "
                  f"{_loss_text(r['expected_loss'])} of conversion (the risk if it is in fact worse)."
                  for _, r in challengers.iterrows()]
@@ -404,7 +395,7 @@ class ExperimentSection(Section):
     @param.depends("experiment", "intended_split")
     def insight_segments(self) -> str:
         readout = self.readout()
-        text = ex.segment_note(readout, escape_markdown)
+        text = ex.segment_note(readout)
         segments = readout.segments
         if len(segments):
             skewed = segments.drop_duplicates("segment")
@@ -417,12 +408,12 @@ class ExperimentSection(Section):
 
     @param.depends("experiment", "intended_split")
     def insight_pairs(self) -> str:
-        text = ex.tournament_sentence(self.readout(), escape_markdown)
+        text = ex.tournament_sentence(self.readout())
         return text or ("With two variants the tournament is the single comparison with the control shown above.")
 
     @param.depends("experiment", "intended_split")
     def srm_text(self) -> str:
-        return ex.srm_sentence(self.readout(), escape_markdown)
+        return ex.srm_sentence(self.readout())
 
     @param.depends("experiment", "intended_split")
     def srm_kind(self) -> str:
@@ -465,7 +456,7 @@ class ExperimentSection(Section):
     def __panel__(self):
         if self._layout is None and self.missing_tables:
             self._layout = notice(
-                f"{self.store.missing_message('ab_tests')} The file holds one row per experiment × variant × "
+                f"{escape_markdown(self.store.missing_message('ab_tests'))} The file holds one row per experiment × variant × "
                 f"segment with the columns {', '.join(AB_TESTS.headers)}; the variant named “control” (in any "
                 f"case) is the control, otherwise the first variant listed.", kind="warning")
         return super().__panel__()
@@ -492,8 +483,7 @@ class ExperimentSection(Section):
             pn.Column(widget("intended_split", pn.widgets.TextInput,
                              name="Intended split (e.g. 50/50; empty = equal)"), width=340),
             sizing_mode="stretch_width")
-        srm_banner = pn.pane.Alert(self.srm_text, alert_type=self.srm_kind, sizing_mode="stretch_width",
-                                   css_classes=["srm-banner"])
+        srm_banner = markdown(self.srm_text, pane=pn.pane.Alert, alert_type=self.srm_kind, css_classes=["srm-banner"])
         use_baseline = pn.widgets.Button(label="Use this experiment's control rate", color="light",
                                          sizing_mode="stretch_width")
         use_baseline.on_click(self.use_experiment_baseline)

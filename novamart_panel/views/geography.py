@@ -22,6 +22,7 @@ from ..analytics.geo_insights import (
     leaders_sentence,
     stores_satisfaction_sentence,
 )
+from ..data import geography_queries
 from ..format import escape_html, escape_markdown
 from .base import FILTER_DEPS, Section, chart, house_opts, insight, memoized, notice, section_header
 
@@ -123,11 +124,9 @@ class GeographySection(Section):
     @memoized
     def state_rows(self) -> pd.DataFrame:
         """Every row of geographic_data.csv in file order, `status` saying whether the region filter keeps it."""
-        where, params = self.filter_state().where("geography")
-        rows = self.store.query("SELECT rowid AS row_number, * FROM geography ORDER BY rowid")
-        kept = self.store.query(f"SELECT rowid AS row_number FROM geography {where}", params)
-        status = np.where(rows["row_number"].isin(kept["row_number"]), SHOWN, OUTSIDE_FILTER)
-        return rows.assign(status=status).drop(columns="row_number")
+        rows = geography_queries.state_rows(self.store, self.filter_state())
+        status = np.where(rows[geography_queries.KEPT_COLUMN], SHOWN, OUTSIDE_FILTER)
+        return rows.assign(status=status).drop(columns=geography_queries.KEPT_COLUMN)
 
     @param.depends(*FILTER_DEPS)
     @memoized

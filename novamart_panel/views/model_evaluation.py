@@ -20,6 +20,7 @@ from ..analytics.classification import (
     average_precision, confusion_table, expected_profit, pr_curve_table, profit_optimal_threshold,
     retrain_lead_model, roc_auc, roc_curve_table, threshold_metrics, threshold_sweep, youden_threshold,
 )
+from ..data import lead_queries
 from ..format import count, escape_markdown, percent, rupees, strong
 from .base import GOOD, NEUTRAL, Section, chart, house_opts, insight, markdown, notice, rupee_ticks, section_header
 
@@ -28,9 +29,6 @@ from .base import GOOD, NEUTRAL, Section, chart, house_opts, insight, markdown, 
 DEFAULT_COST_PER_CONTACT = 500.0
 DEFAULT_VALUE_PER_CONVERSION = 5000.0
 
-# Leads with an outcome and a score, in file order; `columns` is filled from this module only.
-SCORED_LEADS_SQL = ("SELECT {columns} FROM leads WHERE actual_converted IS NOT NULL "
-                    "AND predicted_probability IS NOT NULL ORDER BY rowid")
 THRESHOLD_GRID = np.round(np.arange(101) / 100, 2)   # the slider's values
 IMPORTANCE_ORDERS = ("descending", "ascending")
 RETRAIN_MODELS = {"Logistic regression": "logistic", "Gradient boosting": "gradient_boosting"}
@@ -87,7 +85,7 @@ class ModelEvaluationSection(Section):
     @functools.cached_property
     def leads(self) -> pd.DataFrame:
         """Outcome and score of every lead that has both (the leads table ignores the global filters)."""
-        return self.store.query(SCORED_LEADS_SQL.format(columns="actual_converted, predicted_probability"))
+        return lead_queries.scored_leads(self.store)
 
     @functools.cached_property
     def outcome_counts(self) -> tuple[int, int]:
@@ -186,12 +184,12 @@ class ModelEvaluationSection(Section):
         if not self.store.has("learning_curve"):
             return pd.DataFrame(columns=["training_size", "train_score", "validation_score",
                                          "train_score_std", "validation_score_std"])
-        return self.store.query("SELECT * FROM learning_curve ORDER BY training_size")
+        return lead_queries.learning_curve(self.store)
 
     def retrained(self, model: str) -> dict:
         """The cross-validated refit of `model` on the lead features, computed once per data folder."""
         def fit(model: str) -> dict:
-            return retrain_lead_model(self.store.query(SCORED_LEADS_SQL.format(columns="*")), model=model,
+            return retrain_lead_model(lead_queries.scored_leads(self.store, columns=None), model=model,
                                       folds=RETRAIN_FOLDS)
 
         return pn.state.as_cached(f"novamart_panel.retrain.{self.store.schema}", fit, model=model)

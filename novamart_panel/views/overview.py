@@ -19,8 +19,9 @@ import param
 from ..analytics import insights
 from ..analytics.anomalies import detect_anomalies, mask_unjudgeable_days, rank_by_impact
 from ..analytics.metrics import add_ratios, is_improvement, relative_change
+from ..data.customer_queries import customer_count
 from ..data.queries import (FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals,
-                            daily_campaign_activity)
+                            daily_campaign_activity, revenue_trend)
 from ..format import change, count, percent, ratio, rupees
 from .base import FILTER_DEPS, Section, chart, house_opts, insight, kpi_card, markdown, rupee_ticks, section_header, memoized
 from .campaigns import NO_DATES
@@ -46,30 +47,6 @@ KPI_COLUMNS = ("kpi", "label", "value", "previous", "change", "good", "value_tex
 
 NO_DATA = "No campaign data under these filters: widen the date range or clear a filter."
 COLOURS = {"revenue": "#4c9be8", "ma7": "#f28e2b", "ma30": "#59a14f", "alert": "#d73027"}
-
-# Daily revenue on the full data calendar (days without rows are 0), moving averages over the whole
-# history (the window functions run before the date cut) so that a window's first days average real
-# earlier days.
-TREND_SQL = """
-WITH calendar AS (
-    SELECT unnest(generate_series(min(date), max(date), INTERVAL 1 DAY))::DATE AS date FROM campaigns
-), daily AS (
-    SELECT date, sum(revenue) AS revenue FROM campaigns {where} GROUP BY date
-), series AS (
-    SELECT calendar.date, coalesce(daily.revenue, 0) AS revenue
-    FROM calendar LEFT JOIN daily ON calendar.date = daily.date
-), smoothed AS (
-    SELECT date, revenue,
-           CASE WHEN count(*) OVER week = 7 THEN avg(revenue) OVER week END AS ma7,
-           CASE WHEN count(*) OVER month = 30 THEN avg(revenue) OVER month END AS ma30
-    FROM series
-    WINDOW week AS (ORDER BY date ROWS BETWEEN 6 PRECEDING AND CURRENT ROW),
-           month AS (ORDER BY date ROWS BETWEEN 29 PRECEDING AND CURRENT ROW)
-)
-SELECT date, revenue, ma7, ma30 FROM smoothed
-WHERE date BETWEEN ? AND ?
-ORDER BY date
-"""
 
 
 class OverviewSection(Section):
@@ -187,8 +164,7 @@ class OverviewSection(Section):
         if not self.store.has("customers"):
             return np.nan, "customer_data.csv is not loaded"
         state = self.filter_state()
-        where, params = state.where("customers")
-        value = float(self.store.scalar(f"SELECT count(*) FROM customers {where}", params))
+        value = float(customer_count(self.store, state))
         scope = ", ".join(state.regions) if state.regions else "all regions"
         return value, f"customer file, {scope}; it has no dates or channels: no period change"
 
@@ -202,11 +178,7 @@ class OverviewSection(Section):
     @memoized
     def revenue_trend(self) -> pd.DataFrame:
         """Daily revenue (0 on days without campaign rows) with 7- and 30-day moving averages."""
-        state = self.filter_state()
-        where, params = replace(state, start=None, end=None).where("campaigns")
-        bounds = self.data_bounds() or (None, None)
-        window = [state.start or bounds[0], state.end or bounds[1]]
-        frame = self.store.query(TREND_SQL.format(where=where), params + window)
+        frame = revenue_trend(self.store, self.filter_state())
         return frame.assign(date=pd.to_datetime(frame["date"]))
 
     @param.depends(*FILTER_DEPS)

@@ -18,7 +18,7 @@ from .. import format as fmt
 from ..analytics import product_insights as pi
 from ..analytics.product_insights import PRODUCT_METRICS, text_column, with_margin, with_metric_text
 from ..analytics.treemap import layout_children, tile_at
-from ..data.contract import PRODUCTS
+from ..data import product_queries as pq
 from ..format import LAKH, escape_html, strong
 from .base import BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, memoized, \
     house_opts, html_download, insight, readable_text_colours, rupee_ticks, section_header
@@ -38,12 +38,6 @@ LABEL_CHAR_PX, LABEL_LINE_PX = 7.0, 16.0  # rough size of a 9pt label character 
 # The metrics a user may choose (a closed set: label -> column of PRODUCT_METRICS).
 METRICS = {metric.label: column for column, metric in PRODUCT_METRICS.items()}
 ALL_CATEGORIES = "All categories"
-
-SUMS_SQL = "sum(sales) AS sales, sum(profit) AS profit, sum(units_sold) AS units_sold"
-# Product rows carry a quarter label ("Q1 2023") and a year, no date: these give each row's quarter span.
-QUARTER_NUMBER_SQL = "TRY_CAST(regexp_extract(quarter, 'Q([1-4])', 1) AS INTEGER)"
-QUARTER_START_SQL = f"make_date(year, 3 * {QUARTER_NUMBER_SQL} - 2, 1)"
-QUARTER_END_SQL = f"last_day(make_date(year, 3 * {QUARTER_NUMBER_SQL}, 1))"
 
 HOVER = [("Sales", "sales"), ("Profit", "profit"), ("Margin", "margin"), ("Units sold", "units_sold")]
 TABLE_COLUMNS = {  # screen column → (title, Tabulator number format)
@@ -105,36 +99,13 @@ class ProductSection(Section):
         self._breadcrumb = None
         if not self.store.has("products"):
             return
-        categories = self.store.query("SELECT DISTINCT category FROM products ORDER BY 1")["category"].tolist()
-        self.param.region_category.objects = [ALL_CATEGORIES, *categories]
-        quarters = self.store.query(
-            f"SELECT DISTINCT quarter, year, {QUARTER_NUMBER_SQL} AS q FROM products ORDER BY year, q, quarter")
-        self.param.quarter.objects = list(dict.fromkeys(quarters["quarter"]))
-        if self.quarter is None and len(quarters):
-            self.quarter = quarters["quarter"].iloc[0]
+        self.param.region_category.objects = [ALL_CATEGORIES, *pq.categories(self.store)]
+        quarters = pq.quarters(self.store)
+        self.param.quarter.objects = quarters
+        if self.quarter is None and quarters:
+            self.quarter = quarters[0]
 
     # -- filters ---------------------------------------------------------------------------------
-    def product_where(self, *extra: tuple[str, object]) -> tuple[str, list]:
-        """`WHERE …` and its parameters for product rows: the region filter, the date range by quarter
-        overlap, and `extra` (column, value) equalities whose columns come from the contract."""
-        state = self.filter_state()
-        where, params = state.where("products")
-        clauses = [where.removeprefix("WHERE ")] if where else []
-        first, last = self.filters.full_range or (None, None)
-        # A slider end left at the edge of the campaign dates means "no limit": product quarters may reach beyond it.
-        if state.start and (first is None or state.start > first):
-            clauses.append(f"{QUARTER_END_SQL} >= ?")
-            params.append(state.start)
-        if state.end and (last is None or state.end < last):
-            clauses.append(f"{QUARTER_START_SQL} <= ?")
-            params.append(state.end)
-        for column, value in extra:
-            if column not in PRODUCTS.column_names:
-                raise ValueError(f"{column!r} is not a column of {PRODUCTS.filename}")
-            clauses.append(f"{column} = ?")
-            params.append(value)
-        return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
-
     def filter_note(self) -> str:
         """Regions apply; the date range applies by quarter; channels and campaign types do not."""
         ignored = [FILTER_LABELS[name].lower() for name in ("channels", "campaign_types")]
@@ -148,10 +119,7 @@ class ProductSection(Section):
     def product_totals(self) -> pd.DataFrame:
         """Sales, profit, units and margin per product under the filters; `label` tells apart products
         that share a name across subcategories."""
-        where, params = self.product_where()
-        frame = self.store.query(
-            f"SELECT category, subcategory, product_name, {SUMS_SQL} FROM products {where} "
-            "GROUP BY ALL ORDER BY category, subcategory, product_name", params)
+        frame = pq.product_sums(self.store, self.filter_state(), self.filters.full_range)
         shared = frame.groupby("product_name")["subcategory"].transform("size") > 1
         frame["label"] = frame["product_name"].where(~shared, frame["product_name"] + " (" + frame["subcategory"] + ")")
         return with_margin(frame)
@@ -186,9 +154,7 @@ class ProductSection(Section):
     @memoized
     def category_metrics(self) -> pd.DataFrame:
         """Sums and margin per category and year; `value` is the chosen metric."""
-        where, params = self.product_where()
-        frame = with_margin(self.store.query(
-            f"SELECT category, year, {SUMS_SQL} FROM products {where} GROUP BY ALL ORDER BY category, year", params))
+        frame = with_margin(pq.category_year_sums(self.store, self.filter_state(), self.filters.full_range))
         frame["value"] = frame[METRICS[self.category_metric]]
         frame["year_label"] = frame["year"].astype(str)
         return frame
@@ -198,13 +164,10 @@ class ProductSection(Section):
     def region_quarter(self) -> pd.DataFrame:
         """Sums and margin per region and quarter (quarters in time order) for the chosen category;
         `value` is the chosen metric."""
-        extra = [] if self.region_category == ALL_CATEGORIES else [("category", self.region_category)]
-        where, params = self.product_where(*extra)
-        frame = with_margin(self.store.query(
-            f"SELECT region, quarter, year, {QUARTER_NUMBER_SQL} AS q, {SUMS_SQL} FROM products {where} "
-            "GROUP BY ALL ORDER BY year, q, quarter, region", params))
+        category = None if self.region_category == ALL_CATEGORIES else self.region_category
+        frame = with_margin(pq.region_quarter_sums(self.store, self.filter_state(), self.filters.full_range, category))
         frame["value"] = frame[METRICS[self.region_metric]]
-        return frame.drop(columns="q")
+        return frame
 
     @param.depends(*FILTER_DEPS, "region_metric", "region_category", "quarter")
     @memoized
@@ -439,11 +402,7 @@ class ProductSection(Section):
     # -- page ------------------------------------------------------------------------------------
     def export_frame(self) -> pd.DataFrame:
         """The product rows under the filters (contract columns), by product, region and quarter."""
-        where, params = self.product_where()
-        columns = ", ".join(PRODUCTS.column_names)
-        return self.store.query(
-            f"SELECT {columns} FROM products {where} "
-            f"ORDER BY category, subcategory, product_name, region, year, {QUARTER_NUMBER_SQL}, quarter", params)
+        return pq.product_rows(self.store, self.filter_state(), self.filters.full_range)
 
     def treemap_chart(self) -> pn.pane.HoloViews:
         """The reactive treemap; a tap on a tile drills into it."""

@@ -13,8 +13,6 @@ customer totals (said on screen); without the CRM export part 2 is a sentence sa
 from __future__ import annotations
 
 import datetime as dt
-import html
-import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -30,9 +28,9 @@ from ..analytics import clv, cohorts, crm, rfm
 from ..analytics import unit_economics as ue
 from ..data import segment_queries as sq
 from ..data.queries import FilterState, date_bounds
-from ..format import count, number, percent, ratio, rupees
+from ..format import count, escape_markdown, number, percent, ratio, rupees, strong
 from .base import BAD, GOOD, NEUTRAL, Section, chart, contrast_labels, csv_download, house_opts, html_download, \
-    kpi_card, notice, readable_text_colours, rupee_ticks, section_header, view_card
+    kpi_card, markdown, notice, readable_text_colours, rupee_ticks, section_header, view_card
 
 CUSTOMER_DEPS = ("regions",)
 WINDOW_DEPS = ("date_range", "regions")
@@ -61,18 +59,12 @@ COLUMN_WIDTHS = {"Segment": 170, "Label": 150, "Acquisition channel": 140, "Prof
 CAC_BASES = {"Customers acquired (customer_data.csv)": "customers",
              "Conversions reported by the campaigns": "conversions"}
 SAMPLE_HINT = 5.0   # conversions per acquired customer above which the customer file looks like a sample
-DERIVED_NOTE = ("orders.csv is not in the data folder, so purchase histories are **approximated from "
-                "customer_data.csv**: frequency = total_purchases − 1, T = 30 × tenure_months days, recency = T − "
-                "last_purchase_days, monetary value = avg_order_value. Add orders.csv (customer_id, order_date, amount) "
-                "for transaction-based lifetime value and cohort retention.")
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")   # < > & are HTML-escaped
-
-
-def escape_markdown(value) -> str:
-    """Text from a data file made inert in Markdown and HTML (the lead unifies this with format.py's helper)."""
-    return html.escape(_MARKDOWN_SPECIALS.sub(r"\\\1", str(value)), quote=False)
-
-
+DERIVED_NOTE = ("Purchase histories are therefore **approximated from customer_data.csv**: frequency = "
+                "total_purchases − 1, T = 30 × tenure_months days, recency = T − last_purchase_days, monetary value = "
+                "avg_order_value. A readable orders.csv (customer_id, order_date, amount) gives transaction-based "
+                "lifetime value and cohort retention.")
+NO_ORDER_DATES = ("orders.csv has no order date that can be read (see the Data quality tab: write dates as "
+                  "YYYY-MM-DD), so the views that need orders cannot use it.")
 class _Memo:
     """Results by key, the least recently used dropped beyond `size` (one per section: sessions never share)."""
 
@@ -182,6 +174,8 @@ class SegmentSection(Section):
         self._choosing_k = False
         self.acquisition_channels: list[str] = []
         self.campaign_channel_names: list[str] = []
+        # Orders count only with a readable date: a file whose dates all failed to parse is as good as absent.
+        self._orders_usable = self.store.has("orders") and sq.last_order_date(self.store) is not None
         if not self.store.has("customers"):
             return
         self.acquisition_channels = sq.acquisition_channels(self.store)
@@ -212,7 +206,16 @@ class SegmentSection(Section):
 
     @property
     def has_orders(self) -> bool:
-        return self.store.has("orders")
+        """orders.csv is loaded and has at least one readable order date."""
+        return self._orders_usable
+
+    def orders_problem(self) -> str:
+        """Why the views that need orders.csv go without it, as Markdown ('' when they have it)."""
+        if self.has_orders:
+            return ""
+        if not self.store.has("orders"):
+            return escape_markdown(self.store.missing_message("orders"))
+        return NO_ORDER_DATES
 
     @property
     def has_crm(self) -> bool:
@@ -828,7 +831,7 @@ class SegmentSection(Section):
             text = f"Histories from orders.csv ({count(len(model.histories))} customers with orders)."
         else:
             text = (f"Histories approximated from customer_data.csv totals ({count(len(model.histories))} customers); "
-                    "add orders.csv for exact ones.")
+                    "a readable orders.csv gives exact ones.")
         if model.without_purchase:
             text += f" {count(model.without_purchase)} customer(s) without a purchase are left out."
         return text
@@ -992,10 +995,10 @@ class SegmentSection(Section):
         known = table[table["band"] != ue.UNKNOWN]
         if len(known):
             best, worst = known.iloc[0], known.iloc[-1]
-            text += (f"**{escape_markdown(best['acquisition_channel'])}** returns {ratio(best['ltv_cac'])} "
+            text += (f"{strong(best['acquisition_channel'])} returns {ratio(best['ltv_cac'])} "
                      f"({best['band'].lower()}, payback {number(best['payback_months'], 1)} months)")
             if len(known) > 1:
-                text += (f"; **{escape_markdown(worst['acquisition_channel'])}** {ratio(worst['ltv_cac'])} "
+                text += (f"; {strong(worst['acquisition_channel'])} {ratio(worst['ltv_cac'])} "
                          f"({worst['band'].lower()})")
             text += ". "
         else:
@@ -1020,7 +1023,7 @@ class SegmentSection(Section):
     @param.depends(*WINDOW_DEPS)
     def insight_cohorts(self) -> str:
         if not self.has_orders:
-            return self.store.missing_message("orders")
+            return self.orders_problem()
         table = self.cohort_retention()
         if table.empty:
             return "No cohort starts in the selected date range."
@@ -1039,7 +1042,7 @@ class SegmentSection(Section):
         return text + "."
 
     def _crm_missing(self) -> str:
-        return self.store.missing_message("marketing_campaign")
+        return escape_markdown(self.store.missing_message("marketing_campaign"))
 
     @param.depends("contact_cost", "response_revenue")
     def insight_crm_economics(self) -> str:
@@ -1066,7 +1069,7 @@ class SegmentSection(Section):
         campaign_rates = earlier.groupby("campaign").apply(lambda g: g["accepted"].sum() / g["customers"].sum(),
                                                            include_groups=False)
         strongest = campaign_rates.idxmax() if len(campaign_rates) else None
-        text = (f"**{escape_markdown(best['segment'])}** responded best to the pilot ({percent(best['rate'])} of "
+        text = (f"{strong(best['segment'])} responded best to the pilot ({percent(best['rate'])} of "
                 f"{count(best['customers'])}). ")
         if strongest is not None:
             text += f"Of campaigns 1–5, {strongest} was accepted most ({percent(campaign_rates[strongest])} overall). "
@@ -1164,8 +1167,8 @@ class SegmentSection(Section):
         clv_controls = [widget("horizon_months"), widget("discount_rate", pn.widgets.FloatSlider, format="0.00%"),
                         widget("margin", pn.widgets.FloatSlider, format="0%")]
         part1 = [
-            pn.pane.Markdown("### 1. The customer base: segments and value", sizing_mode="stretch_width"),
-            view_card("RFM grid", [pn.pane.Markdown(_rule_markdown(), sizing_mode="stretch_width")],
+            markdown("### 1. The customer base: segments and value"),
+            view_card("RFM grid", [markdown(_rule_markdown())],
                       chart(self.plot_rfm_grid, height=420), self.insight_rfm_grid),
             view_card("RFM segments", [csv_download(self.export_frame, "novamart_customer_segments.csv",
                                                     "Download customers (CSV)")],
@@ -1188,11 +1191,10 @@ class SegmentSection(Section):
         if self.has_orders:
             part1.append(view_card("Cohort retention", [], chart(self.plot_cohorts, height=480), self.insight_cohorts))
         else:
-            part1.append(notice(f"Cohort retention needs orders: {self.store.missing_message('orders')}"))
+            part1.append(notice(f"Cohort retention needs orders: {self.orders_problem()}"))
         if self.has_crm:
             part2 = [
-                pn.pane.Markdown("### 2. The CRM export: campaign response and whom to contact",
-                                 sizing_mode="stretch_width"),
+                markdown("### 2. The CRM export: campaign response and whom to contact"),
                 view_card("Data quality and the pilot's economics", [],
                           pn.Column(pn.pane.HTML(self.economics_html, sizing_mode="stretch_width"),
                                     self._table(self.crm_quality()), sizing_mode="stretch_width"),
@@ -1211,7 +1213,7 @@ class SegmentSection(Section):
                           self.insight_policy, wide=True),
             ]
         else:
-            part2 = [pn.pane.Markdown("### 2. The CRM export", sizing_mode="stretch_width"),
+            part2 = [markdown("### 2. The CRM export"),
                      notice(f"Campaign response, acceptance by segment and the contact policy need the CRM export: "
                             f"{self._crm_missing()}")]
         description = ("Who the customers are, what each is worth, who is slipping away, and whom the next campaign "
@@ -1219,7 +1221,7 @@ class SegmentSection(Section):
         header = section_header(self, description)
         header.append(html_download(self.chart_objects, "novamart_segments_charts.html"))
         if not self.has_orders:
-            header.append(notice(DERIVED_NOTE, kind="warning"))
+            header.append(notice(f"{self.orders_problem()} {DERIVED_NOTE}", kind="warning"))
         return pn.Column(header, *part1, *part2, sizing_mode="stretch_width")
 
     def crm_quality(self) -> pd.DataFrame:

@@ -441,11 +441,11 @@ def test_texts():
     assert ex.interval_text(0.004, 0.009, 0.012) == "0.4–0.9 pp"
 
 
-def test_verdicts_quote_names_through_the_given_function():
+def test_verdicts_escape_names_from_the_file_as_markdown():
     frame = variants(("Control", 24_800, 766), ("<b>A</b>", 24_861, 1_045)).assign(segment="All")
     readout = ex.analyse_experiment(frame)
-    text = ex.verdict(readout, quote=lambda s: s.replace("<", "&lt;").replace(">", "&gt;"))
-    assert "<b>" not in text and "**&lt;b&gt;A&lt;/b&gt;** lifts conversion by 1.1 pp (95% CI 0.8–1.4 pp" in text
+    text = ex.verdict(readout)
+    assert "<b>" not in text and r"**\<b\>A\</b\>** lifts conversion by 1.1 pp (95% CI 0.8–1.4 pp" in text
     assert "p < 0.0001, > 99.9% chance to beat control); **ship it**." in text
 
 

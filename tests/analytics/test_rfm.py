@@ -85,3 +85,10 @@ def test_id_ranks_fast_path_for_sorted_ids_equals_the_sort():
     ids = np.array(["C01", "C02", "C10", "C11"])
     assert rfm.id_ranks(ids).tolist() == [0, 1, 2, 3]
     assert rfm.id_ranks(ids[[2, 0, 3, 1]]).tolist() == [2, 0, 3, 1]
+
+
+def test_label_summary_keeps_its_columns_without_customers():
+    scores = rfm.rfm_scores(np.array([], dtype=object), [], [], [])
+    metrics = pd.DataFrame({"days_since_last": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
+    summary = rfm.label_summary(scores, metrics)
+    assert summary.empty and {"label", "customers", "share", "days_since_last", "value"} <= set(summary.columns)

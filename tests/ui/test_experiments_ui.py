@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 
 from novamart_panel.analytics import experiments as ex
 from novamart_panel.format import count, percent
+from ui_helpers import ACTIVE_SECTION
 
 pytestmark = pytest.mark.ui
 
@@ -43,7 +44,7 @@ def first_control_rate(packaged_dir) -> float:
 
 def test_pick_an_experiment_and_change_the_power_inputs(page, browser_log, open_app, screenshot, packaged_dir):
     open_app(page, "packaged", QUERY, ready=".srm-banner")
-    expect(page.locator(".bk-tab.bk-active")).to_have_text("Experiments")
+    expect(page.locator(ACTIVE_SECTION)).to_have_text("Experiments")
     expect(page.get_by_text("Not applicable to this data: date range, channels, regions, campaign types")
            ).to_be_visible()
     readout = insight(page, "Control:")

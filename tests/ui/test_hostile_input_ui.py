@@ -21,6 +21,7 @@ from playwright.sync_api import Page, expect
 
 from hostile import make_hostile_folder
 from novamart_panel.app import SECTIONS, TITLE, create_app
+from ui_helpers import ACTIVE_SECTION, NAV_BUTTON, nav_button
 
 pytestmark = pytest.mark.ui
 
@@ -73,14 +74,14 @@ def watch_dialogs(page: Page) -> list[str]:
 
 
 def tab(page: Page, title: str):
-    return page.locator(".bk-tab").filter(has_text=re.compile(rf"^\s*{re.escape(title)}\s*$"))
+    return nav_button(page, title)
 
 
 def open_every_tab(page: Page) -> None:
     """Click through every tab and wait until it shows its title or the notice it owes the user."""
     for section in SECTIONS[1:] + SECTIONS[:1]:
         tab(page, section.title).click()
-        expect(page.locator(".bk-tab.bk-active")).to_have_text(section.title)
+        expect(page.locator(ACTIVE_SECTION)).to_have_text(section.title)
         shown = page.locator("#main").locator("h2", has_text=section.title).or_(page.locator("#main .alert"))
         expect(shown.first).to_be_visible(timeout=FIRST_LOAD_MS)
 
@@ -102,7 +103,7 @@ def assert_nothing_ran(page: Page, dialogs: list[str], browser_log) -> None:
 def test_hostile_data_runs_nothing_on_any_tab(page, browser_log, hostile_server):
     dialogs = watch_dialogs(page)
     page.goto(f"{hostile_server}/hostile", timeout=FIRST_LOAD_MS)
-    page.locator(".bk-tab").first.wait_for(timeout=FIRST_LOAD_MS)
+    page.locator(NAV_BUTTON).first.wait_for(timeout=FIRST_LOAD_MS)
     open_sidebar_choices(page)
     open_every_tab(page)
     # A hover tooltip names the channel under the mouse.
@@ -115,11 +116,11 @@ def test_hostile_data_runs_nothing_on_any_tab(page, browser_log, hostile_server)
 def test_hostile_url_is_named_cleaned_and_runs_nothing(page, browser_log, hostile_server):
     dialogs = watch_dialogs(page)
     page.goto(f"{hostile_server}/packaged?{urlencode(HOSTILE_QUERY)}", timeout=FIRST_LOAD_MS)
-    page.locator(".bk-tab").first.wait_for(timeout=FIRST_LOAD_MS)
+    page.locator(NAV_BUTTON).first.wait_for(timeout=FIRST_LOAD_MS)
     notice = page.locator(".url-notice")
     expect(notice.get_by_text("Some settings in the page address were not used")).to_be_visible()
     expect(notice.get_by_text('regions: ignored <img src=x onerror="window.__xss=14">')).to_be_visible()
-    expect(page.locator(".bk-tab.bk-active")).to_have_text(SECTIONS[0].title)
+    expect(page.locator(ACTIVE_SECTION)).to_have_text(SECTIONS[0].title)
     # The address now holds the values in force: the known channel kept, everything else dropped.
     expect(page).to_have_url(re.compile(r"[?&]tab=overview(&|$)"))
     query = parse_qs(urlparse(page.url).query)

@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from novamart_panel.format import count, rupees
 from novamart_panel.views.filters import Filters
 from novamart_panel.views.segments import SegmentSection
+from ui_helpers import ACTIVE_SECTION
 
 pytestmark = pytest.mark.ui
 
@@ -30,7 +31,7 @@ def expected(packaged_store) -> SegmentSection:
 
 def open_segments(page: Page, open_app, data: str = "packaged") -> Page:
     open_app(page, data, QUERY, ready=".insight")
-    expect(page.locator(".bk-tab.bk-active")).to_have_text("Customer value & segments")
+    expect(page.locator(ACTIVE_SECTION)).to_have_text("Customer value & segments")
     return page
 
 

@@ -5,9 +5,9 @@ import re
 
 from playwright.sync_api import Page
 
-# The sidebar's section navigation: one button per section, the shown one active.
+# The sidebar's section navigation: one button per section, the shown one marked `nav-shown`.
 NAV_BUTTON = ".section-nav .bk-btn"
-ACTIVE_SECTION = ".section-nav .bk-btn.bk-active"
+ACTIVE_SECTION = ".section-nav.nav-shown .bk-btn"
 
 
 def nav_button(page: Page, title: str):

@@ -18,6 +18,7 @@ from novamart_panel.analytics.budget_insights import trust_verdict
 from novamart_panel.data.budget_queries import channel_periods, mix_frame
 from novamart_panel.data.queries import FilterState
 from novamart_panel.data.store import DataStore
+from novamart_panel.format import escape_markdown
 from novamart_panel.views.budget import ALL_CHANNELS, MAX_SCENARIOS, BudgetSection, fit_mix
 from novamart_panel.views.filters import Filters
 
@@ -284,7 +285,7 @@ def test_channel_names_from_the_data_are_escaped(packaged_dir, tmp_path):
     section = shown(DataStore.open(tmp_path))
     assert "<b>Refer</b>" in section.model.channels
     text = " ".join(getattr(section, n)() for n in ("insight_fit", "insight_roi", "insight_response"))
-    assert "&lt;b&gt;Refer&lt;/b&gt;" in text and "<b>Refer</b>" not in text
+    assert escape_markdown("<b>Refer</b>") in text and "<b>Refer</b>" not in text
 
 
 def test_export_is_the_modelled_periods(section):

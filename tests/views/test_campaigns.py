@@ -280,6 +280,24 @@ def test_leaderboard_against_the_median(section, rows):
         f"The median campaign ROAS is {ratio(roas.median())}; {above} of {len(roas)} campaigns with spend beat it.")
 
 
+def test_a_long_leaderboard_draws_the_best_and_worst_against_the_median_of_all(section, rows):
+    per_campaign = rows.groupby("campaign_id")[["spend", "revenue"]].sum().query("spend > 0")
+    roas = (per_campaign["revenue"] / per_campaign["spend"]).sort_values(ascending=False)
+    section.LEADERBOARD_END = 4
+    chart = section.plot_leaderboard()
+    bars = chart.get(0)
+    assert len(roas) > 8 and len(bars.data) == 8
+    assert sorted(bars.data["campaign_id"]) == sorted([*roas.index[:4], *roas.index[-4:]])
+    assert list(bars.data["roas"]) == pytest.approx(list(roas.iloc[[*range(-1, -5, -1), *range(3, -1, -1)]]))
+    assert list(bars.data["rank_text"])[-1] == f"1 of {len(roas)}" and list(bars.data["rank_text"])[0] == (
+        f"{len(roas)} of {len(roas)}")
+    (marker,) = [e for e in chart if isinstance(e, hv.HLine)]
+    assert marker.data == pytest.approx(roas.median())           # the median of every campaign, not of those drawn
+    assert chart.opts.get().kwargs["title"] == (f"Best 4 and worst 4 of {len(roas)} campaigns by ROAS "
+                                                f"(dashed: median of all, {ratio(roas.median())})")
+    assert f"of {len(roas)} campaigns with spend beat it" in section.insight_leaderboard()   # still all of them
+
+
 # -- animation -----------------------------------------------------------------------------------
 
 def test_month_player_drives_the_bubbles(section, rows):

@@ -327,15 +327,21 @@ def test_raster_threshold_switches_between_points_and_datashader(reference_store
     assert scatter_layers(view) == {"rasterised": len(customers), "points": 0}
     assert "**Rasterised** (datashader)" in view.scatter_note()
     assert "Rasterised colours:" in view.raster_legend() and "Premium" in view.raster_legend()
-    # Zoomed in on fewer customers than the threshold, the points (with their details) come back.
-    points = view.plot_scatter_points()
-    zoomed = view.customers_in_view(points, x_range=(20_000, 30_000), y_range=(0, 2_000), dense=False)
-    expected = customers["income"].between(20_000, 30_000) & customers["lifetime_value"].between(0, 2_000)
-    assert 0 < len(zoomed) == expected.sum() <= 1_000
-    assert len(view.customers_in_view(points, x_range=(20_000, 30_000), y_range=(0, 2_000), dense=True)) == 0
+    # Zoomed in on fewer customers than the threshold, the points (with their details, from DuckDB) come back.
+    zoomed = view.points_in_view(x_range=(20_000, 30_000), y_range=(0, 2_000))
+    expected = customers[customers["income"].between(20_000, 30_000) & customers["lifetime_value"].between(0, 2_000)]
+    assert 0 < len(zoomed) == len(expected) <= 1_000
+    merged = zoomed.merge(expected, on="customer_id", validate="one_to_one")
+    assert len(merged) == len(zoomed) and (merged["age_x"] == merged["age_y"]).all()
+    assert (merged["city_tier_x"] == merged["city_tier_y"]).all() and (merged["segment"] == merged["customer_segment"]).all()
+    assert len(view.plot_scatter_points(x_range=(20_000, 30_000), y_range=(0, 2_000))) == len(expected)
+    values = view.plot_scatter_values()                    # numbers only: what the raster counts
+    assert len(values) == len(customers) and list(values.data.columns) == ["income", "lifetime_value", "segment"]
+    assert len(view.customers_in_view(values, x_range=(20_000, 30_000), y_range=(0, 2_000), dense=True)) == 0
     # Before the browser reports its axes HoloViews sends (nan, nan): every customer is in view.
     unknown = (float("nan"), float("nan"))
-    assert len(view.customers_in_view(points, x_range=unknown, y_range=unknown, dense=True)) == len(customers)
+    assert len(view.customers_in_view(values, x_range=unknown, y_range=unknown, dense=True)) == len(customers)
+    assert view.points_in_view(x_range=unknown, y_range=unknown).empty   # the raster shows them
     snapshot = view.scatter_snapshot()                      # the HTML download: one image, not the points
     assert isinstance(snapshot, hv.ImageStack) and int(np.nansum(np.asarray(snapshot.data))) == len(customers)
 
@@ -344,6 +350,7 @@ def test_without_datashader_every_customer_is_a_point(reference_store, customers
     from novamart_panel.views import customers as module
 
     monkeypatch.setattr(module, "datashader_tools", lambda: None)   # as in the WebAssembly page
+    monkeypatch.setattr(module, "has_datashader", lambda: False)
     view = section(reference_store)
     view.RASTER_THRESHOLD = 1_000
     assert view.scatter_mode() == "points"
@@ -351,6 +358,42 @@ def test_without_datashader_every_customer_is_a_point(reference_store, customers
     assert [type(e).__name__ for e in layers] == ["Points", "Curve"] and len(layers[0]) == len(customers)
     assert "datashader is not installed here" in view.scatter_note()
     assert isinstance(view.scatter_snapshot(), hv.Points)
+
+
+def test_datashader_warms_up_once_and_only_for_a_served_page_above_the_threshold(reference_store, monkeypatch):
+    import threading
+
+    from novamart_panel.views import customers as module
+
+    started = []
+    monkeypatch.setattr(module.CustomerSection, "RASTER_THRESHOLD", 1_000)   # the reference data is above it
+    monkeypatch.setattr(module, "_WARM_UP_DONE", [])
+    monkeypatch.setattr(pn.state, "onload", lambda callback: started.append(callback))
+    section(reference_store)                                  # not served (no session): nothing is scheduled
+    assert started == []
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    served = Document()
+    served._session_context = lambda: object()                # what `panel serve` gives a session's document
+    with set_curdoc(served):
+        section(reference_store)
+        section(reference_store)
+    assert len(started) == 2                                   # both sessions ask for it once their page has loaded
+    monkeypatch.setattr(module, "warm_up_rasteriser", lambda: module._WARM_UP_DONE.append(True))
+    started[0]()                                               # the onload callback: a background thread
+    for thread in [t for t in threading.enumerate() if t.name.startswith("novamart-rasteriser")]:
+        thread.join()
+    assert module._WARM_UP_DONE == [True]
+    with set_curdoc(served):
+        section(reference_store)                               # warmed: not asked again
+    assert len(started) == 2
+    monkeypatch.undo()
+    monkeypatch.setattr(module, "_WARM_UP_DONE", [])
+    module.warm_up_rasteriser()
+    module.warm_up_rasteriser()                               # once per process
+    assert module._WARM_UP_DONE == [True]
+    assert not [t for t in threading.enumerate() if t.name.startswith("novamart-rasteriser")]
 
 
 def test_scatter_insight_follows_the_data(reference_store, modified_store, customers, modified_customers):
@@ -475,7 +518,12 @@ def test_at_risk_list_equals_pandas(reference_store, customers, threshold, top_s
     expected = pandas_at_risk(customers, threshold, top_share, include_churned)
     assert list(got["customer_id"]) == list(expected["customer_id"])
     assert np.allclose(got["expected_loss"], expected["expected_loss"])
-    assert len(view.at_risk_table()) == len(got)
+    assert len(view.at_risk_table()) == min(len(got), view.AT_RISK_ROWS)
+    short = section(reference_store)
+    short.AT_RISK_ROWS = 3                                  # a long list: the table shows its head only
+    short.param.update(churn_threshold=threshold, top_value_share=top_share, include_churned=include_churned)
+    assert list(short.at_risk_table()["Customer"]) == list(got["customer_id"].iloc[:3])
+    assert len(short.at_risk()) == len(got)
 
 
 def test_at_risk_controls_change_the_list(reference_store, customers):

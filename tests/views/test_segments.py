@@ -16,10 +16,11 @@ from novamart_panel.analytics import clv, rfm
 from novamart_panel.analytics import unit_economics as ue
 from novamart_panel.data.store import DataStore
 from novamart_panel.export import safe_csv
+from novamart_panel.format import escape_markdown
 from novamart_panel.report import _Omissions, section_content
 from novamart_panel.views import segments as seg
 from novamart_panel.views.filters import Filters
-from novamart_panel.views.segments import SegmentSection, escape_markdown
+from novamart_panel.views.segments import SegmentSection
 
 HOSTILE = "<script>alert(1)</script>*Promo*"
 
@@ -321,11 +322,6 @@ def test_data_text_is_escaped_and_downloads_are_formula_safe(hostile_dir):
     assert len(parsed) == len(contacts)
 
 
-def test_escape_markdown():
-    assert escape_markdown("*a* <b>") == r"\*a\* &lt;b&gt;"
-    assert escape_markdown("[x](javascript:y)") == r"\[x\]\(javascript:y\)"
-
-
 @pytest.fixture(scope="module")
 def tiny_dir(packaged_dir, tmp_path_factory):
     """Thirty customers (none in the East) with their orders and a CRM export of twelve rows: too few for any model."""
@@ -363,6 +359,27 @@ def test_too_little_data_says_so_instead_of_failing(tiny_dir):
     assert view.insight_rfm_grid() == "No customers under the current filters."
     assert len(view.chart_objects()) == 7
     assert all(isinstance(getattr(view, name)(), str) for name in dir(view) if name.startswith("insight_"))
+
+
+def test_orders_without_a_readable_date_count_as_absent(packaged_dir, tmp_path):
+    """orders.csv whose dates are all day-first (unreadable): histories come from customer_data.csv, the views
+    that need orders say why, and everything else answers."""
+    for path in packaged_dir.glob("*.csv"):
+        shutil.copy(path, tmp_path / path.name)
+    orders = pd.read_csv(packaged_dir / "orders.csv", dtype=str)
+    orders["order_date"] = pd.to_datetime(orders["order_date"]).dt.strftime("%d/%m/%Y")
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    store = DataStore.open(tmp_path)
+    assert store.has("orders")
+    view = fresh(store)
+    assert not view.has_orders and view.customer_model().source == "derived"
+    assert len(view.customer_model().histories) > 1000 and view.customer_model().bg is not None
+    assert view.insight_cohorts() == seg.NO_ORDER_DATES and view.cohort_retention().empty
+    assert not view.segment_display().empty and view.insight_segments().startswith("**")
+    assert "first order date" not in view.insight_ltv_cac()
+    texts = " ".join(str(getattr(m, "text", "")) for m in pn.panel(view).get_root().references())
+    assert "orders.csv has no order date that can be read" in texts and "approximated from" in texts
+    assert len(view.chart_objects()) == 6           # no cohort heatmap; the CRM export is there
 
 
 @pytest.fixture(scope="module")
