@@ -74,16 +74,39 @@ class OverviewSection(Section):
     def data_bounds(self):
         return self.filters.full_range
 
+    @param.depends(*FILTER_DEPS)
+    @memoized
+    def selected_dates(self) -> tuple[dt.date, dt.date] | None:
+        """The selected dates within the data (None without data dates)."""
+        state, bounds = self.filter_state(), self.data_bounds()
+        if not bounds:
+            return None
+        return max(state.start or bounds[0], bounds[0]), min(state.end or bounds[1], bounds[1])
+
+    @param.depends(*FILTER_DEPS)
+    @memoized
+    def selection_last_day(self) -> dt.date | None:
+        """The last selected day on which the selection has campaign rows (None when it has none)."""
+        dates = self.selected_dates()
+        history = self.daily_history()
+        if dates is None or history.empty:
+            return None
+        days = history["date"].dt.date
+        inside = days[(days >= dates[0]) & (days <= dates[1])]
+        return inside.max() if len(inside) else None
+
     @param.depends(*FILTER_DEPS, "kpi_period")
     @memoized
     def kpi_state(self) -> FilterState:
-        """The KPI cards' window: the selected dates within the data, cut to their last KPI_DAYS days unless
-        `kpi_period` asks for all of them."""
+        """The KPI cards' window: the selected dates within the data, ending on the selection's last day with
+        campaign rows (a series that stops early is not read past its end), cut to their last KPI_DAYS days
+        unless `kpi_period` asks for all of them."""
         state = self.filter_state()
-        bounds = self.data_bounds()
-        if not bounds:
+        dates = self.selected_dates()
+        if dates is None:
             return state
-        start, end = max(state.start or bounds[0], bounds[0]), min(state.end or bounds[1], bounds[1])
+        start, end = dates
+        end = min(end, self.selection_last_day() or end)
         if self.kpi_period == "last" and start <= end:
             start = max(start, end - dt.timedelta(days=KPI_DAYS - 1))
         return replace(state, start=start, end=end)
@@ -125,10 +148,9 @@ class OverviewSection(Section):
             against = ("the same days a year earlier" if self.comparison == "year" else
                        f"the {count(days)} days before")
             text += f" against {against}, {insights.day(previous.start)} – {insights.day(previous.end)}."
-        history = self.daily_history()
-        last = history["date"].max() if len(history) else None
-        if last is not None and last.date() < state.end:
-            text += f" The selection has no campaign rows after {insights.day(last)}."
+        if state.end < self.selected_dates()[1]:
+            text += (f" The selection has no campaign rows after {insights.day(state.end)}: the cards end on its "
+                     "last day.")
         return text
 
     def window_days(self) -> int:

@@ -137,9 +137,10 @@ def test_same_period_last_year_and_the_date_filter(reference_store, campaigns):
 
 def test_roas_and_cpa_are_na_with_only_zero_spend_channels(reference_store, campaigns):
     section = overview(reference_store, kpi_period="all", channels=["Direct", "Organic Search"])
-    # by default the cards show the last 90 days, in which these channels have no rows: the note says so
-    assert overview(reference_store, channels=["Direct"]).kpi_note().endswith(
-        "The selection has no campaign rows after 19 Jul 2024.")
+    # by default the cards show the selection's last 90 days with rows: Direct stops on 19 Jul 2024
+    assert overview(reference_store, channels=["Direct"]).kpi_note() == (
+        "**21 Apr 2024 – 19 Jul 2024** (90 days) against the 90 days before, 22 Jan 2024 – 20 Apr 2024. "
+        "The selection has no campaign rows after 19 Jul 2024: the cards end on its last day.")
     kpis = kpi_rows(section)
     assert kpis.loc["spend", "value"] == 0
     assert kpis.loc["revenue", "value"] == pytest.approx(
@@ -148,6 +149,51 @@ def test_roas_and_cpa_are_na_with_only_zero_spend_channels(reference_store, camp
         assert np.isnan(kpis.loc[name, "value"]) and kpis.loc[name, "value_text"] == "n/a"
     assert "inf" not in section.kpi_html()
     assert "ROAS and CPA are undefined" in section.insight_channels()
+
+
+EARLY_ENDS = {"LinkedIn": {"channels": ["LinkedIn"]}, "Lead Generation": {"campaign_types": ["Lead Generation"]},
+              "West": {"regions": ["West"]}}
+
+
+def selected_rows(campaigns: pd.DataFrame, filters: dict) -> pd.DataFrame:
+    column = {"channels": "channel", "campaign_types": "campaign_type", "regions": "region"}
+    mask = np.ones(len(campaigns), dtype=bool)
+    for key, values in filters.items():
+        mask &= campaigns[column[key]].isin(values).to_numpy()
+    return campaigns[mask]
+
+
+@pytest.mark.parametrize("case", EARLY_ENDS)
+def test_series_that_end_early_are_not_read_past_their_last_day(reference_store, campaigns, case):
+    """LinkedIn, Lead Generation and West stop before the file does: the cards and the trend sentence end on
+    the selection's last day and compare like with like (pandas on the CSV, independently)."""
+    rows = selected_rows(campaigns, EARLY_ENDS[case])
+    last = rows["date"].max()
+    assert last < campaigns["date"].max()
+    section = overview(reference_store, **EARLY_ENDS[case])
+    # the cards: the selection's own last 90 days against the 90 before
+    recent = rows[rows["date"].between(last - pd.Timedelta(days=89), last)]
+    before = rows[rows["date"].between(last - pd.Timedelta(days=179), last - pd.Timedelta(days=90))]
+    kpis = kpi_rows(section)
+    assert kpis.loc["revenue", "value"] == pytest.approx(recent["revenue"].sum())
+    assert kpis.loc["revenue", "change"] == pytest.approx(recent["revenue"].sum() / before["revenue"].sum() - 1)
+    # the trend sentence: the same 90 days against the same days a year earlier
+    year_before = rows[rows["date"].between(last - pd.Timedelta(days=89) - pd.DateOffset(years=1),
+                                            last - pd.DateOffset(years=1))]
+    moved = recent["revenue"].sum() / year_before["revenue"].sum() - 1
+    text = section.insight_trend()
+    assert text.startswith(f"The selection has no campaign rows after {last:%d %b %Y}, so the comparison ends "
+                           f"there. Revenue in the 90 days to {last:%d %b %Y} was {rupees(recent['revenue'].sum())}, "
+                           f"{'up' if moved > 0 else 'down'} {abs(moved):.1%} on the same days a year earlier")
+    assert "100.0%" not in text and "Calendar 2024" not in text     # 2024 is not a whole year of this selection
+
+
+def test_trend_sentence_on_the_whole_file_compares_calendar_years(reference_store, campaigns):
+    text = overview(reference_store).insight_trend()
+    by_year = campaigns.groupby(campaigns["date"].dt.year)["revenue"].sum()
+    moved = by_year[2024] / by_year[2023] - 1
+    assert f"Calendar 2024 brought {rupees(by_year[2024])}, up {moved:.1%} on 2023" in text   # +5.4 %
+    assert "no campaign rows after" not in text
 
 
 def test_a_selection_without_rows_says_so(reference_store, customers):
