@@ -47,13 +47,21 @@ def safe_csv(frame: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
-def rates_as_percent(frame: pd.DataFrame, columns) -> pd.DataFrame:
-    """A copy with each rate column (a 0–1 fraction) shown as on screen: ×100 and named `<column>_pct`."""
-    present = [c for c in columns if c in frame.columns]
+# The campaign ratios of `analytics.metrics.RATIOS` as the screen shows them, unit in the header: rates
+# (0–1 fractions in the frames) as percentages, costs in rupees, ROAS as revenue per rupee spent.
+RATIO_UNITS = {"ctr": ("CTR (%)", 100.0), "cvr": ("CVR (%)", 100.0), "roas": ("ROAS (revenue per INR spent)", 1.0),
+               "cpa": ("CPA (INR)", 1.0), "cpc": ("CPC (INR)", 1.0), "cpm": ("CPM (INR)", 1.0)}
+
+
+def with_units(frame: pd.DataFrame, units: dict[str, tuple[str, float]] = RATIO_UNITS) -> pd.DataFrame:
+    """A copy whose ratio columns carry their unit in the name and hold the screen's numbers (CTR 0.052 →
+    "CTR (%)" 5.2). Columns not in `units` are unchanged; a name already taken is left alone."""
+    present = {c: units[c] for c in frame.columns if c in units and units[c][0] not in frame.columns}
     out = frame.copy()
-    for column in present:
-        out[column] = pd.to_numeric(out[column], errors="coerce") * 100
-    return out.rename(columns={c: f"{c}_pct" for c in present})
+    for column, (_, scale) in present.items():
+        if scale != 1.0:
+            out[column] = pd.to_numeric(out[column], errors="coerce") * scale
+    return out.rename(columns={c: name for c, (name, _) in present.items()})
 
 
 class SelfContainedResources(Resources):

@@ -26,7 +26,7 @@ from .. import palette
 from ..data.contract import BY_TABLE, FILTER_COLUMNS
 from ..data.queries import FilterState, distinct_values
 from ..data.store import DataStore
-from ..export import safe_csv, standalone_html
+from ..export import safe_csv, standalone_html, with_units
 from ..format import escape_html
 from .filters import FILTER_LABELS, Filters, TextMultiChoice, filter_state  # noqa: F401 - sections import it here
 
@@ -232,10 +232,11 @@ def _hashable(value):
 
 
 def csv_download(frame_fn, filename: str, label: str = "Download CSV") -> pn.widgets.FileDownload:
-    """A download button that writes `frame_fn()` as spreadsheet-safe CSV when clicked."""
+    """A download button that writes `frame_fn()` as spreadsheet-safe CSV when clicked, ratio columns with
+    their unit in the header and the screen's numbers (see `export.with_units`)."""
 
     def payload():
-        return io.BytesIO(safe_csv(frame_fn()).encode("utf-8"))
+        return io.BytesIO(safe_csv(with_units(frame_fn())).encode("utf-8"))
 
     return pn.widgets.FileDownload(callback=payload, filename=filename, label=label, color="primary",
                                    variant="outline", embed=False, width=220)

@@ -23,7 +23,8 @@ from ..data.customer_queries import customer_count
 from ..data.queries import (FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals,
                             daily_campaign_activity, revenue_trend)
 from ..format import change, count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, chart, house_opts, insight, kpi_card, markdown, rupee_ticks, section_header, memoized
+from .base import FILTER_DEPS, Section, chart, house_opts, html_download, insight, kpi_card, markdown, rupee_ticks, \
+    section_header, memoized
 from .campaigns import NO_DATES
 
 # KPI cards from campaign sums: name → (label, formatter).
@@ -270,6 +271,10 @@ class OverviewSection(Section):
         return insights.top_insights(self.channel_revenue(), self.window_days(), self.revenue_trend(),
                                      self.anomalies(), period_change)
 
+    def chart_objects(self) -> list[hv.Element]:
+        """The section's charts as they are now (for the HTML download)."""
+        return [self.plot_trend(), self.plot_channels()]
+
     def export_frame(self) -> pd.DataFrame:
         """Daily metrics by channel under the filters."""
         frame = campaign_sums_over_time(self.store, self.filter_state(), "daily", by="channel")
@@ -377,10 +382,12 @@ class OverviewSection(Section):
         def card(title, *objects):
             return pn.Card(*objects, title=title, collapsible=False, sizing_mode="stretch_width")
 
+        header = section_header(self, "How revenue, spend and returns are moving under the filters: the last 90 "
+                                      "days against the 90 days before (or a year earlier, or all the selected "
+                                      "dates); unusual days; the channels behind it.")
+        header.append(html_download(self.chart_objects, "novamart_overview_charts.html"))
         return pn.Column(
-            section_header(self, "How revenue, spend and returns are moving under the filters: the last 90 days "
-                                 "against the 90 days before (or a year earlier, or all the selected dates); "
-                                 "unusual days; the channels behind it."),
+            header,
             kpi_controls,
             pn.pane.HTML(self.kpi_html, sizing_mode="stretch_width"),
             pn.Row(

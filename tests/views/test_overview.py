@@ -1,7 +1,10 @@
 """Executive overview: every number against an independent pandas computation on the CSV files."""
 import datetime as dt
+import io
+import re
 import shutil
 
+import holoviews.plotting.bokeh  # noqa: F401 - the chart download renders without a served page
 import numpy as np
 import pandas as pd
 import panel as pn
@@ -364,3 +367,22 @@ def test_section_renders_and_the_trend_follows_the_filters(reference_store, camp
     narrowed = np.asarray(trend_source(root).data["revenue"])
     assert narrowed.sum() == pytest.approx(campaigns.loc[campaigns["channel"] == "Referral", "revenue"].sum())
     assert len(narrowed) == len(all_revenue)
+
+
+@pytest.mark.filterwarnings(PANEL_BUTTON_DEPRECATION)
+def test_downloads_label_rates_with_their_unit_and_open_offline(reference_store, campaigns):
+    picked = ["Email", "Google Ads"]
+    section = overview(reference_store, channels=picked, date_range=(dt.date(2024, 8, 1), dt.date(2024, 8, 31)))
+    buttons = {b.filename: b for b in pn.panel(section).select(pn.widgets.FileDownload)}
+    downloaded = pd.read_csv(io.BytesIO(buttons["novamart_overview.csv"].callback().getvalue()))
+    rows = campaigns[campaigns["channel"].isin(picked) & campaigns["date"].between("2024-08-01", "2024-08-31")]
+    sums = rows.groupby(["date", "channel"])[["clicks", "impressions", "conversions", "spend"]].sum().reset_index()
+    # rates as the screen shows them: percentages, the unit in the header; no 0–1 column left unlabelled
+    assert {"CTR (%)", "CVR (%)", "CPA (INR)", "ROAS (revenue per INR spent)"} <= set(downloaded.columns)
+    assert not {"ctr", "cvr", "roas", "cpa"} & set(downloaded.columns)
+    assert downloaded["CTR (%)"].to_numpy() == pytest.approx((100 * sums["clicks"] / sums["impressions"]).to_numpy())
+    assert downloaded["CVR (%)"].to_numpy() == pytest.approx((100 * sums["conversions"] / sums["clicks"]).to_numpy())
+    page = buttons["novamart_overview_charts.html"].callback().getvalue().decode("utf-8")
+    assert page.lstrip().startswith("<!DOCTYPE html>") and page.count("data-root-id") == 2
+    assert not re.search(r"""<(?:script|link)\b[^>]*\s(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.I)
+    assert "cdn.holoviz.org" not in page
