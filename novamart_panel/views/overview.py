@@ -226,6 +226,12 @@ class OverviewSection(Section):
         """Campaigns (and paid-channel campaigns) live each day under the filters other than dates."""
         return daily_campaign_activity(self.store, replace(self.filter_state(), start=None, end=None))
 
+    @param.depends(*FILTER_DEPS)
+    @memoized
+    def history_with_activity(self) -> pd.DataFrame:
+        """`daily_history` with the campaigns (and paid campaigns) live each day."""
+        return self.daily_history().merge(self.campaign_activity(), on="date", how="left")
+
     @param.depends(*FILTER_DEPS, "threshold")
     @memoized
     def anomalies(self) -> pd.DataFrame:
@@ -233,7 +239,7 @@ class OverviewSection(Section):
         leaving out days no one can judge (see `mask_unjudgeable_days`); the most money at stake first."""
         state = self.filter_state()
         history = self.daily_history()
-        judged = mask_unjudgeable_days(history.merge(self.campaign_activity(), on="date", how="left"))
+        judged = mask_unjudgeable_days(self.history_with_activity())
         found = detect_anomalies(judged, list(insights.OVERVIEW_METRICS), threshold=self.threshold)
         inside = found["date"].between(pd.Timestamp(state.start or found["date"].min()),
                                        pd.Timestamp(state.end or found["date"].max()))
@@ -348,7 +354,7 @@ class OverviewSection(Section):
             return NO_DATA
         state = self.filter_state()
         bounds = self.data_bounds() or (trend["date"].min(), trend["date"].max())
-        return insights.trend_comparison(self.daily_history(), state.start or bounds[0], state.end or bounds[1],
+        return insights.trend_comparison(self.history_with_activity(), state.start or bounds[0], state.end or bounds[1],
                                          KPI_DAYS) or NO_DATA
 
     @param.depends(*FILTER_DEPS)

@@ -125,6 +125,20 @@ def test_trend_never_reads_a_series_past_its_last_day():
     assert "down 100" not in text and "Calendar" not in text      # 2024 is not a whole year of data
 
 
+def test_trend_says_when_fewer_campaigns_ran_hand_worked():
+    # 2023: 4 campaigns a day earning 1 L together; 2024 (to 30 Jun): 1 campaign earning 1.5 L. The last 90 days
+    # against the same days of 2023: 1.35 Cr vs 90 L (up 50 %); per campaign-day 1.5 L vs 25,000 (up 500 %).
+    history = pd.concat([revenue_days("2023-01-01", "2023-12-31", lambda d: 1e5).assign(campaigns=4),
+                         revenue_days("2024-01-01", "2024-06-30", lambda d: 1.5e5).assign(campaigns=1)])
+    text = trend_comparison(history, pd.Timestamp("2023-01-01"), pd.Timestamp("2024-06-30"), 90)
+    assert text == ("Revenue in the 90 days to 30 Jun 2024 was ₹1.35 Cr, up 50.0% on the same days a year earlier "
+                    "(₹90 L). Campaigns live per day averaged 1.0 against 4.0; revenue per campaign-day was up "
+                    "500.0%.")
+    # a change of less than a quarter in the campaigns live is not worth a sentence
+    steady = history.assign(campaigns=np.where(history["date"] < "2024-01-01", 8, 7))   # −12.5 %
+    assert "Campaigns live" not in trend_comparison(steady, pd.Timestamp("2023-01-01"), pd.Timestamp("2024-06-30"))
+
+
 def test_trend_without_a_year_of_history_compares_the_days_before_or_says_it_cannot():
     history = revenue_days("2024-01-01", "2024-06-30", lambda d: 2e5 if d.month >= 4 else 1e5)
     text = trend_comparison(history, pd.Timestamp("2024-01-01"), pd.Timestamp("2024-06-30"), 90)

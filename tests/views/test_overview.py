@@ -189,6 +189,10 @@ def test_series_that_end_early_are_not_read_past_their_last_day(reference_store,
                            f"there. Revenue in the 90 days to {last:%d %b %Y} was {rupees(recent['revenue'].sum())}, "
                            f"{'up' if moved > 0 else 'down'} {abs(moved):.1%} on the same days a year earlier")
     assert "100.0%" not in text and "Calendar 2024" not in text     # 2024 is not a whole year of this selection
+    # fewer campaigns ran: the sentence says how many, per day with rows (one row per campaign and day)
+    live_now = recent.groupby("date").size().mean()
+    live_then = year_before.groupby("date").size().mean()
+    assert f"Campaigns live per day averaged {live_now:.1f} against {live_then:.1f}" in text
 
 
 def test_trend_sentence_on_the_whole_file_compares_calendar_years(reference_store, campaigns):
