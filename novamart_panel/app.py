@@ -82,6 +82,7 @@ class App(pn.viewable.Viewer):
         self._url_rewrite_pending = self._bad_theme = False
         # (object, {parameter: URL key}) mirrored in the page address.
         self._url_synced = ((self, {"section": "tab"}), (self.filters, URL_FILTERS),
+                            (self.section_view("overview"), {"kpi_period": "kpis", "comparison": "compare"}),
                             (self.section_view("model"), {"threshold": "threshold"}))
 
     def section_view(self, slug: str) -> Section:

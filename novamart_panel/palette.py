@@ -18,6 +18,10 @@ OTHER = "#BBBBBB"
 CHANNELS = {
     "Google Ads": "#4477AA", "Email": "#EE6677", "Facebook": "#228833", "Instagram": "#AA3377",
     "LinkedIn": "#CCBB44", "Referral": "#66CCEE", "Organic Search": "#44AA99", "Direct": "#882255",
+    # Acquisition channels (customer_data.csv) and journey touchpoints (customer_journey.csv): distinct from
+    # the campaign channels they are drawn beside (the Sankey, the computed donut, the violins).
+    "Paid Search": "#EE7733", "Social Media": "#332288", "Website": "#999933", "Retargeting": "#DDCC77",
+    "Offline Event": "#117733", "Organic": "#AA4499", "Partner": "#CC6677",
 }
 SEGMENTS = {"Premium": "#332288", "Regular": "#88CCEE", "Budget": "#117733", "New": "#DDCC77",
             "Churned": "#CC6677"}

@@ -17,13 +17,11 @@ from typing import TYPE_CHECKING
 
 import holoviews as hv
 import param
-from bokeh.document import Document
-from bokeh.embed import file_html
 from bokeh.models import Model, Plot, TileRenderer
-from bokeh.resources import Resources
 from markdown_it import MarkdownIt
 
 from .analytics.insights import day
+from .export import standalone_html
 from .format import escape_html
 from .session import shown_folder
 from .views.base import Section, kpi_card
@@ -65,26 +63,6 @@ h1 { margin-bottom: 4px; } h2 { border-bottom: 2px solid #0072B5; padding-bottom
 nav ol { columns: 2; }
 code { background: #f3f4f6; padding: 0 4px; border-radius: 4px; }
 """
-
-
-class _SelfContained(Resources):
-    """Bokeh's inline resources without the script and style URLs other libraries declare on their models
-    (Panel's module shim, a relative path that fails in a file opened from disk): the report's charts are
-    plain Bokeh, and every byte they need is in the page."""
-
-    def __init__(self, components=None):
-        super().__init__(mode="inline", **({"components": components} if components is not None else {}))
-
-    def clone(self, *, components=None) -> "_SelfContained":
-        return _SelfContained(components if components is not None else list(self.components))
-
-    @property
-    def js_files(self) -> list[str]:
-        return []
-
-    @property
-    def css_files(self) -> list[str]:
-        return []
 
 
 # No raw HTML and no images: the file must neither run nor fetch anything a data value could smuggle in.
@@ -135,12 +113,7 @@ def build_report_html(app: App) -> str:
     if not charts:
         # Bokeh needs at least one root; an empty report is still a report.
         return _page_without_charts(parts)
-    document = Document()
-    with document.models.freeze():  # one model-graph walk for all charts, not one per chart added
-        for chart in charts:
-            document.add_root(chart)
-    return file_html(document, _SelfContained(), title=TITLE, template=_TEMPLATE,
-                     template_variables={"parts": parts, "css": _CSS}, suppress_callback_warning=True)
+    return standalone_html(charts, TITLE, template=_TEMPLATE, template_variables={"parts": parts, "css": _CSS})
 
 
 def write_report(out: str | os.PathLike, data_dir: str | os.PathLike | None = None,
@@ -348,7 +321,7 @@ def _key_figures_html(app: App, omitted: _Omissions) -> str:
     # kpi_card escapes its texts.
     cards = "".join(kpi_card(row.label, row.value_text, row.change_text, row.good, row.caption)
                     for row in kpis.itertuples())
-    return heading + f'<div class="kpis">{cards}</div>'
+    return heading + f'<div class="note">{markdown_html(overview.kpi_note())}</div><div class="kpis">{cards}</div>'
 
 
 def _contents_html(contents: list[ReportSection]) -> str:

@@ -60,6 +60,12 @@ def key_figures(page: str) -> dict[str, str]:
     return {k: html.unescape(v) for k, v in re.findall(r'data-kpi="([^"]+)".*?class="kpi-value"[^>]*>([^<]*)<', block)}
 
 
+def last_90_days(campaigns: pd.DataFrame) -> pd.DataFrame:
+    """The rows in the key figures' default period: the last 90 days of these rows."""
+    dates = pd.to_datetime(campaigns["date"])
+    return campaigns[dates > dates.max() - pd.Timedelta(days=90)]
+
+
 def insight_texts(chunk: str) -> list[str]:
     return [html.unescape(re.sub(r"<[^>]+>", "", t)).strip()
             for t in re.findall(r'<div class="insight">(.*?)</div>', chunk, re.S)]
@@ -77,8 +83,12 @@ def built_sections(folder) -> list[Section]:
 
 
 def test_key_figures_equal_pandas(reference_report, reference_dir):
-    campaigns = pd.read_csv(reference_dir / "campaign_performance.csv")
+    # The cards' default period: the last 90 days of the data, against the 90 days before.
+    campaigns = pd.read_csv(reference_dir / "campaign_performance.csv", parse_dates=["date"])
+    last = campaigns["date"].max()
+    campaigns = campaigns[campaigns["date"] > last - pd.Timedelta(days=90)]
     revenue, spend, conversions = campaigns[["revenue", "spend", "conversions"]].sum()
+    assert f"<strong>{last - pd.Timedelta(days=89):%d %b %Y} – {last:%d %b %Y}</strong> (90 days)" in reference_report
     customers = len(pd.read_csv(reference_dir / "customer_data.csv"))
     assert key_figures(reference_report) == {
         "revenue": fmt.rupees(revenue), "spend": fmt.rupees(spend), "conversions": fmt.count(conversions),
@@ -114,6 +124,9 @@ def test_report_needs_no_network(reference_report):
     assert not re.search(r'<script[^>]*\ssrc=', lowered)       # every script inline, none fetched
     assert not re.search(r'<link[^>]*\shref=', lowered)
     assert not re.search(r'url\(\s*["\']?https?:', lowered)
+    assert not re.search(r'@import\s|<(?:script|link|img|iframe)\b[^>]*\s(?:src|href)\s*=\s*["\']?\s*(?:https?:)?//',
+                         lowered)                                 # no remote resource of any kind
+    assert "cdn.holoviz.org" not in lowered and not re.search(r"<script[^>]*mathjax", lowered)
     scripts = re.findall(r"<script>(.*?)</script>", reference_report, re.S)
     assert max(map(len, scripts)) > 500_000   # BokehJS itself is in the page
 
@@ -135,10 +148,11 @@ def test_hostile_values_are_escaped(email_report):
 
 def test_filtered_report_shows_the_channel(email_report, hostile_dir):
     campaigns = pd.read_csv(hostile_dir / "campaign_performance.csv")
-    email = campaigns[campaigns["channel"] == "Email"]
+    # the cards end on the selection's last day with rows
+    email = last_90_days(campaigns[campaigns["channel"] == "Email"])
     figures = key_figures(email_report)
     assert figures["revenue"] == fmt.rupees(email["revenue"].sum())
-    assert figures["revenue"] != fmt.rupees(campaigns["revenue"].sum())
+    assert figures["revenue"] != fmt.rupees(last_90_days(campaigns)["revenue"].sum())
     assert "<b>Channels</b>: Email" in email_report
     # customer_data.csv is not in that folder: its section is left out, saying why.
     assert "customer_data.csv is not in" in chunks(email_report)["not-included"]
@@ -149,7 +163,7 @@ def test_different_data_different_sentences(reference_report, reference_dir, pac
     app.sections = [s for s in app.sections if isinstance(s, OverviewSection)]
     packaged = build_report_html(app)
     campaigns = pd.read_csv(packaged_dir / "campaign_performance.csv")
-    assert key_figures(packaged)["revenue"] == fmt.rupees(campaigns["revenue"].sum())
+    assert key_figures(packaged)["revenue"] == fmt.rupees(last_90_days(campaigns)["revenue"].sum())
     reference_sentences = insight_texts(chunks(reference_report)["overview"])
     packaged_sentences = insight_texts(chunks(packaged)["overview"])
     assert len(packaged_sentences) == len(reference_sentences)

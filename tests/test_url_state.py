@@ -71,6 +71,15 @@ def test_tab_and_threshold_are_checked(packaged_store):
         assert cleaned == {} and "was ignored" in problems[0], bad
 
 
+def test_kpi_period_and_comparison_are_checked(packaged_store):
+    overview = App(packaged_store.folder).section_view("overview")
+    keys = {"kpi_period": "kpis", "comparison": "compare"}
+    assert clean_url_values(overview, {"kpi_period": "all", "comparison": "year"}, keys) == (
+        {"kpi_period": "all", "comparison": "year"}, [])
+    cleaned, problems = clean_url_values(overview, {"kpi_period": "<b>x</b>", "comparison": "none"}, keys)
+    assert cleaned == {"comparison": "none"} and problems[0].startswith("kpis=<b>x</b> was ignored")
+
+
 def test_long_values_are_cut_in_the_message(filters):
     _, problems = clean_url_values(filters, {"channels": ["x" * 500]}, URL_FILTERS)
     assert len(problems[0]) < 140 and "…" in problems[0]

@@ -16,6 +16,11 @@ Method, per metric:
 
 ``expected`` is the value the trend, the weekday effect and the typical residual predict, on the
 metric's own scale. A metric with fewer than ``MIN_DAYS`` observed days is not scored.
+
+Before scoring, `mask_unjudgeable_days` removes the days no one could judge (an artefact of where the data
+starts is not an anomaly): the warm-up days at the start of the series, the days before enough campaigns are
+live, and — for spend and ROAS — days on which no campaign of a paid channel ran (zero-spend channels such
+as Direct cannot have a spend anomaly). `rank_by_impact` then orders the alerts by the rupees at stake.
 """
 from __future__ import annotations
 
@@ -26,6 +31,10 @@ import pandas as pd
 
 ANOMALY_COLUMNS = ("date", "metric", "value", "expected", "robust_z", "direction")
 MIN_DAYS = 28
+WARM_UP_DAYS = 7               # the first week of a series: its trend has no history to lean on yet
+MIN_LIVE_SHARE = 0.5           # a day is judged once live campaigns first reach half their typical number
+SPEND_METRICS = ("spend", "roas")
+ACTIVITY_COLUMNS = ("campaigns", "paid_campaigns")
 MAD_TO_SIGMA = 0.6745          # Φ⁻¹(0.75): makes the MAD of normal data estimate σ
 MEAN_AD_TO_SIGMA = 0.7979      # √(2/π): the same for the mean absolute deviation
 
@@ -105,3 +114,53 @@ def _log_offset(values: pd.Series) -> float:
     """A tenth of the typical positive value (1 when nothing is positive)."""
     positive = values[values > 0]
     return 0.1 * float(positive.median()) if len(positive) else 1.0
+
+
+def mask_unjudgeable_days(daily: pd.DataFrame, warm_up_days: int = WARM_UP_DAYS,
+                          min_live_share: float = MIN_LIVE_SHARE, spend_metrics=SPEND_METRICS) -> pd.DataFrame:
+    """`daily` with its metric values set to NaN (not observed) on the days that cannot be judged.
+
+    `daily` has ``date``, the metric columns, ``campaigns`` (campaigns live that day) and ``paid_campaigns``
+    (those of a channel that spends). Judging starts on the later of the first day + `warm_up_days` and the
+    first day on which live campaigns reach `min_live_share` × their median (over days with any); before that
+    every metric is masked. `spend_metrics` are also masked on days without a paid campaign.
+    """
+    frame = daily.assign(date=pd.to_datetime(daily["date"])).sort_values("date", ignore_index=True)
+    metrics = [c for c in frame.columns if c != "date" and c not in ACTIVITY_COLUMNS]
+    if frame.empty:
+        return frame
+    live = frame["campaigns"].fillna(0)
+    typical = float(live[live > 0].median()) if (live > 0).any() else 0.0
+    enough = frame.loc[(live > 0) & (live >= min_live_share * typical), "date"]
+    start = frame["date"].min() + pd.Timedelta(days=warm_up_days)
+    if len(enough):
+        start = max(start, enough.min())
+    frame[metrics] = frame[metrics].astype(float)
+    frame.loc[frame["date"] < start, metrics] = np.nan
+    unpaid = frame["paid_campaigns"].fillna(0) <= 0
+    frame.loc[unpaid, [m for m in spend_metrics if m in metrics]] = np.nan
+    return frame
+
+
+def business_impact(anomalies: pd.DataFrame, daily: pd.DataFrame) -> pd.Series:
+    """Rupees at stake in each alert: the gap to expected for revenue and spend; for conversions the gap ×
+    revenue per conversion over `daily`; for ROAS the gap × that day's spend (the revenue the expected return
+    would have made). NaN for other metrics."""
+    frame = daily.assign(date=pd.to_datetime(daily["date"]))
+    conversions = float(frame["conversions"].sum()) if "conversions" in frame else 0.0
+    per_conversion = float(frame["revenue"].sum()) / conversions if conversions > 0 and "revenue" in frame else np.nan
+    spend = frame.groupby("date")["spend"].sum() if "spend" in frame else pd.Series(dtype=float)
+    gap = (anomalies["value"] - anomalies["expected"]).abs()
+    day_spend = anomalies["date"].map(spend).astype(float)
+    scale = np.select([anomalies["metric"].isin(["revenue", "spend"]), anomalies["metric"] == "conversions",
+                       anomalies["metric"] == "roas"],
+                      [1.0, per_conversion, day_spend.to_numpy()], default=np.nan)
+    return (gap * scale).rename("impact")
+
+
+def rank_by_impact(anomalies: pd.DataFrame, daily: pd.DataFrame) -> pd.DataFrame:
+    """The alerts with their `impact` (see `business_impact`), largest first; ties by |z|, then date."""
+    ranked = anomalies.assign(impact=business_impact(anomalies, daily), size=anomalies["robust_z"].abs())
+    ranked = ranked.sort_values(["impact", "size", "date"], ascending=[False, False, True], na_position="last",
+                                ignore_index=True)
+    return ranked.drop(columns="size")

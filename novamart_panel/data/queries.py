@@ -246,3 +246,17 @@ def distinct_values(store: DataStore, table: str, column: str) -> list[str]:
             source = rollups.MONTHLY
     frame = store.query(f"SELECT DISTINCT {column} AS v FROM {source} WHERE {column} IS NOT NULL ORDER BY 1")
     return [str(v) for v in frame["v"]]
+
+
+def daily_campaign_activity(store: DataStore, state: FilterState) -> pd.DataFrame:
+    """Campaigns live each day under the filters (campaign rows that day; the file has one row per campaign
+    and day) and how many of them belong to a paid channel (a channel with any spend in the whole file)."""
+    where, params = state.where("campaigns")
+    source = campaign_table_for(store, "date", "channel")
+    rows = "sum(rows)" if source == rollups.DAILY else "count(*)"
+    frame = store.query(
+        f"WITH paid AS (SELECT channel FROM {source} GROUP BY channel HAVING sum(spend) > 0) "
+        f"SELECT date, {rows} AS campaigns, coalesce({rows} FILTER (WHERE channel IN (SELECT channel FROM paid)), 0) "
+        f"AS paid_campaigns FROM {source} {where} GROUP BY date ORDER BY date", params)
+    return frame.assign(date=pd.to_datetime(frame["date"]),
+                        campaigns=frame["campaigns"].astype(int), paid_campaigns=frame["paid_campaigns"].astype(int))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import weakref
 from collections import OrderedDict
 from typing import ClassVar
 
@@ -18,13 +19,14 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import CustomJSTickFormatter
+from bokeh.models import CustomJSTickFormatter, Model
 from holoviews.plotting.util import process_cmap
 
+from .. import palette
 from ..data.contract import BY_TABLE, FILTER_COLUMNS
-from ..data.queries import FilterState
+from ..data.queries import FilterState, distinct_values
 from ..data.store import DataStore
-from ..export import safe_csv
+from ..export import safe_csv, standalone_html, with_units
 from ..format import escape_html
 from .filters import FILTER_LABELS, Filters, TextMultiChoice, filter_state  # noqa: F401 - sections import it here
 
@@ -32,6 +34,7 @@ from .filters import FILTER_LABELS, Filters, TextMultiChoice, filter_state  # no
 # so a hidden section does not recompute when the filters change.
 FILTER_DEPS = ("date_range", "channels", "regions", "campaign_types")
 MEMO_SIZE = 32  # results kept per section: a few filter states × each data method
+SAVED_CHART_WIDTH, SAVED_CHART_HEIGHT = 1000, 420   # a chart in a saved HTML page, where nothing stretches it
 
 GOOD, BAD, NEUTRAL = "#1a9850", "#d73027", "#7f7f7f"
 DARK_TEXT, LIGHT_TEXT = "#000000", "#ffffff"
@@ -43,6 +46,30 @@ if (a >= 1e7) return s + '₹' + (+(a / 1e7).toPrecision(3)) + ' Cr';
 if (a >= 1e5) return s + '₹' + (+(a / 1e5).toPrecision(3)) + ' L';
 return s + '₹' + a.toLocaleString('en-IN');
 """
+
+
+# Where each kind of name occurs in the data. A name gets one colour across every chart and the report
+# (palette.py), so the colours are drawn from every name of the kind the loaded files hold, whatever is shown.
+COLOUR_SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "channel": (("campaigns", "channel"), ("customers", "acquisition_channel"), ("attribution", "channel"),
+                *(("journeys", f"touchpoint_{i}") for i in range(1, 5))),
+    "segment": (("customers", "customer_segment"),),
+    "region": (("campaigns", "region"), ("customers", "region"), ("products", "region"), ("geography", "region")),
+    "campaign_type": (("campaigns", "campaign_type"),),
+    "city_tier": (("customers", "city_tier"),),
+}
+JOURNEY_ENDS = ("Purchase", "Exit")   # journey outcomes, not channels: the Sankey colours them itself
+_data_colours: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def data_colours(store: DataStore, kind: str) -> dict[str, str]:
+    """The colour of every name of `kind` ("channel", "segment", "region", "campaign_type", "city_tier") in
+    the loaded data: one colour-blind-safe colour per name, the same in every chart of every section."""
+    per_store = _data_colours.setdefault(store, {})
+    if kind not in per_store:
+        names = {name for table, column in COLOUR_SOURCES[kind] for name in distinct_values(store, table, column)}
+        per_store[kind] = palette.colours(kind, names - set(JOURNEY_ENDS))
+    return per_store[kind]
 
 
 def rupee_ticks() -> CustomJSTickFormatter:
@@ -106,6 +133,13 @@ class Section(pn.viewable.Viewer):
     def stale(self) -> bool:
         """Whether the filters changed while the section was hidden (it catches up when shown)."""
         return self._stale
+
+    def colours(self, kind: str) -> dict[str, str]:
+        """One colour per name of `kind` across the app (see `data_colours`)."""
+        return data_colours(self.store, kind)
+
+    def colour(self, kind: str, name: str) -> str:
+        return self.colours(kind).get(str(name), palette.OTHER)
 
     def filter_state(self) -> FilterState:
         """The global filter values this section's data methods read (depend on `FILTER_DEPS`)."""
@@ -198,29 +232,40 @@ def _hashable(value):
 
 
 def csv_download(frame_fn, filename: str, label: str = "Download CSV") -> pn.widgets.FileDownload:
-    """A download button that writes `frame_fn()` as spreadsheet-safe CSV when clicked."""
+    """A download button that writes `frame_fn()` as spreadsheet-safe CSV when clicked, ratio columns with
+    their unit in the header and the screen's numbers (see `export.with_units`)."""
 
     def payload():
-        return io.BytesIO(safe_csv(frame_fn()).encode("utf-8"))
+        return io.BytesIO(safe_csv(with_units(frame_fn())).encode("utf-8"))
 
     return pn.widgets.FileDownload(callback=payload, filename=filename, label=label, color="primary",
                                    variant="outline", embed=False, width=220)
 
 
 def html_download(objects_fn, filename: str, label: str = "Download charts (HTML)") -> pn.widgets.FileDownload:
-    """A download button that saves the HoloViews objects `objects_fn()` returns as one standalone HTML page."""
+    """A download button that saves the charts `objects_fn()` returns (HoloViews objects or Bokeh models) as
+    one standalone HTML page that opens offline (see `charts_html`)."""
 
     def payload():
-        objects = list(objects_fn())
-        page = objects[0] if len(objects) == 1 else hv.Layout(objects).cols(1).opts(shared_axes=False)
-        buffer = io.BytesIO()
-        # Inline resources: the saved page must open offline, like the app.
-        hv.save(page, buffer, fmt="html", backend="bokeh", resources="inline", title=filename)
-        buffer.seek(0)
-        return buffer
+        return io.BytesIO(charts_html(objects_fn(), filename).encode("utf-8"))
 
     return pn.widgets.FileDownload(callback=payload, filename=filename, label=label, color="primary",
                                    variant="outline", embed=False, width=220)
+
+
+def charts_html(objects, title: str) -> str:
+    """HoloViews objects and Bokeh models as one page of plain Bokeh with every resource inline: no Panel
+    stylesheet, CDN script or MathJax request, so the file opens offline like the report."""
+    models = []
+    for obj in objects:
+        model = obj if isinstance(obj, Model) else hv.render(obj, backend="bokeh")
+        if getattr(model, "sizing_mode", None) not in (None, "fixed"):
+            # A page of its own has no container to stretch into: give each chart the width of a report page.
+            model.sizing_mode = "fixed"
+            model.width = model.width or SAVED_CHART_WIDTH
+            model.height = model.height or SAVED_CHART_HEIGHT
+        models.append(model)
+    return standalone_html(models, title)
 
 
 def no_images(parser) -> None:

@@ -1,7 +1,13 @@
-"""Executive overview (SPEC §4.1): KPI cards against the previous period, revenue trend, channel
-comparison, automatic alerts on unusual days, and the headline insights."""
+"""Executive overview (SPEC §4.1): KPI cards against an earlier period, revenue trend, channel
+comparison, automatic alerts on unusual days, and the headline insights.
+
+The KPI cards show the last 90 days of the selected dates by default, against the 90 days before (or the
+same days a year earlier), so a leader sees a change on first opening; one click ("All selected dates")
+shows the whole range of the date filter, which stays the sidebar's (and the URL's) to set.
+"""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
 import holoviews as hv
@@ -11,12 +17,14 @@ import panel as pn
 import param
 
 from ..analytics import insights
-from ..analytics.anomalies import detect_anomalies
+from ..analytics.anomalies import detect_anomalies, mask_unjudgeable_days, rank_by_impact
 from ..analytics.metrics import add_ratios, is_improvement, relative_change
 from ..data.customer_queries import customer_count
-from ..data.queries import FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals, revenue_trend
+from ..data.queries import (FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals,
+                            daily_campaign_activity, revenue_trend)
 from ..format import change, count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, chart, house_opts, insight, kpi_card, markdown, rupee_ticks, section_header, memoized
+from .base import FILTER_DEPS, Section, chart, house_opts, html_download, insight, kpi_card, markdown, rupee_ticks, \
+    section_header, memoized
 from .campaigns import NO_DATES
 
 # KPI cards from campaign sums: name → (label, formatter).
@@ -29,11 +37,17 @@ CAMPAIGN_KPIS = {
 }
 # Spending more is neither good nor bad news by itself.
 NEUTRAL_KPIS = ("spend",)
-ANOMALY_TABLE_COLUMNS = ("date", "metric", "value", "expected", "size", "direction")
+ANOMALY_TABLE_COLUMNS = ("date", "metric", "value", "expected", "impact", "size", "direction")
+ANOMALY_TITLES = {"date": "Date", "metric": "Metric", "value": "Value", "expected": "Expected",
+                  "impact": "At stake (₹)", "size": "Size (|z|)", "direction": "Direction"}
+KPI_DAYS = 90
+# The KPI cards' window, and what it is compared with (label → value; the values go in the URL).
+KPI_PERIODS = {f"Last {KPI_DAYS} days": "last", "All selected dates": "all"}
+COMPARISONS = {"Previous period": "previous", "Same period last year": "year", "No comparison": "none"}
 KPI_COLUMNS = ("kpi", "label", "value", "previous", "change", "good", "value_text", "change_text", "caption")
 
 NO_DATA = "No campaign data under these filters: widen the date range or clear a filter."
-COLOURS = {"revenue": "#4c9be8", "ma7": "#f28e2b", "ma30": "#59a14f", "alert": "#d73027", "bars": "#0072B5"}
+COLOURS = {"revenue": "#4c9be8", "ma7": "#f28e2b", "ma30": "#59a14f", "alert": "#d73027"}
 
 
 class OverviewSection(Section):
@@ -47,6 +61,10 @@ class OverviewSection(Section):
 
     threshold = param.Number(default=3.5, bounds=(2.0, 8.0), step=0.5,
                              doc="Robust z-score above which a day counts as unusual")
+    kpi_period = param.Selector(default="last", objects=KPI_PERIODS, label="KPI period",
+                                doc="The last 90 days of the selected dates, or all of them")
+    comparison = param.Selector(default="previous", objects=COMPARISONS, label="Compare with",
+                                doc="The period the KPI changes are measured against")
 
     def unavailable(self) -> str:
         if super().unavailable() or self.data_bounds():
@@ -59,18 +77,82 @@ class OverviewSection(Section):
 
     @param.depends(*FILTER_DEPS)
     @memoized
-    def previous_state(self) -> tuple[FilterState | None, str]:
-        """The previous period of equal length, or None with the reason it cannot be compared."""
+    def selected_dates(self) -> tuple[dt.date, dt.date] | None:
+        """The selected dates within the data (None without data dates)."""
+        state, bounds = self.filter_state(), self.data_bounds()
+        if not bounds:
+            return None
+        return max(state.start or bounds[0], bounds[0]), min(state.end or bounds[1], bounds[1])
+
+    @param.depends(*FILTER_DEPS)
+    @memoized
+    def selection_last_day(self) -> dt.date | None:
+        """The last selected day on which the selection has campaign rows (None when it has none)."""
+        dates = self.selected_dates()
+        history = self.daily_history()
+        if dates is None or history.empty:
+            return None
+        days = history["date"].dt.date
+        inside = days[(days >= dates[0]) & (days <= dates[1])]
+        return inside.max() if len(inside) else None
+
+    @param.depends(*FILTER_DEPS, "kpi_period")
+    @memoized
+    def kpi_state(self) -> FilterState:
+        """The KPI cards' window: the selected dates within the data, ending on the selection's last day with
+        campaign rows (a series that stops early is not read past its end), cut to their last KPI_DAYS days
+        unless `kpi_period` asks for all of them."""
         state = self.filter_state()
+        dates = self.selected_dates()
+        if dates is None:
+            return state
+        start, end = dates
+        end = min(end, self.selection_last_day() or end)
+        if self.kpi_period == "last" and start <= end:
+            start = max(start, end - dt.timedelta(days=KPI_DAYS - 1))
+        return replace(state, start=start, end=end)
+
+    @param.depends(*FILTER_DEPS, "kpi_period", "comparison")
+    @memoized
+    def previous_state(self) -> tuple[FilterState | None, str]:
+        """The period the KPI window is compared with (the one before it of equal length, or the same days a
+        year earlier), or None with the reason it cannot be compared."""
+        state = self.kpi_state()
         bounds = self.data_bounds()
-        if not (bounds and state.start and state.end):
+        if self.comparison == "none":
+            return None, "no comparison chosen"
+        if not (bounds and state.start and state.end) or state.start > state.end:
             return None, "no earlier data"
-        previous = state.previous_period()
+        if self.comparison == "year":
+            previous = replace(state, start=insights.year_ago(state.start).date(),
+                               end=insights.year_ago(state.end).date())
+        else:
+            previous = state.previous_period()
         if previous.end < bounds[0]:
             return None, "no earlier data"
         if previous.start < bounds[0]:
             return None, "earlier data incomplete"
         return previous, f"vs {insights.day(previous.start)} – {insights.day(previous.end)}"
+
+    @param.depends(*FILTER_DEPS, "kpi_period", "comparison")
+    def kpi_note(self) -> str:
+        """What the cards show: their window and what it is compared with."""
+        state = self.kpi_state()
+        if not (state.start and state.end) or state.start > state.end:
+            return "No campaign dates under the date filter."
+        days = insights.window_days(state.start, state.end)
+        text = f"**{insights.day(state.start)} – {insights.day(state.end)}** ({count(days)} days)"
+        previous, reason = self.previous_state()
+        if previous is None:
+            text += f": no change shown ({reason})."
+        else:
+            against = ("the same days a year earlier" if self.comparison == "year" else
+                       f"the {count(days)} days before")
+            text += f" against {against}, {insights.day(previous.start)} – {insights.day(previous.end)}."
+        if state.end < self.selected_dates()[1]:
+            text += (f" The selection has no campaign rows after {insights.day(state.end)}: the cards end on its "
+                     "last day.")
+        return text
 
     def window_days(self) -> int:
         """Days in the date window (the whole data range when the filter is open)."""
@@ -79,11 +161,11 @@ class OverviewSection(Section):
         return insights.window_days(state.start or bounds[0], state.end or bounds[1])
 
     # -- data -----------------------------------------------------------------------------------
-    @param.depends(*FILTER_DEPS)
+    @param.depends(*FILTER_DEPS, "kpi_period", "comparison")
     @memoized
     def kpis(self) -> pd.DataFrame:
         """One row per KPI card: value, previous value, relative change and whether it is good news."""
-        current = _campaign_kpis(self.store, self.filter_state())
+        current = _campaign_kpis(self.store, self.kpi_state())
         previous_state, caption = self.previous_state()
         previous = _campaign_kpis(self.store, previous_state) if previous_state else {}
         rows = []
@@ -131,40 +213,73 @@ class OverviewSection(Section):
         frame["share"] = frame["revenue"] / total if total > 0 else np.nan
         return frame.sort_values("revenue", ascending=False, ignore_index=True)
 
+    @param.depends(*FILTER_DEPS)
+    @memoized
+    def daily_history(self) -> pd.DataFrame:
+        """Daily sums and ratios under the filters other than dates (days with campaign rows only): the
+        history that alerts are scored against and the trend sentence compares with."""
+        return _daily(self.store, replace(self.filter_state(), start=None, end=None))
+
+    @param.depends(*FILTER_DEPS)
+    @memoized
+    def campaign_activity(self) -> pd.DataFrame:
+        """Campaigns (and paid-channel campaigns) live each day under the filters other than dates."""
+        return daily_campaign_activity(self.store, replace(self.filter_state(), start=None, end=None))
+
+    @param.depends(*FILTER_DEPS)
+    @memoized
+    def history_with_activity(self) -> pd.DataFrame:
+        """`daily_history` with the campaigns (and paid campaigns) live each day."""
+        return self.daily_history().merge(self.campaign_activity(), on="date", how="left")
+
     @param.depends(*FILTER_DEPS, "threshold")
     @memoized
     def anomalies(self) -> pd.DataFrame:
-        """Unusual days inside the date window, scored against the whole history under the other filters."""
+        """Unusual days inside the date window, scored against the whole history under the other filters,
+        leaving out days no one can judge (see `mask_unjudgeable_days`); the most money at stake first."""
         state = self.filter_state()
-        history = _daily(self.store, replace(state, start=None, end=None))
-        found = detect_anomalies(history, list(insights.OVERVIEW_METRICS), threshold=self.threshold)
+        history = self.daily_history()
+        judged = mask_unjudgeable_days(self.history_with_activity())
+        found = detect_anomalies(judged, list(insights.OVERVIEW_METRICS), threshold=self.threshold)
         inside = found["date"].between(pd.Timestamp(state.start or found["date"].min()),
                                        pd.Timestamp(state.end or found["date"].max()))
-        return found[inside].reset_index(drop=True)
+        return rank_by_impact(found[inside].reset_index(drop=True), history)
 
     @param.depends(*FILTER_DEPS, "threshold")
     @memoized
     def anomaly_table(self) -> pd.DataFrame:
-        """The alerts as the table shows them: largest first, values in their units."""
+        """The alerts as the table shows them: the most money at stake first, values in their units."""
         found = self.anomalies()
         labels = {m: label for m, (label, _) in insights.OVERVIEW_METRICS.items()}
-        table = pd.DataFrame({
+        return pd.DataFrame({
             "date": found["date"].dt.date,
             "metric": found["metric"].map(labels),
             "value": [insights.format_metric(m, v) for m, v in zip(found["metric"], found["value"])],
             "expected": [insights.format_metric(m, v) for m, v in zip(found["metric"], found["expected"])],
+            "impact": found["impact"].map(rupees),
             "size": found["robust_z"].abs().round(1),
             "direction": np.where(found["robust_z"] > 0, "▲ above", "▼ below"),
-        })
-        return table.sort_values(["size", "date"], ascending=[False, True], ignore_index=True)
+        }, columns=list(ANOMALY_TABLE_COLUMNS))
 
-    @param.depends(*FILTER_DEPS, "threshold")
+    @param.depends(*FILTER_DEPS, "threshold", "kpi_period", "comparison")
     def insight_list(self) -> list[str]:
         """The headline sentences for this selection."""
         previous_state, _ = self.previous_state()
-        previous = campaign_sums_by(self.store, previous_state, "channel") if previous_state else None
-        return insights.top_insights(self.channel_revenue(), previous, self.window_days(),
-                                     self.revenue_trend(), self.anomalies())
+        period_change = None
+        if previous_state is not None:
+            state = self.kpi_state()
+            days = insights.window_days(state.start, state.end)
+            against = ("the same days a year earlier" if self.comparison == "year"
+                       else f"the previous {count(days)} days")
+            period_change = insights.revenue_change(campaign_sums_by(self.store, state, "channel"),
+                                                    campaign_sums_by(self.store, previous_state, "channel"),
+                                                    days, against)
+        return insights.top_insights(self.channel_revenue(), self.window_days(), self.revenue_trend(),
+                                     self.anomalies(), period_change)
+
+    def chart_objects(self) -> list[hv.Element]:
+        """The section's charts as they are now (for the HTML download)."""
+        return [self.plot_trend(), self.plot_channels()]
 
     def export_frame(self) -> pd.DataFrame:
         """Daily metrics by channel under the filters."""
@@ -172,7 +287,7 @@ class OverviewSection(Section):
         return add_ratios(frame.rename(columns={"period": "date"}))
 
     # -- views ----------------------------------------------------------------------------------
-    @param.depends(*FILTER_DEPS)
+    @param.depends(*FILTER_DEPS, "kpi_period", "comparison")
     def kpi_html(self) -> str:
         cards = "".join(kpi_card(row.label, row.value_text, row.change_text, row.good, row.caption)
                         for row in self.kpis().itertuples())
@@ -221,12 +336,13 @@ class OverviewSection(Section):
                                   share_text=by_channel["share"].map(percent))
         bars = hv.Bars(shown, "channel", ["revenue", "revenue_text", "spend_text", "roas_text", "share_text"])
         # With inverted axes the formatter names the screen axis: revenue runs along x.
-        return house_opts(bars, invert_axes=True, color=COLOURS["bars"], xlabel="", ylabel="Revenue",
+        return house_opts(bars, invert_axes=True, color="channel", cmap=self.colours("channel"), show_legend=False,
+                          xlabel="", ylabel="Revenue",
                           xformatter=rupee_ticks(), title="Revenue by channel", height=360, hover_tooltips=[
                               ("Channel", "@{channel}"), ("Revenue", "@{revenue_text}"), ("Share", "@{share_text}"),
                               ("Spend", "@{spend_text}"), ("ROAS", "@{roas_text}")])
 
-    @param.depends(*FILTER_DEPS, "threshold")
+    @param.depends(*FILTER_DEPS, "threshold", "kpi_period", "comparison")
     def insight_top(self) -> str:
         sentences = self.insight_list()
         return "\n".join(f"- {s}" for s in sentences) or NO_DATA
@@ -236,8 +352,10 @@ class OverviewSection(Section):
         trend = self.revenue_trend()
         if not trend["revenue"].sum() > 0:
             return NO_DATA
-        return insights.trend_momentum(trend) or (
-            "The window is too short for a 30-day average to move; widen the date range to see the trend.")
+        state = self.filter_state()
+        bounds = self.data_bounds() or (trend["date"].min(), trend["date"].max())
+        return insights.trend_comparison(self.history_with_activity(), state.start or bounds[0], state.end or bounds[1],
+                                         KPI_DAYS) or NO_DATA
 
     @param.depends(*FILTER_DEPS)
     def insight_channels(self) -> str:
@@ -259,15 +377,24 @@ class OverviewSection(Section):
                                                       width=260)
         alerts = pn.widgets.Tabulator(self.anomaly_table, show_index=False, pagination="local", page_size=8,
                                       disabled=True, sizing_mode="stretch_width", layout="fit_columns",
-                                      titles={c: c.capitalize() for c in ANOMALY_TABLE_COLUMNS} | {
-                                          "size": "Size (|z|)"})
+                                      titles=ANOMALY_TITLES)
+        kpi_controls = pn.Row(
+            pn.widgets.RadioButtonGroup.from_param(self.param.kpi_period, name="KPI period", width=300,
+                                                   css_classes=["kpi-period"]),
+            pn.widgets.RadioButtonGroup.from_param(self.param.comparison, name="Compare with", width=420,
+                                                   css_classes=["kpi-comparison"]),
+            markdown(self.kpi_note, css_classes=["kpi-note"], align="center"), sizing_mode="stretch_width")
 
         def card(title, *objects):
             return pn.Card(*objects, title=title, collapsible=False, sizing_mode="stretch_width")
 
+        header = section_header(self, "How revenue, spend and returns are moving under the filters: the last 90 "
+                                      "days against the 90 days before (or a year earlier, or all the selected "
+                                      "dates); unusual days; the channels behind it.")
+        header.append(html_download(self.chart_objects, "novamart_overview_charts.html"))
         return pn.Column(
-            section_header(self, "How revenue, spend and returns are moving under the filters, compared with "
-                                 "the previous period of the same length; unusual days; the channels behind it."),
+            header,
+            kpi_controls,
             pn.pane.HTML(self.kpi_html, sizing_mode="stretch_width"),
             pn.Row(
                 card("Top insights", markdown(self.insight_top)),

@@ -7,7 +7,11 @@ from scipy.stats import median_abs_deviation
 from novamart_panel.analytics.anomalies import (
     ANOMALY_COLUMNS,
     MIN_DAYS,
+    WARM_UP_DAYS,
+    business_impact,
     detect_anomalies,
+    mask_unjudgeable_days,
+    rank_by_impact,
     robust_z,
     seasonal_residuals,
 )
@@ -125,3 +129,55 @@ def test_threshold_controls_how_much_is_flagged():
     daily = seasonal_series(seed=2, noise=0.15)
     counts = [len(detect_anomalies(daily, ["revenue"], threshold=t)) for t in (2.0, 3.0, 4.0)]
     assert counts[0] > counts[1] >= counts[2]
+
+
+def activity_frame():
+    """Ten days from 4 Jan: one zero-spend campaign for three days, then a ramp to eight campaigns."""
+    return pd.DataFrame({
+        "date": pd.date_range("2023-01-04", periods=10, freq="D"),
+        "revenue": [1.0, 2, 3, 4, 5, 6, 7, 8, 9, 10], "spend": [0.0, 0, 0, 5, 5, 5, 5, 5, 0, 5],
+        "roas": [np.nan, np.nan, np.nan, 0.8, 1, 1.2, 1.4, 1.6, np.nan, 2],
+        "campaigns": [1, 1, 1, 2, 3, 8, 8, 8, 8, 8], "paid_campaigns": [0, 0, 0, 1, 2, 7, 7, 7, 0, 7],
+    })
+
+
+def test_unjudgeable_days_are_masked_hand_worked():
+    # live campaigns 1 1 1 2 3 8 8 8 8 8: median 5.5, so judging may start once 2.75 are live (3 on 8 Jan);
+    # the warm-up ends on 4 + 7 = 11 Jan: the later of the two wins.
+    masked = mask_unjudgeable_days(activity_frame(), warm_up_days=7, min_live_share=0.5)
+    judged = masked.dropna(subset=["revenue"])["date"].dt.strftime("%d").tolist()
+    assert judged == ["11", "12", "13"]
+    # 12 Jan has no paid campaign: its revenue is judged, its spend and ROAS are not
+    day12 = masked.set_index(masked["date"].dt.strftime("%d")).loc["12"]
+    assert day12["revenue"] == 9 and np.isnan(day12["spend"]) and np.isnan(day12["roas"])
+    assert masked["campaigns"].tolist() == activity_frame()["campaigns"].tolist()   # activity itself is kept
+    # a short warm-up: the ramp (3 live on 8 Jan) decides
+    ramp = mask_unjudgeable_days(activity_frame(), warm_up_days=1, min_live_share=0.5)
+    assert ramp.dropna(subset=["revenue"])["date"].dt.strftime("%d").tolist() == ["08", "09", "10", "11", "12", "13"]
+
+
+def test_a_zero_spend_start_is_not_an_alert():
+    """The reference data's shape: three days of one zero-spend campaign before the paid ones start."""
+    daily = seasonal_series(days=120, seed=3)
+    daily["spend"] = daily["revenue"] / 30
+    daily.loc[:2, "spend"] = 0.0
+    daily["campaigns"] = np.r_[[1, 1, 1], np.full(117, 8)]
+    daily["paid_campaigns"] = np.r_[[0, 0, 0], np.full(117, 7)]
+    raw = detect_anomalies(daily, ["revenue", "spend"])
+    assert (raw["date"] < daily["date"][WARM_UP_DAYS]).any()          # unmasked, the start is "anomalous"
+    found = detect_anomalies(mask_unjudgeable_days(daily), ["revenue", "spend"])
+    assert not (found["date"] < daily["date"][WARM_UP_DAYS]).any()
+
+
+def test_business_impact_in_rupees_hand_worked():
+    daily = pd.DataFrame({"date": pd.to_datetime(["2024-01-01", "2024-01-02"]), "revenue": [3e5, 1e5],
+                          "conversions": [300.0, 100.0], "spend": [1e4, 2e4]})   # ₹1,000 of revenue per conversion
+    found = pd.DataFrame({"date": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-02"]),
+                          "metric": ["revenue", "conversions", "roas", "spend"],
+                          "value": [3e5, 300.0, 5.0, 2e4], "expected": [1e5, 500.0, 3.0, 5e3],
+                          "robust_z": [4.0, -5.0, 3.6, 9.0], "direction": ["high", "low", "high", "high"]})
+    assert business_impact(found, daily).tolist() == pytest.approx([2e5, 2e5, 4e4, 1.5e4])
+    ranked = rank_by_impact(found, daily)
+    # equal impact: the larger |z| first; the spend alert with the largest z comes last by money
+    assert ranked["metric"].tolist() == ["conversions", "revenue", "roas", "spend"]
+    assert ranked["impact"].is_monotonic_decreasing

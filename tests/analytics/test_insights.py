@@ -10,8 +10,9 @@ from novamart_panel.analytics.insights import (
     seasonality,
     top_insights,
     top_revenue_channel,
-    trend_momentum,
+    trend_comparison,
     window_days,
+    year_ago,
 )
 
 
@@ -58,10 +59,12 @@ def test_revenue_change_names_the_channel_that_moved_it_most():
                          ("Direct", 0.0, 1_00_000.0)])
     # 9 L → 10 L (+11.1 %); Email +2 L, Google Ads −1 L: Email moved it, 200 % of the +1 L change
     assert revenue_change(MIX, previous, 30) == (
-        "Revenue rose 11.1% to ₹10 L against the previous 30 days (₹9 L). "
+        "Revenue over the last 30 days rose 11.1% to ₹10 L against the previous 30 days (₹9 L). "
         "**Email** moved it most (+₹2 L, 200.0% of the change).")
+    assert revenue_change(MIX, previous, 90, "the same days a year earlier").startswith(
+        "Revenue over the last 90 days rose 11.1% to ₹10 L against the same days a year earlier (₹9 L).")
     falling = revenue_change(previous, MIX, 30)
-    assert falling.startswith("Revenue fell 10.0% to ₹9 L")
+    assert falling.startswith("Revenue over the last 30 days fell 10.0% to ₹9 L")
     assert "**Email** moved it most (−₹2 L" in falling
     assert revenue_change(MIX, None, 30) is None
     # a channel that only exists in one period still counts
@@ -96,15 +99,64 @@ def test_seasonality_strongest_month_and_festive_lift():
     assert "Festive-season days (Oct–Nov) average ₹50,000 of revenue, 50.0% below the other days" in lower
 
 
-def test_trend_momentum_compares_first_and_last_thirty_day_average():
-    trend = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=4), "ma30": [np.nan, 2e5, 2.5e5, 3e5]})
-    assert trend_momentum(trend) == ("The 30-day average of daily revenue went from ₹2 L on 02 Jan 2024 "
-                                     "to ₹3 L on 04 Jan 2024 (up 50.0%).")
-    assert trend_momentum(trend.head(2)) is None
-    from_zero = trend.assign(ma30=[np.nan, 0.0, 1e5, 2e5])
-    assert trend_momentum(from_zero) == ("The 30-day average of daily revenue went from ₹0 on 02 Jan 2024 "
-                                         "to ₹2 L on 04 Jan 2024.")
-    assert trend_momentum(trend.assign(ma30=0.0)) is None
+def revenue_days(start, end, value_of) -> pd.DataFrame:
+    return daily(start, end, value_of)
+
+
+def test_trend_compares_the_last_days_with_the_same_days_a_year_earlier_and_whole_years():
+    # 2023: 1 L a day; 2024: 1.1 L a day, 2 L in Oct–Dec. Last 90 days of 2024 (3 Oct – 31 Dec) = 90 × 2 L
+    # = 1.8 Cr; the same days of 2023 = 90 × 1 L = 90 L (up 100 %). 2024 = 274 × 1.1 L + 92 × 2 L = 4.854 Cr
+    # against 365 × 1 L = 3.65 Cr (up 32.99 %).
+    history = pd.concat([revenue_days("2023-01-01", "2023-12-31", lambda d: 1e5),
+                         revenue_days("2024-01-01", "2024-12-31", lambda d: 2e5 if d.month >= 10 else 1.1e5)])
+    text = trend_comparison(history, pd.Timestamp("2023-01-01"), pd.Timestamp("2024-12-31"), 90)
+    assert text == ("Revenue in the 90 days to 31 Dec 2024 was ₹1.8 Cr, up 100.0% on the same days a year earlier "
+                    "(₹90 L). Calendar 2024 brought ₹4.85 Cr, up 33.0% on 2023 (₹3.65 Cr).")
+
+
+def test_trend_never_reads_a_series_past_its_last_day():
+    # The selection stops on 30 Jun 2024: its last 90 days (2 Apr – 30 Jun) against the same days of 2023.
+    history = pd.concat([revenue_days("2023-01-01", "2023-12-31", lambda d: 1e5),
+                         revenue_days("2024-01-01", "2024-06-30", lambda d: 1.5e5)])
+    text = trend_comparison(history, pd.Timestamp("2023-01-01"), pd.Timestamp("2024-12-31"), 90)
+    assert text.startswith("The selection has no campaign rows after 30 Jun 2024, so the comparison ends there. "
+                           "Revenue in the 90 days to 30 Jun 2024 was ₹1.35 Cr, up 50.0% on the same days a year "
+                           "earlier (₹90 L).")
+    assert "down 100" not in text and "Calendar" not in text      # 2024 is not a whole year of data
+
+
+def test_trend_says_when_fewer_campaigns_ran_hand_worked():
+    # 2023: 4 campaigns a day earning 1 L together; 2024 (to 30 Jun): 1 campaign earning 1.5 L. The last 90 days
+    # against the same days of 2023: 1.35 Cr vs 90 L (up 50 %); per campaign-day 1.5 L vs 25,000 (up 500 %).
+    history = pd.concat([revenue_days("2023-01-01", "2023-12-31", lambda d: 1e5).assign(campaigns=4),
+                         revenue_days("2024-01-01", "2024-06-30", lambda d: 1.5e5).assign(campaigns=1)])
+    text = trend_comparison(history, pd.Timestamp("2023-01-01"), pd.Timestamp("2024-06-30"), 90)
+    assert text == ("Revenue in the 90 days to 30 Jun 2024 was ₹1.35 Cr, up 50.0% on the same days a year earlier "
+                    "(₹90 L). Campaigns live per day averaged 1.0 against 4.0; revenue per campaign-day was up "
+                    "500.0%.")
+    # a change of less than a quarter in the campaigns live is not worth a sentence
+    steady = history.assign(campaigns=np.where(history["date"] < "2024-01-01", 8, 7))   # −12.5 %
+    assert "Campaigns live" not in trend_comparison(steady, pd.Timestamp("2023-01-01"), pd.Timestamp("2024-06-30"))
+
+
+def test_trend_without_a_year_of_history_compares_the_days_before_or_says_it_cannot():
+    history = revenue_days("2024-01-01", "2024-06-30", lambda d: 2e5 if d.month >= 4 else 1e5)
+    text = trend_comparison(history, pd.Timestamp("2024-01-01"), pd.Timestamp("2024-06-30"), 90)
+    # 2 Apr – 30 Jun: 90 × 2 L; the 90 days before (3 Jan – 1 Apr): 89 × 1 L + 2 L
+    assert text == ("Revenue in the 90 days to 30 Jun 2024 was ₹1.8 Cr, up 97.8% on the 90 days before (₹91 L); "
+                    "there is no year of history for a like-for-like comparison.")
+    short = trend_comparison(history, pd.Timestamp("2024-06-01"), pd.Timestamp("2024-06-30"), 90)
+    assert short == ("Revenue in the 30 days to 30 Jun 2024 was ₹60 L, unchanged on the 30 days before (₹60 L); "
+                     "there is no year of history for a like-for-like comparison.")
+    assert trend_comparison(history.iloc[:10], pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-10"), 90) == (
+        "Revenue in the 10 days to 10 Jan 2024 was ₹10 L; the data holds no earlier period of the same length to "
+        "compare with.")
+    assert trend_comparison(history.assign(revenue=0.0), pd.Timestamp("2024-01-01"), pd.Timestamp("2024-06-30")) is None
+
+
+def test_year_ago_keeps_the_calendar_day():
+    assert year_ago("2024-12-31") == pd.Timestamp("2023-12-31")
+    assert year_ago("2024-02-29") == pd.Timestamp("2023-02-28")
 
 
 def test_anomaly_summary():
@@ -115,15 +167,22 @@ def test_anomaly_summary():
                           "expected": [3e5, 4.0, 5e4], "robust_z": [4.0, -3.8, -6.1]})
     assert anomaly_summary(found, 120) == ("3 unusual reading(s) on 2 of 120 days. The largest: Spend on "
                                            "02 May 2024, ₹10,000 against ₹50,000 expected (below by z = 6.1).")
+    # With the rupees at stake the largest is the one with the most money, not the largest z.
+    found["impact"] = [6e5, 2e5, 4e4]
+    assert anomaly_summary(found, 120) == ("3 unusual reading(s) on 2 of 120 days. The largest by business impact: "
+                                           "Revenue on 01 Mar 2024, ₹9 L against ₹3 L expected (above by z = 4.0, "
+                                           "about ₹6 L at stake).")
 
 
 def test_top_insights_keeps_only_supported_sentences():
     year = daily("2024-01-01", "2024-12-31", lambda d: 1e5 * (2 if d.month == 11 else 1))
     empty = pd.DataFrame(columns=["date", "metric", "value", "expected", "robust_z"])
-    sentences = top_insights(MIX, None, 366, year, empty)
+    sentences = top_insights(MIX, 366, year, empty)
     assert len(sentences) == 4 and sentences[0].startswith("**Email**")
-    assert len(top_insights(MIX, MIX, 366, year, empty, limit=3)) == 3
-    assert top_insights(MIX.iloc[:0], None, 366, year.assign(revenue=0.0), empty) == []
+    change = revenue_change(MIX, MIX, 90)
+    assert top_insights(MIX, 366, year, empty, change)[2] == change
+    assert len(top_insights(MIX, 366, year, empty, change, limit=3)) == 3
+    assert top_insights(MIX.iloc[:0], 366, year.assign(revenue=0.0), empty) == []
 
 
 def test_window_days_is_inclusive():

@@ -87,8 +87,12 @@ def test_opening_a_shared_url_restores_the_tab_and_the_filter(page, browser_log,
 
 def test_a_global_filter_changes_the_overview_revenue(page, browser_log, open_app, packaged_store, browser):
     channel = pick_channel(packaged_store)
-    total = packaged_store.scalar("SELECT SUM(revenue) FROM campaigns")
-    of_channel = packaged_store.scalar("SELECT SUM(revenue) FROM campaigns WHERE channel = ?", [channel])
+    # The card shows the selection's last 90 days with rows (the overview's default KPI period).
+    last_90 = "date > (SELECT max(date) FROM campaigns {where}) - INTERVAL 90 DAY"
+    total = packaged_store.scalar(f"SELECT SUM(revenue) FROM campaigns WHERE {last_90.format(where='')}")
+    of_channel = packaged_store.scalar(
+        f"SELECT SUM(revenue) FROM campaigns WHERE channel = ? AND {last_90.format(where='WHERE channel = ?')}",
+        [channel, channel])
     assert rupees(total) != rupees(of_channel)
     open_app(page, "packaged")
     revenue = page.locator(REVENUE_CARD)

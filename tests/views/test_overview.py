@@ -1,15 +1,19 @@
 """Executive overview: every number against an independent pandas computation on the CSV files."""
 import datetime as dt
+import io
+import re
 import shutil
 
+import holoviews.plotting.bokeh  # noqa: F401 - the chart download renders without a served page
 import numpy as np
 import pandas as pd
 import panel as pn
 import pytest
 from bokeh.models import ColumnDataSource
 
-from novamart_panel.analytics.anomalies import detect_anomalies
+from novamart_panel.analytics.anomalies import detect_anomalies, mask_unjudgeable_days
 from novamart_panel.data.store import DataStore
+from novamart_panel.format import rupees
 from novamart_panel.views.filters import Filters
 from novamart_panel.views.overview import OverviewSection
 
@@ -28,8 +32,8 @@ def customers(reference_dir) -> pd.DataFrame:
     return pd.read_csv(reference_dir / "customer_data.csv")
 
 
-def overview(store, **filters) -> OverviewSection:
-    section = OverviewSection(store=store, filters=Filters(store))
+def overview(store, kpi_period="last", comparison="previous", **filters) -> OverviewSection:
+    section = OverviewSection(store=store, filters=Filters(store), kpi_period=kpi_period, comparison=comparison)
     section.filters.param.update(**filters)
     return section
 
@@ -57,7 +61,7 @@ FILTER_CASES = {
 @pytest.mark.parametrize("case", FILTER_CASES)
 def test_kpis_equal_pandas_on_the_csv(reference_store, campaigns, case):
     filters, mask = FILTER_CASES[case]
-    kpis = kpi_rows(overview(reference_store, **filters))
+    kpis = kpi_rows(overview(reference_store, kpi_period="all", **filters))
     expected = pandas_kpis(campaigns[mask(campaigns)])
     for name, value in expected.items():
         assert kpis.loc[name, "value"] == pytest.approx(value, rel=1e-9)
@@ -65,7 +69,7 @@ def test_kpis_equal_pandas_on_the_csv(reference_store, campaigns, case):
 
 def test_previous_period_change_is_independent_pandas(reference_store, campaigns):
     window = (dt.date(2024, 10, 1), dt.date(2024, 12, 31))          # 92 days → 1 Jul – 30 Sep 2024
-    kpis = kpi_rows(overview(reference_store, date_range=window, channels=["Facebook", "LinkedIn"]))
+    kpis = kpi_rows(overview(reference_store, kpi_period="all", date_range=window, channels=["Facebook", "LinkedIn"]))
     paid = campaigns[campaigns["channel"].isin(["Facebook", "LinkedIn"])]
     now = pandas_kpis(paid[paid["date"].between("2024-10-01", "2024-12-31")])
     before = pandas_kpis(paid[paid["date"].between("2024-07-01", "2024-09-30")])
@@ -83,17 +87,63 @@ def test_previous_period_change_is_independent_pandas(reference_store, campaigns
 
 
 def test_change_is_na_without_earlier_data(reference_store):
-    full = kpi_rows(overview(reference_store))
+    full = kpi_rows(overview(reference_store, kpi_period="all"))
     assert set(full.loc[["revenue", "roas"], "change_text"]) == {"n/a"}
     assert set(full.loc[["revenue", "cpa"], "caption"]) == {"no earlier data"}
     assert full.loc["revenue", "good"] is None
-    partial = kpi_rows(overview(reference_store, date_range=(dt.date(2023, 2, 1), dt.date(2023, 3, 31))))
+    partial = kpi_rows(overview(reference_store, kpi_period="all",
+                                date_range=(dt.date(2023, 2, 1), dt.date(2023, 3, 31))))
     assert partial.loc["revenue", "change_text"] == "n/a"
     assert partial.loc["revenue", "caption"] == "earlier data incomplete"
+    assert kpi_rows(overview(reference_store, comparison="none")).loc["revenue", "caption"] == "no comparison chosen"
+
+
+@pytest.mark.parametrize("data", ["packaged", "reference"])
+def test_the_default_cards_show_a_change_the_last_90_days_against_the_90_before(data, reference_dir, packaged_dir):
+    folder = reference_dir if data == "reference" else packaged_dir
+    rows = pd.read_csv(folder / CAMPAIGN_FILE, parse_dates=["date"])
+    section = overview(DataStore.open(folder))
+    kpis = kpi_rows(section)
+    last = rows["date"].max()
+    window = rows["date"].between(last - pd.Timedelta(days=89), last)
+    before = rows["date"].between(last - pd.Timedelta(days=179), last - pd.Timedelta(days=90))
+    now, earlier = pandas_kpis(rows[window]), pandas_kpis(rows[before])
+    for name in ("revenue", "spend", "conversions", "roas", "cpa"):
+        assert kpis.loc[name, "value"] == pytest.approx(now[name], rel=1e-9)
+        assert kpis.loc[name, "change"] == pytest.approx((now[name] - earlier[name]) / abs(earlier[name]), rel=1e-9)
+        assert kpis.loc[name, "change_text"] not in ("n/a", "")
+    assert kpis.loc["revenue", "caption"] == (f"vs {last - pd.Timedelta(days=179):%d %b %Y} – "
+                                              f"{last - pd.Timedelta(days=90):%d %b %Y}")
+    assert "n/a" not in section.kpi_html()
+    assert section.kpi_note().startswith(f"**{last - pd.Timedelta(days=89):%d %b %Y} – {last:%d %b %Y}** (90 days)")
+    # one click shows every selected date: the whole file here, which has no earlier data
+    section.kpi_period = "all"
+    assert kpi_rows(section).loc["revenue", "value"] == pytest.approx(rows["revenue"].sum())
+
+
+def test_same_period_last_year_and_the_date_filter(reference_store, campaigns):
+    # A URL or sidebar range of 1 Jun – 31 Dec 2024: the cards show its last 90 days (3 Oct – 31 Dec 2024)
+    # against the same days of 2023.
+    section = overview(reference_store, comparison="year", date_range=(dt.date(2024, 6, 1), dt.date(2024, 12, 31)))
+    kpis = kpi_rows(section)
+    now = pandas_kpis(campaigns[campaigns["date"].between("2024-10-03", "2024-12-31")])
+    before = pandas_kpis(campaigns[campaigns["date"].between("2023-10-03", "2023-12-31")])
+    assert kpis.loc["revenue", "value"] == pytest.approx(now["revenue"])
+    assert kpis.loc["revenue", "previous"] == pytest.approx(before["revenue"])
+    assert kpis.loc["revenue", "caption"] == "vs 03 Oct 2023 – 31 Dec 2023"
+    # a range shorter than 90 days is shown whole
+    short = kpi_rows(overview(reference_store, date_range=(dt.date(2024, 11, 1), dt.date(2024, 11, 30))))
+    nov = campaigns[campaigns["date"].between("2024-11-01", "2024-11-30")]
+    assert short.loc["revenue", "value"] == pytest.approx(nov["revenue"].sum())
+    assert short.loc["revenue", "caption"] == "vs 02 Oct 2024 – 31 Oct 2024"
 
 
 def test_roas_and_cpa_are_na_with_only_zero_spend_channels(reference_store, campaigns):
-    section = overview(reference_store, channels=["Direct", "Organic Search"])
+    section = overview(reference_store, kpi_period="all", channels=["Direct", "Organic Search"])
+    # by default the cards show the selection's last 90 days with rows: Direct stops on 19 Jul 2024
+    assert overview(reference_store, channels=["Direct"]).kpi_note() == (
+        "**21 Apr 2024 – 19 Jul 2024** (90 days) against the 90 days before, 22 Jan 2024 – 20 Apr 2024. "
+        "The selection has no campaign rows after 19 Jul 2024: the cards end on its last day.")
     kpis = kpi_rows(section)
     assert kpis.loc["spend", "value"] == 0
     assert kpis.loc["revenue", "value"] == pytest.approx(
@@ -102,6 +152,55 @@ def test_roas_and_cpa_are_na_with_only_zero_spend_channels(reference_store, camp
         assert np.isnan(kpis.loc[name, "value"]) and kpis.loc[name, "value_text"] == "n/a"
     assert "inf" not in section.kpi_html()
     assert "ROAS and CPA are undefined" in section.insight_channels()
+
+
+EARLY_ENDS = {"LinkedIn": {"channels": ["LinkedIn"]}, "Lead Generation": {"campaign_types": ["Lead Generation"]},
+              "West": {"regions": ["West"]}}
+
+
+def selected_rows(campaigns: pd.DataFrame, filters: dict) -> pd.DataFrame:
+    column = {"channels": "channel", "campaign_types": "campaign_type", "regions": "region"}
+    mask = np.ones(len(campaigns), dtype=bool)
+    for key, values in filters.items():
+        mask &= campaigns[column[key]].isin(values).to_numpy()
+    return campaigns[mask]
+
+
+@pytest.mark.parametrize("case", EARLY_ENDS)
+def test_series_that_end_early_are_not_read_past_their_last_day(reference_store, campaigns, case):
+    """LinkedIn, Lead Generation and West stop before the file does: the cards and the trend sentence end on
+    the selection's last day and compare like with like (pandas on the CSV, independently)."""
+    rows = selected_rows(campaigns, EARLY_ENDS[case])
+    last = rows["date"].max()
+    assert last < campaigns["date"].max()
+    section = overview(reference_store, **EARLY_ENDS[case])
+    # the cards: the selection's own last 90 days against the 90 before
+    recent = rows[rows["date"].between(last - pd.Timedelta(days=89), last)]
+    before = rows[rows["date"].between(last - pd.Timedelta(days=179), last - pd.Timedelta(days=90))]
+    kpis = kpi_rows(section)
+    assert kpis.loc["revenue", "value"] == pytest.approx(recent["revenue"].sum())
+    assert kpis.loc["revenue", "change"] == pytest.approx(recent["revenue"].sum() / before["revenue"].sum() - 1)
+    # the trend sentence: the same 90 days against the same days a year earlier
+    year_before = rows[rows["date"].between(last - pd.Timedelta(days=89) - pd.DateOffset(years=1),
+                                            last - pd.DateOffset(years=1))]
+    moved = recent["revenue"].sum() / year_before["revenue"].sum() - 1
+    text = section.insight_trend()
+    assert text.startswith(f"The selection has no campaign rows after {last:%d %b %Y}, so the comparison ends "
+                           f"there. Revenue in the 90 days to {last:%d %b %Y} was {rupees(recent['revenue'].sum())}, "
+                           f"{'up' if moved > 0 else 'down'} {abs(moved):.1%} on the same days a year earlier")
+    assert "100.0%" not in text and "Calendar 2024" not in text     # 2024 is not a whole year of this selection
+    # fewer campaigns ran: the sentence says how many, per day with rows (one row per campaign and day)
+    live_now = recent.groupby("date").size().mean()
+    live_then = year_before.groupby("date").size().mean()
+    assert f"Campaigns live per day averaged {live_now:.1f} against {live_then:.1f}" in text
+
+
+def test_trend_sentence_on_the_whole_file_compares_calendar_years(reference_store, campaigns):
+    text = overview(reference_store).insight_trend()
+    by_year = campaigns.groupby(campaigns["date"].dt.year)["revenue"].sum()
+    moved = by_year[2024] / by_year[2023] - 1
+    assert f"Calendar 2024 brought {rupees(by_year[2024])}, up {moved:.1%} on 2023" in text   # +5.4 %
+    assert "no campaign rows after" not in text
 
 
 def test_a_selection_without_rows_says_so(reference_store, customers):
@@ -163,17 +262,41 @@ def test_anomalies_follow_the_filters_and_the_threshold(reference_store, campaig
     south = campaigns[campaigns["region"] == "South"]
     daily = south.groupby("date")[["revenue", "spend", "conversions"]].sum().reset_index()
     daily["roas"] = daily["revenue"] / daily["spend"].where(daily["spend"] > 0)
-    expected = detect_anomalies(daily, ["revenue", "spend", "conversions", "roas"])
-    expected = expected[expected["date"].between("2024-07-01", "2024-12-31")].reset_index(drop=True)
+    paid = campaigns.groupby("channel")["spend"].sum().loc[lambda s: s > 0].index
+    live = south.groupby("date").agg(campaigns=("campaign_id", "nunique"),
+                                     paid_campaigns=("channel", lambda c: c.isin(paid).sum())).reset_index()
+    expected = detect_anomalies(mask_unjudgeable_days(daily.merge(live, on="date")),
+                                ["revenue", "spend", "conversions", "roas"])
+    expected = expected[expected["date"].between("2024-07-01", "2024-12-31")]
     found = section.anomalies()
     assert len(found) > 0
-    pd.testing.assert_frame_equal(found[["date", "metric", "direction"]], expected[["date", "metric", "direction"]],
+    order = ["date", "metric"]
+    pd.testing.assert_frame_equal(found.sort_values(order, ignore_index=True)[["date", "metric", "direction"]],
+                                  expected.sort_values(order, ignore_index=True)[["date", "metric", "direction"]],
                                   check_dtype=False)
-    assert found["robust_z"].to_numpy() == pytest.approx(expected["robust_z"].to_numpy())
     table = section.anomaly_table()
-    assert table["size"].is_monotonic_decreasing and len(table) == len(found)
+    assert found["impact"].is_monotonic_decreasing and len(table) == len(found)
+    assert table["impact"].tolist() == [rupees(v) for v in found["impact"]]
     section.threshold = 2.5
     assert len(section.anomalies()) > len(found)
+
+
+@pytest.mark.parametrize("data", ["packaged", "reference"])
+def test_no_alert_in_the_first_week_of_data_whatever_the_filters(data, reference_dir, packaged_dir):
+    store = DataStore.open(reference_dir if data == "reference" else packaged_dir)
+    section = overview(store, kpi_period="all")
+    first = pd.Timestamp(section.data_bounds()[0])
+    for filters in ({}, {"channels": ["Direct"]}, {"channels": ["Organic Search", "Direct"]}, {"regions": ["West"]},
+                    {"campaign_types": ["Lead Generation"]}, {"channels": ["LinkedIn"]}):
+        section.filters.param.update(channels=[], regions=[], campaign_types=[])
+        section.filters.param.update(**filters)
+        for threshold in (2.0, 3.5):
+            section.threshold = threshold
+            found = section.anomalies()
+            assert not (found["date"] < first + pd.Timedelta(days=7)).any(), (filters, threshold)
+            # zero-spend channels never raise a spend alert
+            if set(filters.get("channels", ())) <= {"Direct", "Organic Search"} and filters.get("channels"):
+                assert not found["metric"].isin(["spend", "roas"]).any()
 
 
 def test_export_is_daily_metrics_by_channel(reference_store, campaigns):
@@ -219,14 +342,14 @@ def test_insights_say_what_is_true_on_each_data_set(reference_store, swapped_sto
 
 
 def test_period_insight_names_the_driver(reference_store, campaigns):
-    section = overview(reference_store, date_range=(dt.date(2024, 10, 1), dt.date(2024, 12, 31)))
+    section = overview(reference_store, kpi_period="all", date_range=(dt.date(2024, 10, 1), dt.date(2024, 12, 31)))
     sentence = next(s for s in section.insight_list() if s.startswith("Revenue "))
     now = campaigns[campaigns["date"].between("2024-10-01", "2024-12-31")].groupby("channel")["revenue"].sum()
     before = campaigns[campaigns["date"].between("2024-07-01", "2024-09-30")].groupby("channel")["revenue"].sum()
     moved = now.sub(before, fill_value=0)
     total = now.sum() - before.sum()
     driver = moved[np.sign(moved) == np.sign(total)].abs().idxmax()
-    assert sentence.startswith("Revenue fell" if total < 0 else "Revenue rose")
+    assert sentence.startswith("Revenue over the last 92 days " + ("fell" if total < 0 else "rose"))
     assert f"**{driver}** moved it most" in sentence
 
 
@@ -248,3 +371,22 @@ def test_section_renders_and_the_trend_follows_the_filters(reference_store, camp
     narrowed = np.asarray(trend_source(root).data["revenue"])
     assert narrowed.sum() == pytest.approx(campaigns.loc[campaigns["channel"] == "Referral", "revenue"].sum())
     assert len(narrowed) == len(all_revenue)
+
+
+@pytest.mark.filterwarnings(PANEL_BUTTON_DEPRECATION)
+def test_downloads_label_rates_with_their_unit_and_open_offline(reference_store, campaigns):
+    picked = ["Email", "Google Ads"]
+    section = overview(reference_store, channels=picked, date_range=(dt.date(2024, 8, 1), dt.date(2024, 8, 31)))
+    buttons = {b.filename: b for b in pn.panel(section).select(pn.widgets.FileDownload)}
+    downloaded = pd.read_csv(io.BytesIO(buttons["novamart_overview.csv"].callback().getvalue()))
+    rows = campaigns[campaigns["channel"].isin(picked) & campaigns["date"].between("2024-08-01", "2024-08-31")]
+    sums = rows.groupby(["date", "channel"])[["clicks", "impressions", "conversions", "spend"]].sum().reset_index()
+    # rates as the screen shows them: percentages, the unit in the header; no 0–1 column left unlabelled
+    assert {"CTR (%)", "CVR (%)", "CPA (INR)", "ROAS (revenue per INR spent)"} <= set(downloaded.columns)
+    assert not {"ctr", "cvr", "roas", "cpa"} & set(downloaded.columns)
+    assert downloaded["CTR (%)"].to_numpy() == pytest.approx((100 * sums["clicks"] / sums["impressions"]).to_numpy())
+    assert downloaded["CVR (%)"].to_numpy() == pytest.approx((100 * sums["conversions"] / sums["clicks"]).to_numpy())
+    page = buttons["novamart_overview_charts.html"].callback().getvalue().decode("utf-8")
+    assert page.lstrip().startswith("<!DOCTYPE html>") and page.count("data-root-id") == 2
+    assert not re.search(r"""<(?:script|link)\b[^>]*\s(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.I)
+    assert "cdn.holoviz.org" not in page
