@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import html
 import os
 import threading
 import uuid
@@ -562,8 +561,8 @@ def format_campaign_value(metric: str, value) -> str:
 
 
 def _text(value) -> str:
-    """A value from a data file, safe inside Markdown/HTML (no tags); the lead unifies escaping in format.py."""
-    return html.escape(str(value), quote=False)
+    """A value from a data file as literal text inside a Markdown sentence (format.escape_markdown)."""
+    return fmt.escape_markdown(value)
 
 
 def _listing(items: list[str], limit: int = 4) -> str:

@@ -214,13 +214,14 @@ class DataStore:
             raise KeyError(f"{BY_TABLE[table].filename} is not loaded")
         return self.query(f"SELECT * FROM {table} ORDER BY rowid")
 
-    def missing_message(self, table: str) -> str:
-        """Why a table is not available, and what to do about it."""
+    def missing_message(self, table: str, folder: str | None = None) -> str:
+        """Why a table is not available, and what to do about it; `folder` names the data folder (default:
+        its full path; a served page passes what its viewer may see)."""
         spec = BY_TABLE[table]
         report = self.report.files.get(table)
         if report is None or not report.present:
             what = f"add {spec.filename} to the data folder"
-            return f"{spec.filename} is not in {self.folder}: {what}" + (
+            return f"{spec.filename} is not in {folder or self.folder}: {what}" + (
                 f" to unlock {spec.unlocks}." if spec.unlocks else ".")
         reasons = "; ".join(str(i) for i in report.issues if i.severity == ERROR)
         return f"{spec.filename} could not be loaded: {reasons}"

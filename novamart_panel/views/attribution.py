@@ -142,7 +142,7 @@ class AttributionSection(Section):
         """Why a view is not drawn, and what to do about it."""
         if table == "journeys" and self._journey_problem:
             return self._journey_problem
-        return self.store.missing_message(table)
+        return self.missing_message(table)
 
     # -- controls that follow each other ----------------------------------------------------------
     @param.depends("credit_source", watch=True)

@@ -162,9 +162,15 @@ class Section(pn.viewable.Viewer):
     def missing_tables(self) -> list[str]:
         return [t for t in self.tables if not self.store.has(t)]
 
+    def missing_message(self, table: str) -> str:
+        """Why `table` is not available, naming the data folder as this viewer may see it (SPEC §7)."""
+        from ..session import shown_folder
+
+        return self.store.missing_message(table, shown_folder(self.store.folder))
+
     def unavailable(self) -> str:
         """Why the section cannot show its views with the loaded data ('' when it can): missing files by default."""
-        return " ".join(self.store.missing_message(t) for t in self.missing_tables)
+        return " ".join(self.missing_message(t) for t in self.missing_tables)
 
     def __panel__(self):
         if self._layout is None:

@@ -737,7 +737,7 @@ class CustomerSection(Section):
             sizing_mode="stretch_width", min_height=CHART_HEIGHT, linked_axes=False)
         clear = pn.widgets.Button(label="Clear channel filter", color="light", sizing_mode="stretch_width")
         clear.on_click(self.clear_channels)
-        channel_view = (notice(self.store.missing_message("campaigns"), kind="warning")
+        channel_view = (notice(self.missing_message("campaigns"), kind="warning")
                         if not self.store.has("campaigns") else bubble_pane)
         at_risk_table = pn.widgets.Tabulator(
             self.at_risk_table, pagination="remote", page_size=10, show_index=False, disabled=True,

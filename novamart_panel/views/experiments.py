@@ -456,7 +456,7 @@ class ExperimentSection(Section):
     def __panel__(self):
         if self._layout is None and self.missing_tables:
             self._layout = notice(
-                f"{escape_markdown(self.store.missing_message('ab_tests'))} The file holds one row per experiment × variant × "
+                f"{escape_markdown(self.missing_message('ab_tests'))} The file holds one row per experiment × variant × "
                 f"segment with the columns {', '.join(AB_TESTS.headers)}; the variant named “control” (in any "
                 f"case) is the control, otherwise the first variant listed.", kind="warning")
         return super().__panel__()

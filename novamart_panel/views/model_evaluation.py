@@ -519,7 +519,7 @@ class ModelEvaluationSection(Section):
         )
 
     def _table_or_notice(self, table: str, plot_fn) -> pn.viewable.Viewable:
-        return chart(plot_fn) if self.store.has(table) else notice(self.store.missing_message(table), "warning")
+        return chart(plot_fn) if self.store.has(table) else notice(self.missing_message(table), "warning")
 
 
 def _marker(point: pd.DataFrame, kdims: list, tooltips: list) -> hv.Points:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from functools import cached_property
-from html import escape
 
 import holoviews as hv
 import pandas as pd
@@ -18,8 +17,8 @@ import param
 from bokeh.models.widgets.tables import NumberFormatter
 
 from ..data import quality
-from ..format import count, number, percent
-from .base import Section, chart, house_opts, insight, section_header
+from ..format import count, escape_markdown, number, percent
+from .base import Section, chart, house_opts, insight, markdown, section_header
 
 BAR_COLOUR = "#e45756"
 ISSUE_FILTERS = {
@@ -161,7 +160,7 @@ class QualitySection(Section):
         """What the checks are doing, for the placeholder shown until they are done."""
         job = self.checks
         if job.state == "failed":
-            return (f"The data-quality checks could not be computed ({escape(job.error or 'unknown error')}); "
+            return (f"The data-quality checks could not be computed ({escape_markdown(job.error or 'unknown error')}); "
                     "the load report above is complete.")
         rows = sum(r.rows for r in self.store.report.files.values())
         step = f"step {min(job.done + 1, len(job.STEPS))} of {len(job.STEPS)}: {job.step or job.STEPS[0]}"
@@ -197,7 +196,7 @@ class QualitySection(Section):
             return holder
         bar = pn.indicators.Progress(value=round(self.checks.progress * 100), max=100, bar_color="info",
                                      sizing_mode="stretch_width")
-        message = pn.pane.Markdown(self.progress_message(), sizing_mode="stretch_width")
+        message = markdown(self.progress_message())
         holder.objects = [self._card("Data-quality checks", message, bar)]
         if not served:
             return holder
@@ -227,7 +226,7 @@ class QualitySection(Section):
             self._card("Campaign file: stored ratios and calendar columns against a recomputation",
                        insight(self.insight_reconciliation()),
                        self._table(self.reconciliation(), pagination=None, formatters={"max_difference": decimals}),
-                       pn.pane.Markdown("**Rows that differ by more than rounding** (first 10)"),
+                       markdown("**Rows that differ by more than rounding** (first 10)"),
                        self._table(self.reconciliation_examples(),
                                    formatters={c: decimals for c in ("stored", "recomputed", "difference")})),
             self._card("Values outside the contract's ranges", insight(self.insight_ranges()),

@@ -214,7 +214,7 @@ class SegmentSection(Section):
         if self.has_orders:
             return ""
         if not self.store.has("orders"):
-            return escape_markdown(self.store.missing_message("orders"))
+            return escape_markdown(self.missing_message("orders"))
         return NO_ORDER_DATES
 
     @property
@@ -1042,7 +1042,7 @@ class SegmentSection(Section):
         return text + "."
 
     def _crm_missing(self) -> str:
-        return escape_markdown(self.store.missing_message("marketing_campaign"))
+        return escape_markdown(self.missing_message("marketing_campaign"))
 
     @param.depends("contact_cost", "response_revenue")
     def insight_crm_economics(self) -> str:

@@ -8,6 +8,8 @@ import holoviews.plotting.bokeh  # noqa: F401  (registers the renderer hv.render
 import pandas as pd
 import panel as pn
 import pytest
+
+from novamart_panel.format import escape_markdown
 from bokeh.models import ColumnDataSource, HoverTool
 from broken_folders import CASES, HOSTILE_TEXT, SHORT, add_column, copy_folder, make_folder, set_cell
 
@@ -220,7 +222,8 @@ def test_a_failure_of_the_checks_is_shown_not_raised(reference_store, monkeypatc
     failed.state, failed.error = "failed", "IOException: <disk> full"
     (card,) = section.checks_view(served=True).objects
     text = next(o for o in card.objects if isinstance(o, pn.pane.Markdown)).object
-    assert "could not be computed (IOException: &lt;disk&gt; full)" in text
+    assert f"could not be computed ({escape_markdown('IOException: <disk> full')})" in text
+    assert "<disk>" not in text   # the error text is shown as text, never as markup
 
 
 def test_outside_a_server_the_tab_waits_for_the_checks(reference_dir, tmp_path):
