@@ -35,25 +35,6 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DATA = HERE / "data"
 
-# The Executive overview's revenue trend (views/overview.py), over a table chosen by the benchmark.
-TREND_SQL = """
-WITH calendar AS (
-    SELECT unnest(generate_series(min(date), max(date), INTERVAL 1 DAY))::DATE AS date FROM {table}
-), daily AS (
-    SELECT date, sum(revenue) AS revenue FROM {table} {where} GROUP BY date
-), series AS (
-    SELECT calendar.date, coalesce(daily.revenue, 0) AS revenue FROM calendar LEFT JOIN daily ON calendar.date = daily.date
-), smoothed AS (
-    SELECT date, revenue,
-           CASE WHEN count(*) OVER week = 7 THEN avg(revenue) OVER week END AS ma7,
-           CASE WHEN count(*) OVER month = 30 THEN avg(revenue) OVER month END AS ma30
-    FROM series
-    WINDOW week AS (ORDER BY date ROWS BETWEEN 6 PRECEDING AND CURRENT ROW),
-           month AS (ORDER BY date ROWS BETWEEN 29 PRECEDING AND CURRENT ROW)
-)
-SELECT date, revenue, ma7, ma30 FROM smoothed WHERE date BETWEEN ? AND ? ORDER BY date
-"""
-
 # -- phases, each run in its own process (`python data_benchmark.py --phase NAME FOLDER`) ---------------
 
 
@@ -97,9 +78,7 @@ def filter_change_queries(store, state) -> None:
     q.campaign_sums_by(store, previous, "channel")                          # channel change
     q.campaign_sums_over_time(store, state, "daily", "channel")             # daily metrics per channel
     q.campaign_sums_over_time(store, state, "daily")                        # alerts, calendar
-    where, params = replace(state, start=None, end=None).where("campaigns")
-    store.query(TREND_SQL.format(table=q.campaign_table_for(store, "date", "channel", "region", "campaign_type"),
-                                 where=where), params + [state.start, state.end])  # revenue trend
+    q.revenue_trend(store, state)                                           # revenue trend
     year = state.end.year
     q.campaign_sums_by(store, replace(state, start=dt.date(year, 1, 1), end=dt.date(year, 12, 31)),
                        "quarter", "region")                                # region × quarter bars
