@@ -111,7 +111,10 @@ class Section(pn.viewable.Viewer):
         values = {name: getattr(self.filters, name) for name in FILTER_DEPS}
         changed = {name: value for name, value in values.items() if getattr(self, name) != value}
         if changed:
-            self.param.update(**{k: list(v) if isinstance(v, list) else v for k, v in changed.items()})
+            # One model-graph walk for the whole change: each chart's update otherwise walks every Bokeh model
+            # of the page once (HoloViews freezes and unfreezes the document per plot).
+            with pn.io.hold(freeze=True):
+                self.param.update(**{k: list(v) if isinstance(v, list) else v for k, v in changed.items()})
         self._stale = False
 
     def _on_filters(self, *events) -> None:
