@@ -305,3 +305,26 @@ def churn_summary(totals: pd.Series, at_risk: pd.DataFrame, threshold: float, to
     return text + (f" **{count(len(at_risk))} {condition} are at risk**, holding {rupees(value)} of lifetime value; "
                    f"expected loss (probability × LTV) is {strong(rupees(loss))}. Most are {escape_markdown(mix.index[0])} "
                    f"({count(mix.iloc[0])}).")
+
+
+RISK_DECILE = 0.9   # the default churn threshold: where the riskiest tenth of the high-value customers starts
+
+
+def default_churn_threshold(quantile_value: float, step: float = 0.01, fallback: float = 0.6) -> float:
+    """The churn threshold a page opens with: the churn probability at which the riskiest tenth of the high-value
+    customers starts (`quantile_value`), rounded *down* to `step` so that the tenth stays in the list;
+    `fallback` when there are no such customers."""
+    if quantile_value is None or not np.isfinite(quantile_value):
+        return fallback
+    steps = np.floor(round(float(quantile_value) / step, 9))
+    return float(min(max(steps * step, step), 1.0))
+
+
+def threshold_note(threshold: float, default: float, top_share: float, include_churned: bool) -> str:
+    """How the churn threshold was chosen: from the data by default, by the user otherwise."""
+    who = "customers" if include_churned else "customers not yet churned"
+    basis = (f"the churn probability at which the riskiest tenth of the {who} in the top {percent(top_share, 0)} by "
+             f"LTV starts (their 90th percentile), rounded down to a whole percent")
+    if round(threshold, 6) == round(default, 6):
+        return f"The threshold **{percent(threshold, 0)}** was chosen from the data: {basis}."
+    return (f"Threshold set to **{percent(threshold, 0)}**; the data's default is {percent(default, 0)}: {basis}.")

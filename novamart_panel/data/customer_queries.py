@@ -269,6 +269,18 @@ def churn_totals(store: DataStore, state: FilterState, threshold: float, top_sha
         "FROM base, cut", [*params, threshold, threshold, include_churned]).iloc[0]
 
 
+def high_value_churn_quantile(store: DataStore, state: FilterState, top_share: float, include_churned: bool,
+                              quantile: float) -> float:
+    """The `quantile` of churn probability among the customers in the top `top_share` by LTV (churned ones only
+    if included); NaN when there are none."""
+    head, params = _risk_sql(state, top_share)
+    value = store.query(
+        head + "SELECT quantile_cont(churn_probability, ?) FILTER "
+        "(WHERE lifetime_value >= ltv_cut AND (? OR is_churned = 0)) AS q FROM base, cut",
+        [*params, quantile, include_churned])["q"].iloc[0]
+    return float(value) if pd.notna(value) else float("nan")
+
+
 def at_risk_customers(store: DataStore, state: FilterState, threshold: float, top_share: float,
                       include_churned: bool) -> pd.DataFrame:
     """Customers at or above the churn `threshold` and in the top `top_share` by LTV, by expected loss

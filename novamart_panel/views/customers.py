@@ -173,7 +173,8 @@ class CustomerSection(Section):
     ltv_log = param.Boolean(default=True, label="Log scale")
     violin_channel = param.Selector(default=ALL_CHANNELS, objects=[ALL_CHANNELS], label="Split by acquisition channel")
     trend_line = param.Selector(default="Overall", objects=list(TREND_LINES), label="Trend line (OLS)")
-    churn_threshold = param.Number(default=0.6, bounds=(0.0, 1.0), step=0.05, label="Churn probability at least")
+    churn_threshold = param.Number(default=0.6, bounds=(0.0, 1.0), step=0.01, label="Churn probability at least",
+                                   doc="Opens at the data's threshold (`suggested_threshold`); 0.6 without data")
     top_value_share = param.Number(default=0.25, bounds=(0.05, 1.0), step=0.05,
                                    label="High value = top share by lifetime value")
     include_churned = param.Boolean(default=False, label="Include customers already churned")
@@ -193,6 +194,8 @@ class CustomerSection(Section):
         self.sunburst = Sunburst(levels=HIERARCHY, size="customers", colors={"customer_segment": SEGMENT_COLORS},
                                  root_label=ALL_CUSTOMERS, title="Customers by region → city tier → segment",
                                  frame=self.hierarchy())
+        if "churn_threshold" not in params:
+            self.churn_threshold = self.suggested_threshold()
         in_session = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None   # served
         if in_session and not _WARM_UP_DONE and self.scatter_count() > self.RASTER_THRESHOLD and has_datashader():
             # Once the page has loaded (not to slow its first render), in the background while the user looks at
@@ -657,6 +660,21 @@ class CustomerSection(Section):
         frame["share"] = frame["customers"] / frame["customers"].sum() if len(frame) else 0.0
         return stack(frame, "segment", segment_order(frame["segment"]))
 
+    @param.depends(*CUSTOMER_DEPS, "top_value_share", "include_churned")
+    @memoized
+    def suggested_threshold(self) -> float:
+        """The churn threshold the data suggests: where the riskiest tenth of the high-value customers starts."""
+        return cx.default_churn_threshold(cq.high_value_churn_quantile(
+            self.store, self.filter_state(), self.top_value_share, self.include_churned, cx.RISK_DECILE))
+
+    @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
+    def threshold_note(self) -> str:
+        return cx.threshold_note(self.churn_threshold, self.suggested_threshold(), self.top_value_share,
+                                 self.include_churned)
+
+    def use_suggested_threshold(self, event=None) -> None:
+        self.churn_threshold = self.suggested_threshold()
+
     @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
     def churn_totals(self) -> pd.Series:
         """Customers, how many reach the threshold (and had churned), the LTV cut, and the highest churn
@@ -737,6 +755,10 @@ class CustomerSection(Section):
             sizing_mode="stretch_width", min_height=CHART_HEIGHT, linked_axes=False)
         clear = pn.widgets.Button(label="Clear channel filter", color="light", sizing_mode="stretch_width")
         clear.on_click(self.clear_channels)
+        suggest = pn.widgets.Button(label="Use the data's threshold", color="light", sizing_mode="stretch_width",
+                                    description="Set the threshold where the riskiest tenth of the high-value "
+                                                "customers starts")
+        suggest.on_click(self.use_suggested_threshold)
         channel_view = (notice(self.store.missing_message("campaigns"), kind="warning")
                         if not self.store.has("campaigns") else bubble_pane)
         at_risk_table = pn.widgets.Tabulator(
@@ -774,7 +796,8 @@ class CustomerSection(Section):
              self.sunburst, self.insight_sunburst),
             ("7. Churn risk", [widget("churn_threshold", pn.widgets.FloatSlider, format="0%"),
                                widget("top_value_share", pn.widgets.FloatSlider, format="0%"),
-                               widget("include_churned", pn.widgets.Checkbox, css_classes=["include-churned"])],
+                               widget("include_churned", pn.widgets.Checkbox, css_classes=["include-churned"]),
+                               suggest, markdown(self.threshold_note, css_classes=["threshold-note"])],
              chart(self.plot_churn), self.insight_churn),
         ]
         description = ("Who the customers are, what they are worth, how satisfied they are, which channels convert, "

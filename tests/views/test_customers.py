@@ -528,6 +528,7 @@ def test_at_risk_list_equals_pandas(reference_store, customers, threshold, top_s
 
 def test_at_risk_controls_change_the_list(reference_store, customers):
     view = section(reference_store)
+    view.churn_threshold = 0.6
     assert view.at_risk().empty                           # no valuable, still-active customer is at 60 %+
     view.churn_threshold = 0.2
     lower = view.at_risk()
@@ -556,7 +557,9 @@ def test_at_risk_download_is_the_list_as_safe_csv(reference_store):
 
 
 def test_churn_insight_follows_the_data(reference_store, modified_store, customers, modified_customers):
-    text = section(reference_store).insight_churn()
+    view = section(reference_store)
+    view.churn_threshold = 0.6
+    text = view.insight_churn()
     above = (customers["churn_probability"] >= 0.6).sum()
     assert text.startswith(f"{count(above)} of {count(len(customers))} customers")
     assert "**No one is at risk**" in text
@@ -564,10 +567,43 @@ def test_churn_insight_follows_the_data(reference_store, modified_store, custome
     valuable = customers[(customers["lifetime_value"] >= cut) & (customers["is_churned"] == 0)]
     highest = valuable["churn_probability"].max()
     assert f"the highest churn probability among them is {percent(highest)}" in text
-    other = section(modified_store).insight_churn()
+    other_view = section(modified_store)
+    other_view.churn_threshold = 0.6
+    other = other_view.insight_churn()
     expected = pandas_at_risk(modified_customers, 0.6, 0.25, False)
     assert f"**{count(len(expected))} customers not yet churned in the top 25% by LTV" in other
     assert f"expected loss (probability × LTV) is **{rupees(expected['expected_loss'].sum())}**" in other
+
+
+def test_default_threshold_default_comes_from_the_data_and_lists_the_riskiest_tenth():
+    assert cx.default_churn_threshold(0.3049) == pytest.approx(0.30)
+    assert cx.default_churn_threshold(0.17) == pytest.approx(0.17)      # an exact percent stays
+    assert cx.default_churn_threshold(0.004) == pytest.approx(0.01)     # never 0: everyone would be at risk
+    assert cx.default_churn_threshold(float("nan")) == 0.6
+
+
+@pytest.mark.parametrize("folder", ["reference_dir", "packaged_dir"])
+def test_at_risk_list_and_csv_are_not_empty_by_default(request, folder):
+    folder = request.getfixturevalue(folder)
+    store, rows = DataStore.open(folder), pd.read_csv(folder / CUSTOMER_FILE)   # no filter by default
+    view = section(store)
+    cut = rows["lifetime_value"].quantile(0.75)
+    valuable = rows[(rows["lifetime_value"] >= cut) & (rows["is_churned"] == 0)]
+    decile = valuable["churn_probability"].quantile(0.9)
+    assert view.churn_threshold == pytest.approx(np.floor(round(decile * 100, 9)) / 100)
+    expected = pandas_at_risk(rows, view.churn_threshold, 0.25, False)
+    assert len(expected) >= 0.1 * len(valuable) > 0
+    assert list(view.at_risk()["customer_id"]) == list(expected["customer_id"])
+    button = [w for w in view.layout().select(pn.widgets.FileDownload)
+              if w.filename == "novamart_at_risk_customers.csv"][0]
+    assert len(pd.read_csv(io.BytesIO(button.callback().getvalue()))) == len(expected)
+    note = view.threshold_note()
+    assert f"**{percent(view.churn_threshold, 0)}** was chosen from the data" in note and "90th percentile" in note
+    view.churn_threshold = 0.5
+    assert "set to **50%**" in view.threshold_note()
+    view.use_suggested_threshold()
+    assert view.churn_threshold == pytest.approx(np.floor(round(decile * 100, 9)) / 100)
+    assert CustomerSection(store=store, filters=Filters(store), churn_threshold=0.4).churn_threshold == 0.4
 
 
 # -- section-wide ------------------------------------------------------------------------------------------
