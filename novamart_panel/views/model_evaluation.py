@@ -133,6 +133,17 @@ class ModelEvaluationSection(Section):
         return youden_threshold(*self._labels_scores())
 
     @functools.cached_property
+    def youden_point(self) -> dict:
+        """Youden's optimum as the page uses it everywhere (button, chart marker, insights): the exact cut
+        (`cut`) and its J (`j`), then the metrics at the cut rounded to the slider's step (`threshold`, ...)."""
+        cut, j = self.youden
+        if not np.isfinite(cut):
+            return {"cut": cut, "j": j, "threshold": float("nan")}
+        step = self.param.threshold.step
+        on_slider = round(round(cut / step) * step, 6)
+        return {**threshold_metrics(*self._labels_scores(), on_slider), "cut": cut, "j": j}
+
+    @functools.cached_property
     def pr(self) -> pd.DataFrame:
         # With one outcome only the curve is a constant (precision 1 or undefined): nothing to rank, not drawn.
         if self.single_outcome:
@@ -252,8 +263,11 @@ class ModelEvaluationSection(Section):
             refit, refit_label = self.roc.iloc[:0], "Retrained model"
         retrained = hv.Curve(refit, FPR, [TPR, THRESHOLD], label=refit_label).opts(
             color=RETRAINED_COLOUR, line_width=2, visible=self.retrained_with is not None, **_hover(ROC_TIPS))
-        youden_t, _ = self.youden
-        point = self.roc.loc[self.roc["threshold"] == youden_t].iloc[:1] if np.isfinite(youden_t) else self.roc.iloc[:0]
+        at_youden = self.youden_point
+        youden_t = at_youden["threshold"]
+        point = pd.DataFrame({FPR.name: [at_youden.get("fpr")], TPR.name: [at_youden.get("recall")],
+                              THRESHOLD.name: [youden_t]}
+                             ).iloc[:1 if np.isfinite(youden_t) else 0].astype(float)
         youden = hv.Points(point, [FPR, TPR], [THRESHOLD], label=f"Youden optimum (t = {youden_t:.2f})"
                            if np.isfinite(youden_t) else "Youden optimum").opts(
             color=GOOD, size=11, marker="diamond", visible=bool(np.isfinite(youden_t)), **_hover(ROC_TIPS))
@@ -364,15 +378,15 @@ class ModelEvaluationSection(Section):
     def insight_curves(self) -> str:
         if not np.isfinite(self.auc):
             return "The leads file holds only one outcome, so ROC and precision-recall curves are undefined."
-        youden_t, youden_j = self.youden
-        at_youden = threshold_metrics(*self._labels_scores(), youden_t)
+        at_youden = self.youden_point
         base_rate = float(self.leads["actual_converted"].mean())
         strength = ("strong" if self.auc >= 0.8 else "useful" if self.auc >= 0.7
                     else "weak" if self.auc >= 0.6 else "barely better than chance")
         return (f"AUC **{self.auc:.3f}** ({strength}): a random converter outscores a random non-converter "
-                f"{percent(self.auc)} of the time. Youden's J peaks at **{youden_j:.2f}** at threshold "
-                f"**{youden_t:.2f}** (recall {percent(at_youden['recall'])}, false-positive rate "
-                f"{percent(at_youden['fpr'])}). Average precision **{self.average_precision:.3f}** against a "
+                f"{percent(self.auc)} of the time. Youden's J peaks at **{at_youden['j']:.2f}** at score "
+                f"{at_youden['cut']:.4f}; at the slider's threshold **{at_youden['threshold']:.2f}** (the Youden "
+                f"button) recall is {percent(at_youden['recall'])} and the false-positive rate "
+                f"{percent(at_youden['fpr'])}. Average precision **{self.average_precision:.3f}** against a "
                 f"{percent(base_rate)} base rate of converters.")
 
     @param.depends("threshold", "cost_per_contact", "value_per_conversion")
@@ -386,7 +400,7 @@ class ModelEvaluationSection(Section):
                 f"{self.current_threshold:.2f} earns {rupees(current['profit'])}")
         gap = best_profit - current["profit"]
         text += f", {rupees(gap)} less." if gap > 0 else ", the best available."
-        youden_t, _ = self.youden
+        youden_t = self.youden_point["threshold"]
         if np.isfinite(youden_t):
             at_youden = self._profit_at(youden_t).iloc[0]
             if np.isclose(youden_t, best_t, atol=0.005):
@@ -457,10 +471,10 @@ class ModelEvaluationSection(Section):
     def layout(self) -> pn.viewable.Viewable:
         threshold = pn.widgets.FloatSlider.from_param(self.param.threshold, label="Probability threshold",
                                                       format="0.00", sizing_mode="stretch_width")
-        youden_t, _ = self.youden
+        youden_t = self.youden_point["threshold"]
         to_youden = pn.widgets.Button(label=f"Youden ({youden_t:.2f})", color="light",
                                       disabled=not np.isfinite(youden_t))
-        to_youden.on_click(lambda event: setattr(self, "threshold", round(youden_t, 2)))
+        to_youden.on_click(lambda event: setattr(self, "threshold", youden_t))
         to_profit = pn.widgets.Button(label="Profit optimum", color="light")
         to_profit.on_click(lambda event: setattr(self, "threshold", self.profit_optimum()[0]))
 

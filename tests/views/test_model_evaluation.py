@@ -17,6 +17,7 @@ from sklearn.metrics import (
 )
 
 from novamart_panel.data.store import DataStore
+from novamart_panel.format import percent
 from novamart_panel.views.filters import Filters
 from novamart_panel.views.model_evaluation import THRESHOLD_GRID, ModelEvaluationSection
 
@@ -133,7 +134,27 @@ def test_roc_and_pr_summaries_equal_sklearn(section, leads):
         c = sklearn_counts(leads, t)
         assert c["tp"] / (c["tp"] + c["fn"]) - c["fp"] / (c["fp"] + c["tn"]) <= j + 1e-12
     text = section.insight_curves()
-    assert f"AUC **{roc_auc_score(y, score):.3f}**" in text and f"threshold **{threshold:.2f}**" in text
+    assert f"AUC **{roc_auc_score(y, score):.3f}**" in text and f"at score {threshold:.4f}" in text
+
+
+def test_youden_button_insight_and_marker_agree(section, leads):
+    """One rounding rule: the exact cut goes to the slider's 0.01 grid, and everything quotes that threshold."""
+    cut, _ = section.youden
+    on_slider = round(cut, 2)
+    counts = sklearn_counts(leads, on_slider)
+    recall, fpr = counts["tp"] / (counts["tp"] + counts["fn"]), counts["fp"] / (counts["fp"] + counts["tn"])
+    text = section.insight_curves()
+    assert f"threshold **{on_slider:.2f}** (the Youden button) recall is {percent(recall)}" in text
+    assert f"false-positive rate {percent(fpr)}" in text
+    buttons = [b for b in section.layout().select(pn.widgets.Button) if b.label.startswith("Youden")]
+    assert [b.label for b in buttons] == [f"Youden ({on_slider:.2f})"]
+    section.threshold = 0.5
+    buttons[0].clicks += 1
+    assert section.threshold == on_slider
+    assert section.metrics()["recall"] == pytest.approx(recall) and section.metrics()["fpr"] == pytest.approx(fpr)
+    marker = next(el for el in section.plot_roc() if isinstance(el, hv.Points))
+    assert marker.dimension_values(0)[0] == pytest.approx(fpr) and marker.dimension_values(1)[0] == pytest.approx(recall)
+    assert f"Youden's threshold {on_slider:.2f}" in section.insight_profit()
 
 
 def test_operating_point_sits_at_the_current_threshold(section, leads):
