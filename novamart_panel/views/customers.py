@@ -645,6 +645,25 @@ class CustomerSection(Section):
         if self.sunburst is not None:
             self.sunburst.frame = self.hierarchy()
 
+    @param.depends(*CUSTOMER_DEPS)
+    def plot_tier_mix(self) -> hv.Bars:
+        """Segment mix of each city tier (100 % stacked bars), beside the sunburst: the tiers side by side."""
+        frame = cx.share_by_level(self.hierarchy(), HIERARCHY, "customers")
+        if frame.empty:   # HoloViews cannot stack zero bars
+            frame = pd.DataFrame({"city_tier": ["no customers"], "customer_segment": [""], "customers": [0],
+                                  "share": [0.0]})
+        frame["percent"] = frame["share"].fillna(0.0) * 100
+        frame["share_text"] = [percent(v, 1) for v in frame["share"]]
+        frame["count_text"] = [count(v) for v in frame["customers"]]
+        bars = hv.Bars(frame, [hv.Dimension("city_tier", label="City tier"),
+                               hv.Dimension("customer_segment", label="Segment")],
+                       [hv.Dimension("percent", label="Share of the tier's customers (%)"), "share_text",
+                        "count_text"])
+        return house_opts(bars, stacked=True, cmap=SEGMENT_COLORS, legend_position="right", ylim=(0, 100),
+                          height=CHART_HEIGHT, title="Segment mix by city tier",
+                          hover_tooltips=[("Tier · segment", "@{city_tier} · @{customer_segment}"),
+                                          ("Share of tier", "@{share_text}"), ("Customers", "@{count_text}")])
+
     @param.depends("sunburst.frame", "sunburst.root")
     def insight_sunburst(self) -> str:
         return cx.hierarchy_summary(self.sunburst.frame, HIERARCHY, "customers", self.sunburst.root,
@@ -793,7 +812,8 @@ class CustomerSection(Section):
             ("6. Region → city tier → segment", [markdown(
                 "Click a wedge to zoom into it; click the centre to go back up. Hover for counts and shares."),
                 pn.pane.HTML(segment_legend("Outer ring:"))],
-             self.sunburst, self.insight_sunburst),
+             pn.Row(self.sunburst, chart(self.plot_tier_mix, height=CHART_HEIGHT), sizing_mode="stretch_width"),
+             self.insight_sunburst),
             ("7. Churn risk", [widget("churn_threshold", pn.widgets.FloatSlider, format="0%"),
                                widget("top_value_share", pn.widgets.FloatSlider, format="0%"),
                                widget("include_churned", pn.widgets.Checkbox, css_classes=["include-churned"]),

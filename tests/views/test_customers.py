@@ -473,13 +473,44 @@ def test_sunburst_hierarchy_zoom_and_back(reference_store, customers):
     assert text.startswith(f"**West**: {count(len(west))} customers ({share} of all shown).")
     assert f"The largest city tier is **{tiers.index[0]}** ({percent(tiers.iloc[0] / len(west))})." in text
     premium = (west[west["customer_segment"] == "Premium"]["city_tier"].value_counts() / tiers).sort_values()
-    assert f"Premium customers make up {percent(premium.iloc[-1])} of {premium.index[-1]}" in text
+    others = " and ".join(f"{percent(premium[t], 1)} in {t}" for t in sorted(premium.index) if t != premium.index[0])
+    assert (f"By city tier: **{premium.index[0]}** has the lowest Premium share, {percent(premium.iloc[0], 1)} "
+            f"against {others}; **{premium.index[-1]}** the highest.") in text
     view.sunburst.click(list(view.sunburst.wedges()["path"]).index(("West", "Tier 1")))
     assert view.sunburst.root == ["West", "Tier 1"]
     view.sunburst.click(0)
     view.sunburst.click(0)
     assert view.sunburst.root == []
     assert view.insight_sunburst().startswith(f"**All customers**: {count(len(customers))} customers.")
+
+
+def test_sunburst_headline_compares_city_tiers(reference_store, packaged_dir, customers):
+    # Reference data: Premium is 8.9 % of Tier 1 against 10.0 % of Tier 2 and 9.8 % of Tier 3.
+    text = section(reference_store).insight_sunburst()
+    assert ("By city tier: **Tier 1** has the lowest Premium share, 8.9% against 10.0% in Tier 2 and 9.8% in "
+            "Tier 3; **Tier 2** the highest.") in text
+    rows = pd.read_csv(packaged_dir / CUSTOMER_FILE)
+    share = rows.groupby("city_tier")["customer_segment"].apply(lambda s: (s == "Premium").mean()).sort_values()
+    other = section(DataStore.open(packaged_dir)).insight_sunburst()
+    assert f"**{share.index[0]}** has the lowest Premium share, {percent(share.iloc[0], 1)}" in other
+    assert f"**{share.index[-1]}** the highest" in other
+    # By hand: A 1 of 4 Premium (25 %), B 1 of 2 (50 %).
+    shares = cx.share_by_level(pd.DataFrame({"t": ["A", "A", "B", "B"], "s": ["Premium", "Budget"] * 2,
+                                             "n": [1, 3, 1, 1]}), ["t", "s"], "n", across="t", leaf="s")
+    assert shares["share"].tolist() == [0.75, 0.25, 0.5, 0.5]
+    assert cx.tier_share_sentence(shares, "Premium", "t", "s") == (
+        "By t: **A** has the lowest Premium share, 25.0% against 50.0% in B; **B** the highest.")
+
+
+def test_tier_mix_bars_sit_beside_the_sunburst(reference_store, customers):
+    view = section(reference_store)
+    bars = view.plot_tier_mix()
+    shares = customers.groupby("city_tier")["customer_segment"].value_counts(normalize=True) * 100
+    got = bars.dframe().set_index(["city_tier", "customer_segment"])["percent"]
+    assert np.allclose(got.sort_index(), shares.sort_index())
+    card = [c for c in view.layout().select(pn.Card) if c.title.startswith("6.")][0]
+    row = card.select(pn.Row)[1]
+    assert isinstance(row[0], pn.pane.Bokeh) and row[1]._novamart_chart[0].__name__ == "plot_tier_mix"
 
 
 def test_region_filter_narrows_the_sunburst_and_resets_its_zoom(reference_store):
