@@ -18,7 +18,7 @@ import param
 
 from ..analytics.classification import (
     average_precision, confusion_table, expected_profit, pr_curve_table, profit_optimal_threshold,
-    retrain_lead_model, roc_auc, roc_curve_table, threshold_metrics, threshold_sweep, youden_threshold,
+    feature_labels, retrain_lead_model, roc_auc, roc_curve_table, threshold_metrics, threshold_sweep, youden_threshold,
 )
 from ..data import lead_queries
 from ..format import count, escape_markdown, percent, rupees, strong
@@ -74,6 +74,7 @@ class ModelEvaluationSection(Section):
     value_per_conversion = param.Number(default=DEFAULT_VALUE_PER_CONVERSION, bounds=(0, None), step=500,
                                         doc="Value of one converted lead (₹)")
     show_std_bands = param.Boolean(default=True, doc="Show ±1 standard deviation bands on the learning curve")
+    show_error_bars = param.Boolean(default=True, doc="Show ±1 standard deviation error bars on feature importance")
     importance_order = param.Selector(default="descending", objects=list(IMPORTANCE_ORDERS),
                                       doc="Sort order of the feature-importance bars")
     retrain_model = param.Selector(default="logistic", objects=RETRAIN_MODELS,
@@ -185,9 +186,10 @@ class ModelEvaluationSection(Section):
     def importance(self) -> pd.DataFrame:
         """feature_importance.csv sorted by importance (`importance_order`); empty if the file is unusable."""
         if not self.store.has("feature_importance"):
-            return pd.DataFrame(columns=["feature", "importance", "importance_std"])
-        return self.store.table("feature_importance").sort_values(
+            return pd.DataFrame(columns=["feature", "importance", "importance_std", "label"])
+        table = self.store.table("feature_importance").sort_values(
             "importance", ascending=self.importance_order == "ascending", kind="stable", ignore_index=True)
+        return table.assign(label=feature_labels(table["feature"]))
 
     @functools.cached_property
     def learning(self) -> pd.DataFrame:
@@ -333,18 +335,20 @@ class ModelEvaluationSection(Section):
             layers.append(hv.Scatter(table, size, [score, f"{column}_std"]).opts(color=colour, size=6, **_hover(tips)))
         return house_opts(hv.Overlay(layers), title="Learning curve", legend_position="bottom_right")
 
-    @param.depends("importance_order")
+    @param.depends("importance_order", "show_error_bars")
     def plot_importance(self) -> hv.Overlay:
         # The first row is drawn at the top: a categorical y axis lists its first factor at the bottom.
         table = self.importance().iloc[::-1]
-        feature = hv.Dimension("feature", label="Feature")
+        feature = hv.Dimension("label", label="Feature")
         value = hv.Dimension("importance", label="Importance")
-        bars = hv.Bars(table, feature, [value, "importance_std"]).opts(
+        bars = hv.Bars(table, feature, [value, "importance_std", "feature"]).opts(
             color=PROVIDED_COLOUR, invert_axes=True, tools=["hover"],
-            hover_tooltips=[("Feature", "@feature"), ("Importance", "@importance{0.000}"),
+            hover_tooltips=[("Feature", "@label"), ("Column", "@feature"), ("Importance", "@importance{0.000}"),
                             ("Std", "@importance_std{0.000}")])
-        errors = hv.ErrorBars(table, feature, [value, "importance_std"]).opts(invert_axes=True, line_width=1.5)
-        return house_opts(bars * errors, title="Feature importance (±1 std)", height=380)
+        errors = hv.ErrorBars(table, feature, [value, "importance_std"]).opts(
+            invert_axes=True, line_width=1.5, visible=self.show_error_bars)
+        title = "Feature importance (±1 std)" if self.show_error_bars else "Feature importance"
+        return house_opts(bars * errors, title=title, height=380)
 
     # -- words -----------------------------------------------------------------------------------
     @param.depends("threshold")
@@ -436,10 +440,10 @@ class ModelEvaluationSection(Section):
             return ""
         top = table.head(2)
         share = top["importance"].sum() / table["importance"].sum()
-        weak = table.loc[table["importance"] - table["importance_std"] <= 0, "feature"].tolist()
-        text = (f"{strong(top['feature'].iloc[0])} ({top['importance'].iloc[0]:.2f}) and "
-                f"{strong(top['feature'].iloc[-1])} ({top['importance'].iloc[-1]:.2f}) carry "
-                f"{percent(share)} of the total importance; {strong(table['feature'].iloc[-1])} "
+        weak = table.loc[table["importance"] - table["importance_std"] <= 0, "label"].tolist()
+        text = (f"{strong(top['label'].iloc[0])} ({top['importance'].iloc[0]:.2f}) and "
+                f"{strong(top['label'].iloc[-1])} ({top['importance'].iloc[-1]:.2f}) carry "
+                f"{percent(share)} of the total importance; {strong(table['label'].iloc[-1])} "
                 f"({table['importance'].iloc[-1]:.2f}) the least.")
         if weak:
             text += f" Within one std of zero: {', '.join(map(escape_markdown, weak))}."
@@ -461,7 +465,7 @@ class ModelEvaluationSection(Section):
             verdict = f"it **beats** the file's predictions by {diff:.3f}, more than the fold spread"
         else:
             verdict = f"the file's predictions **beat** it by {-diff:.3f}, more than the fold spread"
-        top = result["importance"].head(2)["feature"].tolist()
+        top = feature_labels(result["importance"].head(2)["feature"])
         return (f"Retrained {MODEL_LABELS[self.retrained_with].lower()}: out-of-fold AUC "
                 f"**{result['oof_auc']:.3f}** (fold mean {result['auc_mean']:.3f} ± {result['auc_std']:.3f}) "
                 f"vs **{self.auc:.3f}** for the file's predictions; {verdict}. Its strongest features "
@@ -525,7 +529,9 @@ class ModelEvaluationSection(Section):
                     pn.widgets.Checkbox.from_param(self.param.show_std_bands, label="Show ±1 std bands"),
                     self._table_or_notice("learning_curve", self.plot_learning), insight(self.insight_learning()))),
                 _card("Feature importance", pn.Column(
-                    pn.widgets.RadioButtonGroup.from_param(self.param.importance_order, color="light"),
+                    pn.Row(pn.widgets.RadioButtonGroup.from_param(self.param.importance_order, color="light"),
+                           pn.widgets.Checkbox.from_param(self.param.show_error_bars, label="Show ±1 std error bars",
+                                                          align="center")),
                     self._table_or_notice("feature_importance", self.plot_importance),
                     insight(self.insight_importance))),
             ),

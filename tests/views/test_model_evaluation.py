@@ -16,6 +16,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from novamart_panel.analytics.classification import feature_labels
 from novamart_panel.data.store import DataStore
 from novamart_panel.format import percent
 from novamart_panel.views.filters import Filters
@@ -240,13 +241,33 @@ def test_importance_sort_order(section, reference_dir):
     bars = section.plot_importance().get(0)
     # Drawn bottom-up, so the first (largest) feature is the last bar: it appears at the top.
     assert bars.dimension_values("feature").tolist() == descending["feature"].tolist()[::-1]
+    assert bars.dimension_values("label").tolist()[-1] == "Webinar attendance"   # readable on the axis
     section.importance_order = "ascending"
     assert section.importance()["feature"].tolist() == descending["feature"].tolist()[::-1]
     errors = section.plot_importance().get(1)
     np.testing.assert_allclose(errors.dimension_values("importance_std"),
                                section.importance()["importance_std"].to_numpy()[::-1])
-    top_two = expected.nlargest(2, "importance")["feature"].tolist()
-    assert section.insight_importance().startswith(f"**{top_two[0]}**")
+    assert section.insight_importance().startswith("**Webinar attendance** (0.18) and **Form submissions**")
+
+
+def test_feature_labels_read_as_words():
+    assert feature_labels(["webinar_attendance", "company_size_encoded", "time_on_site_seconds", "pages_viewed",
+                           "x"]) == ["Webinar attendance", "Company size", "Time on site (s)", "Pages viewed", "X"]
+    assert feature_labels(["size_encoded", "size"]) == ["Size (size_encoded)", "Size (size)"]
+
+
+def test_error_bars_toggle_hides_them_and_keeps_the_overlay(section):
+    shown = section.plot_importance()
+    assert len(shown) == 2 and shown.get(1).opts.get().kwargs["visible"] is True
+    assert shown.get(0).opts.get().kwargs.get("visible", True) is True
+    section.show_error_bars = False
+    hidden = section.plot_importance()
+    assert [type(e) for e in hidden] == [type(e) for e in shown]
+    assert hidden.get(1).opts.get().kwargs["visible"] is False and "std" not in hidden.opts.get().kwargs["title"]
+    checkboxes = [w for w in section.layout().select(pn.widgets.Checkbox) if "error bars" in w.name]
+    assert len(checkboxes) == 1
+    checkboxes[0].value = True
+    assert section.show_error_bars is True
 
 
 # -- retraining -------------------------------------------------------------------------------------
