@@ -164,12 +164,14 @@ class CustomerSection(Section):
     RASTER_THRESHOLD: ClassVar[int] = 50_000     # more customers in view than this → datashader
     POINTS_PER_SEGMENT: ClassVar[int] = 1_000    # LTV points drawn per segment at most
     VIOLIN_SAMPLE: ClassVar[int] = 20_000        # customers the violins estimate densities from at most
+    OUTLIERS_PER_SEGMENT: ClassVar[int] = 2_000  # outliers drawn per segment at most (the most extreme)
     AT_RISK_ROWS: ClassVar[int] = 1_000          # rows of the at-risk table (the download has every one)
 
     age_bin_width = param.Integer(default=5, bounds=(1, 10), label="Age bin width (years)")
     age_by_segment = param.Boolean(default=True, label="Overlay segments (stacked)")
     age_segments = param.ListSelector(default=[], objects=list(SEGMENTS), label="Segments (empty = all)")
     ltv_points = param.Boolean(default=False, label="Show individual customers")
+    ltv_outliers = param.Boolean(default=True, label="Show outliers (beyond the whiskers)")
     ltv_log = param.Boolean(default=True, label="Log scale")
     violin_channel = param.Selector(default=ALL_CHANNELS, objects=[ALL_CHANNELS], label="Split by acquisition channel")
     trend_line = param.Selector(default="Overall", objects=list(TREND_LINES), label="Trend line (OLS)")
@@ -263,7 +265,32 @@ class CustomerSection(Section):
             return pd.DataFrame({c: [] for c in columns})
         return cq.ltv_sample(self.store, self.filter_state(), self.POINTS_PER_SEGMENT)
 
-    @param.depends(*CUSTOMER_DEPS, "ltv_points", "ltv_log")
+    @param.depends(*CUSTOMER_DEPS, "ltv_outliers")
+    @memoized
+    def ltv_outlier_points(self) -> pd.DataFrame:
+        """Customers beyond their segment's whiskers (the most extreme OUTLIERS_PER_SEGMENT of each); empty
+        when outliers are off."""
+        if not self.ltv_outliers:
+            return pd.DataFrame({c: [] for c in ["customer_id", "segment", "lifetime_value", "age", "city_tier",
+                                                 "region", "jitter"]})
+        fences = self.ltv_stats()[["segment", "low_fence", "high_fence"]].rename(
+            columns={"low_fence": "low", "high_fence": "high"})
+        return cq.ltv_outliers(self.store, self.filter_state(), fences, self.OUTLIERS_PER_SEGMENT)
+
+    def _customer_points(self, frame: pd.DataFrame, positions: dict, spread: float) -> hv.Points:
+        """Customers as points over their segment's box (x: position + jitter × `spread`)."""
+        frame = frame.assign(x=frame["segment"].map(positions).astype(float) + frame["jitter"] * spread)
+        if self.ltv_log:
+            frame["lifetime_value"] = frame["lifetime_value"].clip(lower=1.0)
+        return hv.Points(frame, kdims=["x", hv.Dimension("lifetime_value", label="Lifetime value")],
+                         vdims=["customer_id", "segment", "age", "city_tier", "region"]).opts(
+            tools=["hover"], framewise=True, visible=not frame.empty,
+            hover_tooltips=[("Customer", "@{customer_id}"), ("Segment", "@{segment}"),
+                            ("Lifetime value", "@{lifetime_value}{rupees}"), ("Age", "@{age}"),
+                            ("City tier", "@{city_tier}"), ("Region", "@{region}")],
+            hover_formatters={"@{lifetime_value}": rupee_hover()})
+
+    @param.depends(*CUSTOMER_DEPS, "ltv_points", "ltv_log", "ltv_outliers")
     def plot_ltv_box(self) -> hv.Overlay:
         """Boxes (quartiles), whiskers (1.5 IQR) and medians drawn from DuckDB's statistics; optional points."""
         stats = self.ltv_stats()
@@ -293,32 +320,31 @@ class CustomerSection(Section):
             color="#888888", line_width=1.5, **style)
         medians = hv.Segments(segment(-0.3, "median", 0.3, "median"), kdims=["xa", "ya", "xb", "yb"], **hover).opts(
             color="black", line_width=2.5, **style)
-        # The points layer is always there (empty and hidden when points are off): updated in place.
-        sample = self.ltv_sample()
+        # The points and outlier layers are always there (empty and hidden when off): updated in place.
         positions = dict(zip(stats["segment"], stats["position"]))
-        sample = sample.assign(x=sample["segment"].map(positions).astype(float) + sample["jitter"] * 0.5)
-        if self.ltv_log:
-            sample["lifetime_value"] = sample["lifetime_value"].clip(lower=1.0)
-        points = hv.Points(sample, kdims=["x", hv.Dimension("lifetime_value", label="Lifetime value")],
-                           vdims=["customer_id", "segment", "age", "city_tier", "region"])
-        layers = [boxes, whiskers, medians, points.opts(
-            color="#7f7f7f", alpha=0.45, size=3, tools=["hover"], framewise=True, visible=not sample.empty,
-            hover_tooltips=[("Customer", "@{customer_id}"), ("Segment", "@{segment}"),
-                            ("Lifetime value", "@{lifetime_value}{rupees}"), ("Age", "@{age}"),
-                            ("City tier", "@{city_tier}"), ("Region", "@{region}")],
-            hover_formatters={"@{lifetime_value}": rupee_hover()})]
-        title = "Lifetime value by segment (box: quartiles; whiskers: 1.5 IQR)"
+        points = self._customer_points(self.ltv_sample(), positions, 0.5).opts(color="#7f7f7f", alpha=0.45, size=3)
+        outliers = self._customer_points(self.ltv_outlier_points(), positions, 0.12).opts(
+            color=hv.dim("segment").categorize(SEGMENT_COLORS, default="#888888"), line_color="#333333",
+            alpha=0.8, size=5, marker="circle")
+        layers = [boxes, whiskers, medians, points, outliers]
+        title = "Lifetime value by segment (box: quartiles; whiskers: 1.5 IQR; dots: outliers)"
         return hv.Overlay(layers).opts(
             responsive=True, height=CHART_HEIGHT, toolbar="above", logy=self.ltv_log,
             xticks=list(zip(stats["position"], stats["segment"])), xlim=(-0.6, max(len(stats), 1) - 0.4),
             yformatter=rupee_ticks(), xlabel="Segment", ylabel="Lifetime value",
             title=title + (" — log scale" if self.ltv_log else ""))
 
-    @param.depends(*CUSTOMER_DEPS, "ltv_points")
+    @param.depends(*CUSTOMER_DEPS, "ltv_points", "ltv_outliers")
     def ltv_note(self) -> str:
         """Says whether the points are every customer or a sample."""
         if not self.ltv_points:
-            return "Boxes and whiskers come from every customer shown (computed in DuckDB)."
+            text = "Boxes and whiskers come from every customer shown (computed in DuckDB)."
+            if self.ltv_outliers:
+                stats, shown = self.ltv_stats(), len(self.ltv_outlier_points())
+                beyond = int((stats["high_outliers"].fillna(0) + stats["low_outliers"].fillna(0)).sum())
+                text += (f" Dots: all {count(beyond)} customers beyond the whiskers." if shown == beyond else
+                         f" Dots: the {count(shown)} most extreme of {count(beyond)} customers beyond the whiskers.")
+            return text
         stats, sample = self.ltv_stats(), self.ltv_sample()
         total = int(stats["customers"].sum())
         if len(sample) < total:
@@ -791,7 +817,8 @@ class CustomerSection(Section):
                                      widget("age_by_segment", pn.widgets.Checkbox, css_classes=["age-by-segment"]),
                                      widget("age_segments", TextMultiChoice, placeholder="All segments")],
              chart(self.plot_age), self.insight_age),
-            ("2. Lifetime value by segment", [widget("ltv_points", pn.widgets.Checkbox, css_classes=["ltv-points"]),
+            ("2. Lifetime value by segment", [widget("ltv_outliers", pn.widgets.Checkbox, css_classes=["ltv-outliers"]),
+                                              widget("ltv_points", pn.widgets.Checkbox, css_classes=["ltv-points"]),
                                               widget("ltv_log", pn.widgets.Checkbox, css_classes=["ltv-log"]),
                                               markdown(self.ltv_note, css_classes=["ltv-note"])],
              chart(self.plot_ltv_box), self.insight_ltv),

@@ -208,15 +208,41 @@ def test_points_layer_and_log_scale_in_the_rendered_chart(reference_store):
     view = section(reference_store)
     figure = hv.render(view.plot_ltv_box())
     assert isinstance(figure.y_scale, LogScale)
-    # The points layer is always drawn (the chart updates in place): empty and hidden until asked for.
-    (points,) = [r for r in figure.renderers if "customer_id" in r.data_source.data]
+    # The points layer is always drawn (the chart updates in place): empty and hidden until asked for; the
+    # outliers layer is on by default.
+    points, outliers = [r for r in figure.renderers if "customer_id" in r.data_source.data]
     assert not points.visible and len(points.data_source.data["customer_id"]) == 0
-    view.param.update(ltv_points=True, ltv_log=False)
+    assert outliers.visible and len(outliers.data_source.data["customer_id"]) == len(view.ltv_outlier_points()) > 0
+    view.param.update(ltv_points=True, ltv_log=False, ltv_outliers=False)
     figure = hv.render(view.plot_ltv_box())
     assert isinstance(figure.y_scale, LinearScale)
     points = [r for r in figure.renderers if "customer_id" in r.data_source.data]
-    assert len(points) == 1 and points[0].visible
+    assert len(points) == 2 and points[0].visible and not points[1].visible
     assert len(points[0].data_source.data["customer_id"]) == len(view.ltv_sample())
+
+
+@pytest.mark.parametrize("regions", [[], ["North", "East"]])
+def test_outliers_are_shown_by_default_and_are_the_customers_beyond_the_whiskers(reference_store, customers,
+                                                                                 regions):
+    view = section(reference_store, regions=regions)
+    assert view.ltv_outliers
+    rows = customers[customers["region"].isin(regions)] if regions else customers
+    expected = set()
+    for _, group in rows.groupby("customer_segment"):
+        q1, q3 = group["lifetime_value"].quantile([0.25, 0.75])
+        beyond = (group["lifetime_value"] < q1 - 1.5 * (q3 - q1)) | (group["lifetime_value"] > q3 + 1.5 * (q3 - q1))
+        expected |= set(group.loc[beyond, "customer_id"])
+    got = view.ltv_outlier_points()
+    assert expected and set(got["customer_id"]) == expected
+    assert f"Dots: all {count(len(expected))} customers beyond the whiskers." in view.ltv_note()
+    view.ltv_outliers = False
+    assert view.ltv_outlier_points().empty and "Dots" not in view.ltv_note()
+    view = section(reference_store, regions=regions)
+    view.OUTLIERS_PER_SEGMENT = 3       # capped: the most extreme of each segment
+    capped = view.ltv_outlier_points()
+    assert capped.groupby("segment").size().max() <= 3 and "most extreme" in view.ltv_note()
+    top = rows[rows["customer_id"].isin(expected)].groupby("customer_segment")["lifetime_value"].max()
+    assert set(top) <= set(capped["lifetime_value"])   # high outliers here: the largest values are kept
 
 
 def test_ltv_insight_follows_the_data(reference_store, modified_store, customers, modified_customers):
