@@ -102,8 +102,29 @@ def channel_ranking(channel_sums: pd.DataFrame, metric: str) -> str:
     return text + "."
 
 
+def missing_region_quarters(region_quarter: pd.DataFrame) -> dict[str, list[str]]:
+    """Per region, the quarters of the year with data for some region but no rows for this one (its bars are
+    absent there, not zero), regions and quarters in sorted order."""
+    quarters = sorted(region_quarter["quarter"].dropna().unique())
+    present = set(zip(region_quarter["region"], region_quarter["quarter"]))
+    missing = {region: [q for q in quarters if (region, q) not in present]
+               for region in sorted(region_quarter["region"].dropna().unique())}
+    return {region: gaps for region, gaps in missing.items() if gaps}
+
+
+def missing_quarters_sentence(region_quarter: pd.DataFrame, year: int) -> str:
+    """'No data for Central in Q3 and Q4 2024, West in Q4 2024: ...', or '' when every region has every quarter."""
+    missing = missing_region_quarters(region_quarter)
+    if not missing:
+        return ""
+    parts = [f"{strong(region)} in {' and '.join(quarters) if len(quarters) < 3 else ', '.join(quarters)} {year}"
+             for region, quarters in missing.items()]
+    return (f" **No data** for {'; '.join(parts)}: those bars are missing, not zero (no campaign rows there under "
+            "the current filters).")
+
+
 def region_quarter_summary(region_quarter: pd.DataFrame, year: int) -> str:
-    """The leading region of a year and its strongest and weakest quarters."""
+    """The leading region of a year, its strongest and weakest quarters, and the regions missing a quarter."""
     if region_quarter.empty or region_quarter["revenue"].sum() <= 0:
         return f"No revenue in {year} under the current filters."
     by_region = region_quarter.groupby("region")["revenue"].sum().sort_values(ascending=False)
@@ -114,7 +135,7 @@ def region_quarter_summary(region_quarter: pd.DataFrame, year: int) -> str:
     if len(by_quarter) > 1:
         text += (f"; {strong(by_quarter.index[0])} was the strongest quarter ({rupees(by_quarter.iloc[0])}) "
                  f"and {escape_markdown(by_quarter.index[-1])} the weakest ({rupees(by_quarter.iloc[-1])})")
-    return text + "."
+    return text + "." + missing_quarters_sentence(region_quarter, year)
 
 
 def spend_mix_summary(monthly_spend: pd.DataFrame) -> str:

@@ -57,6 +57,18 @@ def test_region_quarter_summary():
     assert ci.region_quarter_summary(frame.iloc[0:0], 2023) == "No revenue in 2023 under the current filters."
 
 
+def test_region_quarter_summary_says_which_bars_are_missing():
+    frame = pd.DataFrame({"quarter": ["Q1", "Q1", "Q1", "Q2", "Q2", "Q3"], "region": ["N", "S", "W", "N", "W", "N"],
+                          "revenue": [100.0, 300.0, 10.0, 50.0, 0.0, 20.0]})
+    # S has no rows in Q2 and Q3, W none in Q3; W's zero revenue in Q2 is data, not a gap.
+    assert ci.missing_region_quarters(frame) == {"S": ["Q2", "Q3"], "W": ["Q3"]}
+    assert ci.region_quarter_summary(frame, 2024).endswith(
+        " **No data** for **S** in Q2 and Q3 2024; **W** in Q3 2024: those bars are missing, not zero (no campaign "
+        "rows there under the current filters).")
+    full = frame[frame["region"] == "N"]
+    assert ci.missing_region_quarters(full) == {} and ci.missing_quarters_sentence(full, 2024) == ""
+
+
 def test_spend_mix_summary_names_largest_type_peak_month_and_widest_swing():
     months = pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01", "2024-02-01"])
     frame = pd.DataFrame({"month": months, "campaign_type": ["X", "Y", "X", "Y"],

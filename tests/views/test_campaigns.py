@@ -135,6 +135,17 @@ def test_region_quarter_revenue_for_each_year(section, rows, year):
     pd.testing.assert_series_equal(got, expected, check_names=False)
 
 
+def test_region_quarter_insight_names_the_missing_bars(section, rows):
+    section.year = 2024
+    subset = rows[rows["date"].dt.year == 2024]
+    present = set(zip(subset["region"], subset["quarter"]))
+    gaps = {r: [q for q in sorted(subset["quarter"].unique()) if (r, q) not in present] for r in subset["region"].unique()}
+    assert {r: g for r, g in gaps.items() if g} == {"Central": ["Q3", "Q4"], "West": ["Q4"]}
+    assert "**No data** for **Central** in Q3 and Q4 2024; **West** in Q4 2024" in section.insight_region_quarter()
+    section.year = 2023
+    assert "No data" not in section.insight_region_quarter()
+
+
 # -- 3. monthly spend, absolute ↔ 100 % -----------------------------------------------------------
 
 def test_spend_mode_switches_absolute_and_share(section, rows):
