@@ -336,3 +336,35 @@ def month_channels_summary(month_sums: pd.DataFrame, month: dt.date) -> str:
     top = frame.loc[frame["revenue"].idxmax()]
     return (f"In {strong(label)}, {strong(top.channel)} earned the most ({rupees(top.revenue)}, ROAS {ratio(top.roas)}); "
             f"all channels together spent {rupees(frame['spend'].sum())} and earned {rupees(frame['revenue'].sum())}.")
+
+
+def label_offsets(x, y, texts, width_px: float = 640.0, height_px: float = 300.0, line_px: float = 14.0,
+                  char_px: float = 6.5, gap_px: float = 10.0) -> np.ndarray:
+    """Vertical screen offsets (pixels, up positive) that keep point labels from overlapping.
+
+    Each label starts level with its point, `gap_px` to its right; points are mapped onto a `width_px` ×
+    `height_px` plot of their own extent. Going from the top point down, a label whose box would overlap one
+    already placed moves just below it. Pure geometry: the chart applies the offsets in screen pixels, so
+    they hold at any zoom where the points are at least as far apart as at the full extent."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    offsets = np.zeros(len(x))
+    if len(x) < 2:
+        return offsets
+    span_x = np.ptp(x) or 1.0
+    span_y = np.ptp(y) or 1.0
+    px = (x - x.min()) / span_x * width_px + gap_px
+    py = (y - y.min()) / span_y * height_px
+    widths = np.array([len(str(t)) * char_px for t in texts])
+    placed: list[tuple[float, float, float]] = []    # left, right, centre height of placed labels
+    for i in sorted(range(len(x)), key=lambda k: (-py[k], px[k])):
+        centre = py[i]
+        moved = True
+        while moved:
+            moved = False
+            for left, right, other in placed:
+                if px[i] < right and left < px[i] + widths[i] and abs(centre - other) < line_px:
+                    centre = other - line_px
+                    moved = True
+        placed.append((px[i], px[i] + widths[i], centre))
+        offsets[i] = centre - py[i]
+    return offsets

@@ -417,9 +417,12 @@ class CampaignSection(Section):
         points = points.opts(color="channel", cmap=self.colors["channel"], size="size", alpha=0.85,
                              line_color="white", show_legend=False, tools=["hover"],
                              hover_tooltips=tooltips("cpa", "roas", "spend", "conversions", first=CHANNEL_TIP))
-        offset = 0.025 * float(frame["cpa"].max()) if len(frame) else 0.0
-        labels = hv.Labels(frame, ["cpa", "roas"], "channel").opts(text_color="#888888", text_font_size="9pt",
-                                                                     xoffset=offset, text_align="left")
+        # Screen-pixel offsets: right of the bubble's rim, and moved down where labels would overlap.
+        frame["dx"] = frame["size"] / 2 + 3
+        frame["dy"] = -ci.label_offsets(frame["cpa"], frame["roas"], frame["channel"], width_px=560, height_px=260)
+        labels = hv.Labels(frame, ["cpa", "roas"], ["channel", "dx", "dy"]).opts(
+            text_color="#888888", text_font_size="9pt", text_align="left", text_baseline="middle",
+            hooks=[_pixel_offset_labels])
         # Always both guides (a chart updated in place keeps its layers); invisible when undefined.
         defined = bool(np.isfinite(portfolio["roas"]) and np.isfinite(portfolio["cpa"]))
         guides = [line.opts(color="#888888", line_dash="dotted", line_width=1, alpha=1.0 if defined else 0.0)
@@ -659,3 +662,13 @@ def _as_date(value) -> dt.date | None:
     if value is None:
         return None
     return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _pixel_offset_labels(plot, element) -> None:
+    """Plot hook: shift each label by its `dx`/`dy` screen pixels (HoloViews leaves extra label dimensions out
+    of the data source, so the hook adds them)."""
+    source = plot.handles["source"]
+    source.data["dx"] = element.dimension_values("dx")
+    source.data["dy"] = element.dimension_values("dy")
+    plot.handles["glyph"].x_offset = {"field": "dx"}
+    plot.handles["glyph"].y_offset = {"field": "dy"}

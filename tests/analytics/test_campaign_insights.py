@@ -192,3 +192,20 @@ def test_month_channels_summary():
         "earned ₹1,400.")
     assert ci.month_channels_summary(frame.iloc[0:0], dt.date(2024, 11, 1)) == (
         "No campaign revenue in Nov 2024 under the current filters.")
+
+
+def test_label_offsets_move_overlapping_labels_apart():
+    # Three points close together (the reference's Google Ads, Facebook, Instagram) and one far away.
+    x, y = [128.8, 140.2, 145.0, 16.4], [19.1, 17.8, 17.5, 153.2]
+    texts = ["Google Ads", "Facebook", "Instagram", "Email"]
+    offsets = ci.label_offsets(x, y, texts, width_px=600, height_px=300, line_px=14)
+    assert offsets[3] == 0                                    # alone: stays level with its point
+    px = (np.array(x) - 16.4) / (145.0 - 16.4) * 600
+    py = (np.array(y) - 17.5) / (153.2 - 17.5) * 300 + offsets
+    for i in range(3):
+        for j in range(i + 1, 3):
+            assert abs(py[i] - py[j]) >= 14 - 1e-9, (texts[i], texts[j])
+    assert offsets[0] == 0 and (offsets[1:3] < 0).all()       # the highest keeps its place, the others go down
+    assert ci.label_offsets([1.0], [1.0], ["A"]).tolist() == [0.0]
+    # Far apart horizontally: no move even at the same height.
+    assert ci.label_offsets([0, 100], [5, 5], ["A", "B"], width_px=600).tolist() == [0.0, 0.0]

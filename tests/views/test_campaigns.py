@@ -275,6 +275,20 @@ def test_cpa_roas_scatter_plots_paid_channels(section, rows):
     assert sorted(scatter.data["cpa"]) == pytest.approx(sorted(paid["spend"] / paid["conversions"]))
 
 
+def test_cpa_roas_labels_do_not_overlap_in_the_rendered_chart(section):
+    labels = section.plot_cpa_roas().get(1)
+    figure = hv.render(section.plot_cpa_roas())
+    (glyph,) = [r.glyph for r in figure.renderers if "dy" in getattr(getattr(r, "data_source", None), "data", {})]
+    assert glyph.y_offset.field == "dy" and glyph.x_offset.field == "dx"
+    frame = labels.dframe().set_index("channel")
+    # Google Ads, Facebook and Instagram sit close together on the reference data: their labels are moved apart
+    # (screen y grows downward, so dy > 0 is below the point).
+    assert frame.loc[["Facebook", "Instagram"], "dy"].gt(0).all()
+    y_px = -(frame["roas"] - frame["roas"].min()) / np.ptp(frame["roas"]) * 260 + frame["dy"]
+    crowd = y_px[["Google Ads", "Facebook", "Instagram"]].sort_values()
+    assert (crowd.diff().dropna() >= 14 - 1e-9).all()
+
+
 # -- 8. leaderboard -------------------------------------------------------------------------------
 
 def test_leaderboard_against_the_median(section, rows):
