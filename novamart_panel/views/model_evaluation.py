@@ -55,7 +55,9 @@ PROFIT = hv.Dimension("profit", label="Expected profit (₹)")
 UNIT_AXES = {"xlim": (-0.02, 1.02), "ylim": (-0.02, 1.02)}
 ROC_OPTIONS = {"title": "ROC curve", "legend_position": "bottom_right", **UNIT_AXES}
 PR_OPTIONS = {"title": "Precision-recall curve", "legend_position": "bottom_left", **UNIT_AXES}
-PROFIT_OPTIONS = {"title": "Expected profit by threshold", "legend_position": "bottom_left"}
+# Legends of charts with points go outside the plot: inside they covered the markers (ROC and PR curves leave
+# their corner empty, so their legends stay inside).
+PROFIT_OPTIONS = {"title": "Expected profit by threshold", "legend_position": "right"}
 
 
 class ModelEvaluationSection(Section):
@@ -333,7 +335,7 @@ class ModelEvaluationSection(Section):
             tips = [("Training leads", "@training_size{0,0}"), (f"{label} score", f"@{column}{{0.000}}"),
                     ("Std", f"@{column}_std{{0.000}}")]
             layers.append(hv.Scatter(table, size, [score, f"{column}_std"]).opts(color=colour, size=6, **_hover(tips)))
-        return house_opts(hv.Overlay(layers), title="Learning curve", legend_position="bottom_right")
+        return house_opts(hv.Overlay(layers), title="Learning curve", legend_position="right")
 
     @param.depends("importance_order", "show_error_bars")
     def plot_importance(self) -> hv.Overlay:

@@ -400,3 +400,23 @@ def test_few_stores_high_satisfaction_on_a_hand_worked_case():
 ])
 def test_format_metric(column, value, text):
     assert geo_insights.format_metric(column, value) == text
+
+
+def test_maps_scale_with_their_card_without_sizing_warnings(section, caplog):
+    from bokeh.core.validation import check_integrity
+    from bokeh.document import Document
+    from bokeh.models import Plot
+
+    doc = Document()
+    with caplog.at_level("WARNING"):
+        root = pn.panel(section).get_root(doc)
+        doc.add_root(root)
+        issues = check_integrity(list(doc.models))
+    # Bokeh W-1005 (fixed sizing without a width/height) and HoloViews' "aspect and width/height" warning.
+    assert not [w for w in issues.warning if w.code == 1005]
+    assert not [r for r in caplog.records if "aspect" in r.getMessage()]
+    maps = [p for p in root.select({"type": Plot}) if p.title is not None and "by state" in p.title.text
+            or p.title is not None and "Stores" in p.title.text]
+    assert len(maps) == 2 and all(p.sizing_mode == "scale_width" and p.match_aspect for p in maps)
+    panes = [pane for pane in section.layout().select(pn.pane.HoloViews)]
+    assert {pane.sizing_mode for pane in panes} == {"scale_width"}

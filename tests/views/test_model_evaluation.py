@@ -20,7 +20,8 @@ from novamart_panel.analytics.classification import feature_labels
 from novamart_panel.data.store import DataStore
 from novamart_panel.format import percent
 from novamart_panel.views.filters import Filters
-from novamart_panel.views.model_evaluation import THRESHOLD_GRID, ModelEvaluationSection
+from novamart_panel.views.base import house_opts
+from novamart_panel.views.model_evaluation import PROFIT_OPTIONS, THRESHOLD_GRID, ModelEvaluationSection
 
 LEADS_FILE = "lead_scoring_results.csv"
 MODEL_FILES = (LEADS_FILE, "feature_importance.csv", "learning_curve.csv")
@@ -327,3 +328,12 @@ def test_exports_every_threshold(section, leads):
     counts = sklearn_counts(leads, 0.42)
     assert export.loc[0.42, ["tp", "fp", "tn", "fn"]].tolist() == list(counts.values())
     assert export.loc[0.42, "profit"] == 5000 * counts["tp"] - 500 * (counts["tp"] + counts["fp"])
+
+
+def test_legends_of_charts_with_points_sit_outside_the_plot(section):
+    from bokeh.models import Legend
+    learning = hv.render(section.plot_learning())
+    assert any(isinstance(item, Legend) for item in learning.right)
+    assert not any(isinstance(item, Legend) for item in learning.center)
+    profit = hv.render(house_opts(section.plot_profit() * section.profit_marker(), **PROFIT_OPTIONS))
+    assert any(isinstance(item, Legend) for item in profit.right)
