@@ -13,8 +13,8 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.models import NumberFormatter, NumeralTickFormatter
-from bokeh.palettes import Category10_10, Set2_8
 
+from .. import palette
 from ..analytics import campaign_insights as ci
 from ..analytics.metrics import SUM_COLUMNS, add_ratios
 from ..data.queries import FilterState, campaign_rows, campaign_sums_by, campaign_sums_over_time, campaign_years, \
@@ -164,11 +164,9 @@ class CampaignSection(Section):
         self.param.cumulative_regions.objects = regions
         self.param.trend_range.bounds = (lo, hi)
         self.param.month.objects = {f"{m:%b %Y}": m.date() for m in months}
-        self.colors = {
-            "channel": dict(zip(channels, Category10_10 * 3, strict=False)),
-            "region": dict(zip(regions, Set2_8 * 4, strict=False)),
-            "campaign_type": dict(zip(types, Category10_10[::-1] * 3, strict=False)),
-        }
+        # One colour per name across the app (novamart_panel.palette, colour-blind safe).
+        self.colors = {"channel": palette.colours("channel", channels), "region": palette.colours("region", regions),
+                       "campaign_type": palette.colours("campaign_type", types)}
         # Charts with a layer per channel draw every channel of the data (empty when filtered out): a chart
         # updated in place keeps the layers it was built with.
         self.all_channels = channels

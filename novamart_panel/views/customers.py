@@ -29,9 +29,9 @@ import param
 from bokeh.embed import file_html
 from bokeh.layouts import column
 from bokeh.models import CustomJSHover, NumeralTickFormatter
-from bokeh.palettes import Category10_10
 from bokeh.resources import INLINE
 
+from .. import palette
 from ..analytics import customer_insights as cx
 from ..analytics.metrics import add_ratios
 from ..data import customer_queries as cq
@@ -42,9 +42,8 @@ from .base import FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, ho
     rupee_ticks, section_header, view_card, memoized
 from .sunburst import Sunburst
 
-# Okabe–Ito colours: distinguishable with colour-blindness, readable on light and dark backgrounds.
-SEGMENT_COLORS = {"Premium": "#E69F00", "Regular": "#0072B2", "Budget": "#009E73", "New": "#56B4E9",
-                  "Churned": "#D55E00"}
+# The app's segment colours (novamart_panel.palette: Paul Tol's colour-blind-safe schemes).
+SEGMENT_COLORS = dict(palette.SEGMENTS)
 ALL_CUSTOMERS = "All customers"
 ALL_CHANNELS = "All channels (grouped)"
 OTHER_CHANNELS = "Other channels"
@@ -193,7 +192,8 @@ class CustomerSection(Section):
         channels = distinct_values(self.store, "customers", "acquisition_channel")
         self.param.violin_channel.objects = [ALL_CHANNELS, *channels]
         self.param.age_segments.objects = segment_order(distinct_values(self.store, "customers", "customer_segment"))
-        self.sunburst = Sunburst(levels=HIERARCHY, size="customers", colors={"customer_segment": SEGMENT_COLORS},
+        colours = {"customer_segment": SEGMENT_COLORS, "region": palette.colours("region", self.hierarchy()["region"])}
+        self.sunburst = Sunburst(levels=HIERARCHY, size="customers", colors=colours,
                                  root_label=ALL_CUSTOMERS, title="Customers by region → city tier → segment",
                                  frame=self.hierarchy())
         if "churn_threshold" not in params:
@@ -392,16 +392,16 @@ class CustomerSection(Section):
         score = hv.Dimension("satisfaction_score", label="Satisfaction (1–5)")
         if self.violin_channel == ALL_CHANNELS:
             channels = sorted(frame["group"].unique())
-            colours = dict(zip(channels, Category10_10))
+            colours = palette.colours("channel", channels)
             violin = hv.Violin(frame, kdims=[nps, hv.Dimension("group", label="Channel")], vdims=score)
             options = dict(violin_fill_color=hv.dim("group").categorize(colours, default="#888888"),
                            title="Satisfaction by NPS category and acquisition channel")
         else:
             violin = hv.Violin(frame, kdims=[nps, hv.Dimension("group", label="Channel")], vdims=score)
             # No legend: HoloViews' split-violin legend fails Bokeh's validation (E-1006); the title says it.
-            options = dict(split="group", cmap={self.violin_channel: Category10_10[0], OTHER_CHANNELS: "#999999"},
-                           show_legend=False,
-                           title=f"Satisfaction by NPS category: {self.violin_channel} (left, blue) vs "
+            options = dict(split="group", cmap={self.violin_channel: palette.colours("channel", [self.violin_channel])[
+                               self.violin_channel], OTHER_CHANNELS: "#999999"}, show_legend=False,
+                           title=f"Satisfaction by NPS category: {self.violin_channel} (left, in colour) vs "
                                  f"other channels (right, grey)")
         return house_opts(violin, inner="quartiles", cut=0.0, ylim=(0.9, 5.1), xrotation=30,
                           **options)
@@ -616,7 +616,7 @@ class CustomerSection(Section):
                  "ctr": percent, "cvr": percent, "cpa": rupees, "roas": ratio}
         frame = frame.assign(**{f"{c}_text": [fn(v) for v in frame[c]] for c, fn in texts.items()})
         frame["spend_text"] = [t if s > 0 else f"{t} (no spend)" for t, s in zip(frame["spend_text"], frame["spend"])]
-        colours = dict(zip(sorted(frame["channel"]), Category10_10))
+        colours = palette.colours("channel", frame["channel"])
         points = hv.Points(frame, kdims=[hv.Dimension("ctr", label="Click-through rate"),
                                          hv.Dimension("cvr", label="Conversion rate")],
                            vdims=["channel", "size", *[f"{c}_text" for c in texts]])
