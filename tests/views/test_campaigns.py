@@ -409,3 +409,13 @@ def test_section_renders_and_survives_an_empty_selection(section, rows):
         hv.render(element)
     assert section.insight_channels() == ci.NO_DATA
     assert section.insight_leaderboard() == ci.NO_DATA
+
+
+def test_button_tooltips_open_below_the_buttons(reference_store):
+    from bokeh.models import Tooltip
+    view = CampaignSection(store=reference_store, filters=Filters(reference_store))
+    page = view.__panel__()
+    groups = [w for w in page.select(pn.widgets.RadioButtonGroup) if w.description is not None]
+    assert groups and all(isinstance(w.description, Tooltip) and w.description.position == "bottom" for w in groups)
+    stacking = [w for w in groups if w.value in ("Absolute", "100 % stacked")][0]
+    assert stacking.description.content == "Absolute spend or shares"
