@@ -278,6 +278,8 @@ class ProductSection(Section):
             rects, color="margin", cmap=TREEMAP_CMAP, clim=self.treemap_colour_limits(), colorbar=True,
             clabel="Profit margin (%)", line_color="white", line_width=1.5, responsive=False, height=None,
             frame_width=TREEMAP_FRAME[0], frame_height=TREEMAP_FRAME[1], xaxis=None, yaxis=None,
+            # Sized by its frame: Bokeh's "fixed" mode also wants width and height (W-1005 FIXED_SIZING_MODE).
+            backend_opts={"plot.sizing_mode": None},
             xlim=(x, x + width), ylim=(y, y + height), active_tools=[], default_tools=["reset", "save"],
             hover_tooltips=hover_tooltips([(LEVEL_NAMES[len(self.path)], "@name"),
                                            ("Share of sales here", "@share_text")]),
