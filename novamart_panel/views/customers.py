@@ -56,6 +56,7 @@ TOP_VALUE_CHECK = 0.10     # "x Budget customers reach the top 10 % by LTV"
 LOW_VALUE_SEGMENT = "Budget"
 MIN_BUBBLE, MAX_BUBBLE = 14, 64   # bubble diameters (px); zero-spend channels get the minimum
 CHART_HEIGHT = 380
+TIER_MIX_MIN_WIDTH = 340   # narrower than this, the segment-mix bars go below the sunburst
 # Customer data has a region column only, so the other global filters never change the customer views.
 CUSTOMER_DEPS = tuple(name for name, tables in FILTER_COLUMNS.items() if "customers" in tables)
 
@@ -683,10 +684,11 @@ class CustomerSection(Section):
         frame["count_text"] = [count(v) for v in frame["customers"]]
         bars = hv.Bars(frame, [hv.Dimension("city_tier", label="City tier"),
                                hv.Dimension("customer_segment", label="Segment")],
-                       [hv.Dimension("percent", label="Share of the tier's customers (%)"), "share_text",
+                       [hv.Dimension("percent", label="Share of the tier (%)"), "share_text",
                         "count_text"])
-        return house_opts(bars, stacked=True, cmap=SEGMENT_COLORS, legend_position="right", ylim=(0, 100),
-                          height=CHART_HEIGHT, title="Segment mix by city tier",
+        # No legend (the card's swatches name the segments): beside the sunburst the chart is narrow.
+        return house_opts(bars, stacked=True, cmap=SEGMENT_COLORS, show_legend=False, ylim=(0, 100),
+                          invert_axes=True, height=CHART_HEIGHT, title="Segment mix by city tier (%)",
                           hover_tooltips=[("Tier · segment", "@{city_tier} · @{customer_segment}"),
                                           ("Share of tier", "@{share_text}"), ("Customers", "@{count_text}")])
 
@@ -812,6 +814,8 @@ class CustomerSection(Section):
             theme="midnight" if pn.config.theme == "dark" else "simple",   # Tabulator does not follow the page
             configuration={"columnDefaults": {"headerSort": False},
                            "placeholder": "No customer meets both conditions: see the sentence under the chart."})
+        tier_mix = chart(self.plot_tier_mix, height=CHART_HEIGHT)
+        tier_mix.param.update(min_width=TIER_MIX_MIN_WIDTH, styles={"flex": "1 1 0"})
         views = [
             ("1. Age distribution", [widget("age_bin_width", pn.widgets.IntSlider),
                                      widget("age_by_segment", pn.widgets.Checkbox, css_classes=["age-by-segment"]),
@@ -839,7 +843,9 @@ class CustomerSection(Section):
             ("6. Region → city tier → segment", [markdown(
                 "Click a wedge to zoom into it; click the centre to go back up. Hover for counts and shares."),
                 pn.pane.HTML(segment_legend("Outer ring:"))],
-             pn.Row(self.sunburst, chart(self.plot_tier_mix, height=CHART_HEIGHT), sizing_mode="stretch_width"),
+             # Side by side where the card is wide enough, the bars below the sunburst where it is not.
+             pn.FlexBox(self.sunburst, tier_mix, flex_wrap="wrap", align_items="flex-start",
+                        sizing_mode="stretch_width"),
              self.insight_sunburst),
             ("7. Churn risk", [widget("churn_threshold", pn.widgets.FloatSlider, format="0%"),
                                widget("top_value_share", pn.widgets.FloatSlider, format="0%"),

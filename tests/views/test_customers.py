@@ -535,7 +535,7 @@ def test_tier_mix_bars_sit_beside_the_sunburst(reference_store, customers):
     got = bars.dframe().set_index(["city_tier", "customer_segment"])["percent"]
     assert np.allclose(got.sort_index(), shares.sort_index())
     card = [c for c in view.layout().select(pn.Card) if c.title.startswith("6.")][0]
-    row = next(r for r in card.select(pn.Row) if isinstance(r[0], pn.pane.Bokeh))
+    row = next(r for r in card.select(pn.FlexBox) if isinstance(r[0], pn.pane.Bokeh))
     assert isinstance(row[0], pn.pane.Bokeh) and row[1]._novamart_chart[0].__name__ == "plot_tier_mix"
 
 
