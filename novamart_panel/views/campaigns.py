@@ -374,10 +374,9 @@ class CampaignSection(Section):
             hover_tooltips=[("Date", "@{date_text}"), ("All channels", "@{total_text}")]
             + [(channel, f"@{{{field}}}") for channel, field in reversed(fields.items())])
         return hv.Overlay([*layers, carrier]).opts(
-            hv.opts.Overlay(responsive=True, height=360, legend_position="top_left", toolbar="above",
-                            yformatter=NumeralTickFormatter(format="0,0"),
-                            title="Cumulative conversions by channel", ylabel="Conversions (cumulative)",
-                            xlabel="Date", active_tools=["wheel_zoom"]))
+            responsive=True, height=360, legend_position="top_left", toolbar="above",
+            yformatter=NumeralTickFormatter(format="0,0"), title="Cumulative conversions by channel",
+            ylabel="Conversions (cumulative)", xlabel="Date", active_tools=["wheel_zoom"])
 
     @param.depends(*FILTER_DEPS, "calendar_year", "calendar_metric")
     def plot_calendar(self) -> hv.Element:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+import holoviews.plotting.bokeh  # noqa: F401 - registers the backend the plots use
 import panel as pn
 import pytest
 from bokeh.core.validation import check_integrity
