@@ -339,10 +339,10 @@ def month_channels_summary(month_sums: pd.DataFrame, month: dt.date) -> str:
 
 
 def label_offsets(x, y, texts, width_px: float = 640.0, height_px: float = 300.0, line_px: float = 14.0,
-                  char_px: float = 6.5, gap_px: float = 10.0) -> np.ndarray:
+                  char_px: float = 6.5, gap_px: float = 10.0, shifts=None) -> np.ndarray:
     """Vertical screen offsets (pixels, up positive) that keep point labels from overlapping.
 
-    Each label starts level with its point, `gap_px` to its right; points are mapped onto a `width_px` ×
+    Each label starts level with its point, `gap_px` (or its own `shifts` pixels) to its right; points are mapped onto a `width_px` ×
     `height_px` plot of their own extent. Going from the top point down, a label whose box would overlap one
     already placed moves just below it. Pure geometry: the chart applies the offsets in screen pixels, so
     they hold at any zoom where the points are at least as far apart as at the full extent."""
@@ -352,7 +352,7 @@ def label_offsets(x, y, texts, width_px: float = 640.0, height_px: float = 300.0
         return offsets
     span_x = np.ptp(x) or 1.0
     span_y = np.ptp(y) or 1.0
-    px = (x - x.min()) / span_x * width_px + gap_px
+    px = (x - x.min()) / span_x * width_px + (gap_px if shifts is None else np.asarray(shifts, dtype=float))
     py = (y - y.min()) / span_y * height_px
     widths = np.array([len(str(t)) * char_px for t in texts])
     placed: list[tuple[float, float, float]] = []    # left, right, centre height of placed labels
@@ -368,3 +368,32 @@ def label_offsets(x, y, texts, width_px: float = 640.0, height_px: float = 300.0
         placed.append((px[i], px[i] + widths[i], centre))
         offsets[i] = centre - py[i]
     return offsets
+
+
+def label_shifts(x, y, texts, sizes, width_px: float = 640.0, height_px: float = 300.0, line_px: float = 14.0,
+                 char_px: float = 6.5, gap_px: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+    """Screen offsets (dx right, dy up, pixels) for labels of bubbles of diameter `sizes`: each label starts
+    right of every bubble its text row would cross, then labels that would still overlap move apart vertically
+    (`label_offsets`), and the first step runs again for the rows they moved to."""
+    x, y, sizes = (np.asarray(v, dtype=float) for v in (x, y, sizes))
+    if len(x) == 0:
+        return np.zeros(0), np.zeros(0)
+    px = (x - x.min()) / (np.ptp(x) or 1.0) * width_px
+    py = (y - y.min()) / (np.ptp(y) or 1.0) * height_px
+
+    widths = np.array([len(str(t)) * char_px for t in texts])
+
+    def clear_of_bubbles(dy: np.ndarray) -> np.ndarray:
+        # Left to right, a bubble under the label's text (as far as it reaches now) pushes the label past it.
+        dx = sizes / 2 + gap_px
+        for j in range(len(x)):
+            row = py[j] + dy[j]
+            for i in np.argsort(px, kind="stable"):
+                under_text = px[i] - sizes[i] / 2 < px[j] + dx[j] + widths[j] and px[i] + sizes[i] / 2 > px[j] + dx[j]
+                if i != j and under_text and abs(py[i] - row) < sizes[i] / 2 + line_px / 2:
+                    dx[j] = px[i] - px[j] + sizes[i] / 2 + gap_px
+        return dx
+
+    dx = clear_of_bubbles(np.zeros(len(x)))
+    dy = label_offsets(x, y, texts, width_px, height_px, line_px, char_px, shifts=dx)
+    return clear_of_bubbles(dy), dy

@@ -415,8 +415,9 @@ class CampaignSection(Section):
                              line_color="white", show_legend=False, tools=["hover"],
                              hover_tooltips=tooltips("cpa", "roas", "spend", "conversions", first=CHANNEL_TIP))
         # Screen-pixel offsets: right of the bubble's rim, and moved down where labels would overlap.
-        frame["dx"] = frame["size"] / 2 + 3
-        frame["dy"] = -ci.label_offsets(frame["cpa"], frame["roas"], frame["channel"], width_px=560, height_px=260)
+        dx, dy = ci.label_shifts(frame["cpa"], frame["roas"], frame["channel"], frame["size"], width_px=560,
+                                 height_px=260)
+        frame["dx"], frame["dy"] = dx, -dy
         labels = hv.Labels(frame, ["cpa", "roas"], ["channel", "dx", "dy"]).opts(
             text_color="#888888", text_font_size="9pt", text_align="left", text_baseline="middle",
             hooks=[_pixel_offset_labels])
@@ -427,6 +428,7 @@ class CampaignSection(Section):
                                hv.HLine(portfolio["roas"] if defined else 0.0))]
         return hv.Overlay([points, labels, *guides]).opts(
             responsive=True, height=360, toolbar="above", xformatter=rupee_ticks(),
+            padding=((0.05, 0.22), 0.08),   # room on the right for the labels of the costliest channels
             title="CPA vs ROAS by channel (dotted: portfolio CPA and ROAS)")
 
     @param.depends(*FILTER_DEPS, "roas_scale")

@@ -209,3 +209,15 @@ def test_label_offsets_move_overlapping_labels_apart():
     assert ci.label_offsets([1.0], [1.0], ["A"]).tolist() == [0.0]
     # Far apart horizontally: no move even at the same height.
     assert ci.label_offsets([0, 100], [5, 5], ["A", "B"], width_px=600).tolist() == [0.0, 0.0]
+
+
+def test_label_shifts_start_labels_right_of_the_bubbles_they_would_cross():
+    # A at 0 px and B at 10 px, same height: B's 20-px bubble (0–20 px) lies under A's text, which would start at
+    # 8 px, so A's label starts right of it (10 + 10 + 3); B's own label starts just right of its rim (13).
+    # Both labels then start at 23 px: they move apart vertically. C is alone at the top.
+    dx, dy = ci.label_shifts([0, 1, 1], [0, 0, 100], ["A", "B", "C"], [10, 20, 10], width_px=10, height_px=100)
+    assert dx.tolist() == [23, 13, 8] and dy[2] == 0
+    assert abs(dy[0] - dy[1]) >= 14
+    # A bubble far to the right on the same row does not pull a label across the chart.
+    dx, _ = ci.label_shifts([0, 100], [0, 0], ["A", "B"], [10, 40], width_px=600, height_px=100)
+    assert dx[0] == 8
