@@ -335,7 +335,7 @@ class ModelEvaluationSection(Section):
             tips = [("Training leads", "@training_size{0,0}"), (f"{label} score", f"@{column}{{0.000}}"),
                     ("Std", f"@{column}_std{{0.000}}")]
             layers.append(hv.Scatter(table, size, [score, f"{column}_std"]).opts(color=colour, size=6, **_hover(tips)))
-        return house_opts(hv.Overlay(layers), title="Learning curve", legend_position="right")
+        return house_opts(hv.Overlay(layers), title="Learning curve", legend_position="bottom", legend_cols=2)
 
     @param.depends("importance_order", "show_error_bars")
     def plot_importance(self) -> hv.Overlay:

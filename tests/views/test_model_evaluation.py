@@ -333,7 +333,7 @@ def test_exports_every_threshold(section, leads):
 def test_legends_of_charts_with_points_sit_outside_the_plot(section):
     from bokeh.models import Legend
     learning = hv.render(section.plot_learning())
-    assert any(isinstance(item, Legend) for item in learning.right)
+    assert any(isinstance(item, Legend) for item in learning.below)
     assert not any(isinstance(item, Legend) for item in learning.center)
     profit = hv.render(house_opts(section.plot_profit() * section.profit_marker(), **PROFIT_OPTIONS))
     assert any(isinstance(item, Legend) for item in profit.right)
