@@ -102,8 +102,29 @@ def channel_ranking(channel_sums: pd.DataFrame, metric: str) -> str:
     return text + "."
 
 
+def missing_region_quarters(region_quarter: pd.DataFrame) -> dict[str, list[str]]:
+    """Per region, the quarters of the year with data for some region but no rows for this one (its bars are
+    absent there, not zero), regions and quarters in sorted order."""
+    quarters = sorted(region_quarter["quarter"].dropna().unique())
+    present = set(zip(region_quarter["region"], region_quarter["quarter"]))
+    missing = {region: [q for q in quarters if (region, q) not in present]
+               for region in sorted(region_quarter["region"].dropna().unique())}
+    return {region: gaps for region, gaps in missing.items() if gaps}
+
+
+def missing_quarters_sentence(region_quarter: pd.DataFrame, year: int) -> str:
+    """'No data for Central in Q3 and Q4 2024, West in Q4 2024: ...', or '' when every region has every quarter."""
+    missing = missing_region_quarters(region_quarter)
+    if not missing:
+        return ""
+    parts = [f"{strong(region)} in {' and '.join(quarters) if len(quarters) < 3 else ', '.join(quarters)} {year}"
+             for region, quarters in missing.items()]
+    return (f" **No data** for {'; '.join(parts)}: those bars are missing, not zero (no campaign rows there under "
+            "the current filters).")
+
+
 def region_quarter_summary(region_quarter: pd.DataFrame, year: int) -> str:
-    """The leading region of a year and its strongest and weakest quarters."""
+    """The leading region of a year, its strongest and weakest quarters, and the regions missing a quarter."""
     if region_quarter.empty or region_quarter["revenue"].sum() <= 0:
         return f"No revenue in {year} under the current filters."
     by_region = region_quarter.groupby("region")["revenue"].sum().sort_values(ascending=False)
@@ -114,7 +135,7 @@ def region_quarter_summary(region_quarter: pd.DataFrame, year: int) -> str:
     if len(by_quarter) > 1:
         text += (f"; {strong(by_quarter.index[0])} was the strongest quarter ({rupees(by_quarter.iloc[0])}) "
                  f"and {escape_markdown(by_quarter.index[-1])} the weakest ({rupees(by_quarter.iloc[-1])})")
-    return text + "."
+    return text + "." + missing_quarters_sentence(region_quarter, year)
 
 
 def spend_mix_summary(monthly_spend: pd.DataFrame) -> str:
@@ -315,3 +336,64 @@ def month_channels_summary(month_sums: pd.DataFrame, month: dt.date) -> str:
     top = frame.loc[frame["revenue"].idxmax()]
     return (f"In {strong(label)}, {strong(top.channel)} earned the most ({rupees(top.revenue)}, ROAS {ratio(top.roas)}); "
             f"all channels together spent {rupees(frame['spend'].sum())} and earned {rupees(frame['revenue'].sum())}.")
+
+
+def label_offsets(x, y, texts, width_px: float = 640.0, height_px: float = 300.0, line_px: float = 14.0,
+                  char_px: float = 6.5, gap_px: float = 10.0, shifts=None) -> np.ndarray:
+    """Vertical screen offsets (pixels, up positive) that keep point labels from overlapping.
+
+    Each label starts level with its point, `gap_px` (or its own `shifts` pixels) to its right; points are mapped onto a `width_px` ×
+    `height_px` plot of their own extent. Going from the top point down, a label whose box would overlap one
+    already placed moves just below it. Pure geometry: the chart applies the offsets in screen pixels, so
+    they hold at any zoom where the points are at least as far apart as at the full extent."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    offsets = np.zeros(len(x))
+    if len(x) < 2:
+        return offsets
+    span_x = np.ptp(x) or 1.0
+    span_y = np.ptp(y) or 1.0
+    px = (x - x.min()) / span_x * width_px + (gap_px if shifts is None else np.asarray(shifts, dtype=float))
+    py = (y - y.min()) / span_y * height_px
+    widths = np.array([len(str(t)) * char_px for t in texts])
+    placed: list[tuple[float, float, float]] = []    # left, right, centre height of placed labels
+    for i in sorted(range(len(x)), key=lambda k: (-py[k], px[k])):
+        centre = py[i]
+        moved = True
+        while moved:
+            moved = False
+            for left, right, other in placed:
+                if px[i] < right and left < px[i] + widths[i] and abs(centre - other) < line_px:
+                    centre = other - line_px
+                    moved = True
+        placed.append((px[i], px[i] + widths[i], centre))
+        offsets[i] = centre - py[i]
+    return offsets
+
+
+def label_shifts(x, y, texts, sizes, width_px: float = 640.0, height_px: float = 300.0, line_px: float = 14.0,
+                 char_px: float = 6.5, gap_px: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+    """Screen offsets (dx right, dy up, pixels) for labels of bubbles of diameter `sizes`: each label starts
+    right of every bubble its text row would cross, then labels that would still overlap move apart vertically
+    (`label_offsets`), and the first step runs again for the rows they moved to."""
+    x, y, sizes = (np.asarray(v, dtype=float) for v in (x, y, sizes))
+    if len(x) == 0:
+        return np.zeros(0), np.zeros(0)
+    px = (x - x.min()) / (np.ptp(x) or 1.0) * width_px
+    py = (y - y.min()) / (np.ptp(y) or 1.0) * height_px
+
+    widths = np.array([len(str(t)) * char_px for t in texts])
+
+    def clear_of_bubbles(dy: np.ndarray) -> np.ndarray:
+        # Left to right, a bubble under the label's text (as far as it reaches now) pushes the label past it.
+        dx = sizes / 2 + gap_px
+        for j in range(len(x)):
+            row = py[j] + dy[j]
+            for i in np.argsort(px, kind="stable"):
+                under_text = px[i] - sizes[i] / 2 < px[j] + dx[j] + widths[j] and px[i] + sizes[i] / 2 > px[j] + dx[j]
+                if i != j and under_text and abs(py[i] - row) < sizes[i] / 2 + line_px / 2:
+                    dx[j] = px[i] - px[j] + sizes[i] / 2 + gap_px
+        return dx
+
+    dx = clear_of_bubbles(np.zeros(len(x)))
+    dy = label_offsets(x, y, texts, width_px, height_px, line_px, char_px, shifts=dx)
+    return clear_of_bubbles(dy), dy

@@ -307,3 +307,25 @@ def retrain_lead_model(
         "feature_columns": features,
         "pipeline": pipeline,
     }
+
+
+_UNIT_SUFFIXES = {"seconds": "s", "minutes": "min", "days": "days", "pct": "%", "percent": "%"}
+
+
+def feature_label(name: str) -> str:
+    """A model feature as people read it: 'webinar_attendance' → 'Webinar attendance',
+    'company_size_encoded' → 'Company size', 'time_on_site_seconds' → 'Time on site (s)'."""
+    words = [w for w in str(name).replace("-", "_").split("_") if w]
+    if len(words) > 1 and words[-1].lower() == "encoded":
+        words = words[:-1]
+    unit = ""
+    if len(words) > 1 and words[-1].lower() in _UNIT_SUFFIXES:
+        unit = f" ({_UNIT_SUFFIXES[words.pop().lower()]})"
+    text = " ".join(words)
+    return (text[:1].upper() + text[1:] + unit) if text else str(name)
+
+
+def feature_labels(names) -> list[str]:
+    """`feature_label` of each name, the raw name added where two would read the same."""
+    labels = [feature_label(n) for n in names]
+    return [f"{label} ({name})" if labels.count(label) > 1 else label for label, name in zip(labels, names)]

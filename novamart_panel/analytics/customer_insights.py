@@ -253,9 +253,9 @@ def channel_bubble_summary(channels: pd.DataFrame) -> str:
 
 # -- 6. region → city tier → segment ---------------------------------------------------------------
 def hierarchy_summary(frame: pd.DataFrame, levels: list[str], size: str, root=(), focus: str | None = None,
-                      root_label: str = "All customers") -> str:
-    """At the zoomed node: its size, its largest child, and how the share of `focus` (a value of the last
-    level) varies across the children."""
+                      root_label: str = "All customers", tier_level: str = "city_tier") -> str:
+    """At the zoomed node: its size, how the share of `focus` (a value of the last level) varies across
+    `tier_level` (the city tiers, first) and across the children, and its largest child."""
     root = tuple(root)
     inside = frame
     for level, value in zip(levels, root):
@@ -268,16 +268,49 @@ def hierarchy_summary(frame: pd.DataFrame, levels: list[str], size: str, root=()
     children = inside.groupby(child_level)[size].sum().sort_values(ascending=False)
     text = f"{strong(name)}: {count(total)} customers"
     text += f" ({percent(total / whole)} of all shown)." if root else "."
+    if tier_level in levels and focus is not None and levels.index(tier_level) >= len(root):
+        text += " " + tier_share_sentence(share_by_level(frame, levels, size, root, tier_level, levels[-1]), focus,
+                                          tier_level, levels[-1])
     text += (f" The largest {child_level.replace('_', ' ')} is {strong(children.index[0])} "
              f"({percent(children.iloc[0] / total)}).")
     leaf = levels[-1]
-    if focus is not None and child_level != leaf and len(children) > 1:
+    if focus is not None and child_level not in (leaf, tier_level) and len(children) > 1:
         focus_share = (inside[inside[leaf] == focus].groupby(child_level)[size].sum()
                        .reindex(children.index, fill_value=0) / children).sort_values(ascending=False)
         text += (f" {escape_markdown(focus)} customers make up {percent(focus_share.iloc[0])} of "
                  f"{escape_markdown(focus_share.index[0])} against {percent(focus_share.iloc[-1])} of "
                  f"{escape_markdown(focus_share.index[-1])}.")
     return text
+
+
+def share_by_level(frame: pd.DataFrame, levels: list[str], size: str, root=(), across: str = "city_tier",
+                   leaf: str = "customer_segment") -> pd.DataFrame:
+    """Under the zoomed node `root`: per value of `across` and of `leaf`, the customers and their share of that
+    `across` value (`across`, `leaf`, `customers`, `share`), `across` in sorted order."""
+    inside = frame
+    for level, value in zip(levels, tuple(root)):
+        inside = inside[inside[level] == value]
+    counts = inside.groupby([across, leaf], as_index=False)[size].sum().rename(columns={size: "customers"})
+    totals = counts.groupby(across)["customers"].transform("sum")
+    counts["share"] = counts["customers"] / totals.where(totals > 0)
+    return counts.sort_values([across, leaf], ignore_index=True)
+
+
+def tier_share_sentence(shares: pd.DataFrame, focus: str, across: str = "city_tier",
+                        leaf: str = "customer_segment") -> str:
+    """Which value of `across` (city tier) has the highest and the lowest share of `focus` customers."""
+    label = across.replace("_", " ")
+    share = (shares[shares[leaf] == focus].set_index(across)["share"]
+             .reindex(sorted(shares[across].unique())).fillna(0.0))
+    if len(share) < 2:
+        return f"Only one {label} here, so {label}s cannot be compared."
+    ordered = share.sort_values(kind="stable")
+    low, high = ordered.index[0], ordered.index[-1]
+    if np.isclose(ordered.iloc[0], ordered.iloc[-1]):
+        return f"{escape_markdown(focus)} customers make up {percent(ordered.iloc[0], 1)} of every {label}."
+    others = " and ".join(f"{percent(v, 1)} in {escape_markdown(k)}" for k, v in share.items() if k != low)
+    return (f"By {label}: {strong(low)} has the lowest {escape_markdown(focus)} share, {percent(share[low], 1)} "
+            f"against {others}; {strong(high)} the highest.")
 
 
 # -- 7. churn risk ---------------------------------------------------------------------------------------
@@ -305,3 +338,26 @@ def churn_summary(totals: pd.Series, at_risk: pd.DataFrame, threshold: float, to
     return text + (f" **{count(len(at_risk))} {condition} are at risk**, holding {rupees(value)} of lifetime value; "
                    f"expected loss (probability × LTV) is {strong(rupees(loss))}. Most are {escape_markdown(mix.index[0])} "
                    f"({count(mix.iloc[0])}).")
+
+
+RISK_DECILE = 0.9   # the default churn threshold: where the riskiest tenth of the high-value customers starts
+
+
+def default_churn_threshold(quantile_value: float, step: float = 0.01, fallback: float = 0.6) -> float:
+    """The churn threshold a page opens with: the churn probability at which the riskiest tenth of the high-value
+    customers starts (`quantile_value`), rounded *down* to `step` so that the tenth stays in the list;
+    `fallback` when there are no such customers."""
+    if quantile_value is None or not np.isfinite(quantile_value):
+        return fallback
+    steps = np.floor(round(float(quantile_value) / step, 9))
+    return float(min(max(steps * step, step), 1.0))
+
+
+def threshold_note(threshold: float, default: float, top_share: float, include_churned: bool) -> str:
+    """How the churn threshold was chosen: from the data by default, by the user otherwise."""
+    who = "customers" if include_churned else "customers not yet churned"
+    basis = (f"the churn probability at which the riskiest tenth of the {who} in the top {percent(top_share, 0)} by "
+             f"LTV starts (their 90th percentile), rounded down to a whole percent")
+    if round(threshold, 6) == round(default, 6):
+        return f"The threshold **{percent(threshold, 0)}** was chosen from the data: {basis}."
+    return (f"Threshold set to **{percent(threshold, 0)}**; the data's default is {percent(default, 0)}: {basis}.")

@@ -141,30 +141,55 @@ def growth_sentence(states: pd.DataFrame) -> str:
 
 
 def few_stores_high_satisfaction(states: pd.DataFrame) -> pd.Series | None:
-    """The most satisfied state among those with at most the median store count (None if no data)."""
+    """The most satisfied state among those with *fewer* stores than the median (None if there is none)."""
     usable = states.dropna(subset=["store_count", "customer_satisfaction"])
     if usable.empty:
         return None
-    few_stores = usable[usable["store_count"] <= usable["store_count"].median()]
+    few_stores = usable[usable["store_count"] < usable["store_count"].median()]
+    if few_stores.empty:
+        return None
     return few_stores.sort_values(["customer_satisfaction", "store_count"], ascending=[False, True],
                                   kind="stable").iloc[0]
 
 
+def _stores(value) -> str:
+    return f"{fmt.count(value)} store{'' if value == 1 else 's'}"
+
+
 def stores_satisfaction_sentence(states: pd.DataFrame) -> str:
-    """A state with few stores and high satisfaction, and whether store count and satisfaction go together."""
+    """The most satisfied state and its store count against the median, whether a state with fewer stores than
+    the median still beats the median satisfaction, and whether store count and satisfaction go together."""
     usable = states.dropna(subset=["store_count", "customer_satisfaction"])
-    standout = few_stores_high_satisfaction(usable)
-    if standout is None:
+    if usable.empty:
         return "No state in the selection has both a store count and a satisfaction score."
+    best = usable.sort_values(["customer_satisfaction", "store_count"], ascending=[False, True],
+                              kind="stable").iloc[0]
     median_stores = usable["store_count"].median()
     median_score = usable["customer_satisfaction"].median()
-    score = format_metric("customer_satisfaction", standout["customer_satisfaction"])
-    comparison = ("above" if standout["customer_satisfaction"] > median_score
-                  else "level with" if standout["customer_satisfaction"] == median_score else "below")
-    sentence = (f"{_names([standout['state']])} has only {fmt.count(standout['store_count'])} stores "
-                f"(median {fmt.count(median_stores)}) yet the best satisfaction among the states with at most "
-                f"the median store count: {score}, {comparison} the median "
-                f"{format_metric('customer_satisfaction', median_score)}.")
+    score = format_metric("customer_satisfaction", best["customer_satisfaction"])
+    if len(usable) == 1:
+        return (f"{_names([best['state']])}, the only state shown, scores {score} with "
+                f"{_stores(best['store_count'])}.")
+    standout = few_stores_high_satisfaction(usable)
+    if best["store_count"] < median_stores:
+        sentence = (f"{_names([best['state']])} has the best satisfaction ({score}) with only "
+                    f"{_stores(best['store_count'])}, fewer than the median of {fmt.count(median_stores)}.")
+    else:
+        sentence = (f"{_names([best['state']])} has the best satisfaction ({score}) with "
+                    f"{_stores(best['store_count'])} ({'the median' if best['store_count'] == median_stores else 'above the median'} "
+                    f"of {fmt.count(median_stores)}).")
+        if standout is None:
+            sentence += " No state has fewer stores than the median."
+        else:
+            other = format_metric("customer_satisfaction", standout["customer_satisfaction"])
+            if standout["customer_satisfaction"] > median_score:
+                sentence += (f" {_names([standout['state']])} has only {_stores(standout['store_count'])} yet "
+                             f"scores {other}, above the median satisfaction "
+                             f"{format_metric('customer_satisfaction', median_score)}.")
+            else:
+                sentence += (f" No state with fewer stores than the median beats the median satisfaction "
+                             f"{format_metric('customer_satisfaction', median_score)}: the best of them, "
+                             f"{escape_markdown(standout['state'])} ({_stores(standout['store_count'])}), scores {other}.")
     correlation = stores_satisfaction_correlation(usable)
     if np.isfinite(correlation):
         if abs(correlation) < 0.2:

@@ -111,8 +111,24 @@ def ltv_box_stats(store: DataStore, state: FilterState) -> pd.DataFrame:
         f"customers c {c_where} GROUP BY f.segment",
         [_listed(boxes["segment"]), _listed(low), _listed(high), *c_params])
     columns = ["segment", "customers", "q1", "median", "q3", "maximum", "lower", "upper", "low_outliers",
-               "high_outliers"]
+               "high_outliers", "low_fence", "high_fence"]
+    boxes = boxes.assign(low_fence=low, high_fence=high)
     return boxes.merge(whiskers, on="segment", how="left")[columns]
+
+
+def ltv_outliers(store: DataStore, state: FilterState, fences: pd.DataFrame, per_segment: int) -> pd.DataFrame:
+    """Customers whose lifetime value lies beyond their segment's whisker fences (`fences`: segment, low, high),
+    the most extreme `per_segment` of each segment first, with a `jitter` in [-0.5, 0.5) for drawing."""
+    c_where, c_params = _where(state, "c.customer_segment IS NOT DISTINCT FROM f.segment",
+                               "(c.lifetime_value < f.low OR c.lifetime_value > f.high)")
+    return store.query(
+        "SELECT c.customer_id, c.customer_segment AS segment, c.lifetime_value, c.age, c.city_tier, c.region, "
+        "(hash(c.customer_id) % 1000) / 1000.0 - 0.5 AS jitter "
+        "FROM (SELECT unnest(?::VARCHAR[]) AS segment, unnest(?::DOUBLE[]) AS low, unnest(?::DOUBLE[]) AS high) f, "
+        f"customers c {c_where} QUALIFY row_number() OVER (PARTITION BY c.customer_segment ORDER BY "
+        "greatest(c.lifetime_value - f.high, f.low - c.lifetime_value) DESC, c.customer_id) <= ? "
+        "ORDER BY segment, c.customer_id",
+        [_listed(fences["segment"]), _listed(fences["low"]), _listed(fences["high"]), *c_params, int(per_segment)])
 
 
 def _listed(values: pd.Series) -> list:
@@ -267,6 +283,18 @@ def churn_totals(store: DataStore, state: FilterState, threshold: float, top_sha
         "any_value(ltv_cut) AS ltv_cut, max(churn_probability) FILTER "
         "(WHERE lifetime_value >= ltv_cut AND (? OR is_churned = 0)) AS max_probability_high_value "
         "FROM base, cut", [*params, threshold, threshold, include_churned]).iloc[0]
+
+
+def high_value_churn_quantile(store: DataStore, state: FilterState, top_share: float, include_churned: bool,
+                              quantile: float) -> float:
+    """The `quantile` of churn probability among the customers in the top `top_share` by LTV (churned ones only
+    if included); NaN when there are none."""
+    head, params = _risk_sql(state, top_share)
+    value = store.query(
+        head + "SELECT quantile_cont(churn_probability, ?) FILTER "
+        "(WHERE lifetime_value >= ltv_cut AND (? OR is_churned = 0)) AS q FROM base, cut",
+        [*params, quantile, include_churned])["q"].iloc[0]
+    return float(value) if pd.notna(value) else float("nan")
 
 
 def at_risk_customers(store: DataStore, state: FilterState, threshold: float, top_share: float,

@@ -17,7 +17,7 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.models import ColumnDataSource, HoverTool, NumberFormatter, SaveTool
-from bokeh.palettes import Category10_10, Dark2_8
+from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
 from ..analytics import attribution_insights as ai
@@ -26,6 +26,8 @@ from ..analytics.attribution import MODEL_NAMES, attribute, credit_shares, journ
 from ..analytics.attribution_insights import CONVERSION_NODE, EXIT_NODE, MODEL_LABELS, model_label
 from ..analytics.funnel import funnel_steps
 from ..data.contract import ATTRIBUTION_MODELS
+from ..data.queries import FilterState, campaign_totals
+from ..palette import colours as palette_colours
 from ..format import count, number, percent
 from .base import BAD, GOOD, Section, chart, house_opts, insight, markdown, notice, readable_text_colours, \
     section_header, table_label, memoized
@@ -44,6 +46,8 @@ BAR_HALF_HEIGHT = 0.3   # of the 1 unit between funnel stages: the rest is room 
 CORRELATION_CMAP = "RdBu_r"   # diverging: blue negative, white 0, red positive
 DONUT_INNER, DONUT_OUTER = 0.58, 1.0
 DONUT_SIZE = 400
+LABEL_RADIUS = (DONUT_INNER + DONUT_OUTER) / 2
+MIN_LABEL_TURN = 0.03   # wedges under 3 % of the ring are too narrow for a label (the hover has it)
 MODEL_COLOURS = dict(zip(MODEL_LABELS.values(), Category10_10, strict=False))
 OUTCOME_COLOURS = {CONVERSION_NODE: GOOD, EXIT_NODE: BAD}
 
@@ -54,10 +58,8 @@ def text_colour() -> str:
 
 
 def channel_colours(channels, touchpoints) -> dict[str, str]:
-    """One colour per name across both files: a name in both (Email, Direct…) keeps one colour."""
-    names = list(dict.fromkeys([*channels, *touchpoints]))
-    palette = list(Category10_10) + list(Dark2_8)
-    return {name: palette[i % len(palette)] for i, name in enumerate(names)}
+    """One colour per name across both files and the whole app (`palette`): Email is Email's colour everywhere."""
+    return palette_colours("channel", [*channels, *touchpoints])
 
 
 def donut_wedges(shares: pd.Series, conversions: pd.Series | None, colours: dict[str, str]) -> pd.DataFrame:
@@ -82,7 +84,20 @@ def donut_wedges(shares: pd.Series, conversions: pd.Series | None, colours: dict
         "color": [colours.get(name, "#888888") for name in ordered.index],
         "start_angle": math.pi / 2 - 2 * math.pi * ends,
         "end_angle": math.pi / 2 - 2 * math.pi * starts,
+        # Percentage label in the middle of the ring, on wedges wide enough for it.
+        "label_x": LABEL_RADIUS * np.cos(math.pi / 2 - math.pi * (starts + ends)),
+        "label_y": LABEL_RADIUS * np.sin(math.pi / 2 - math.pi * (starts + ends)),
+        "label_text": [percent(v, decimals=0, scale=100) if turn >= MIN_LABEL_TURN else ""
+                       for v, turn in zip(ordered, turns)],
+        "label_color": [ink_on(colours.get(name, "#888888")) for name in ordered.index],
     })
+
+
+def ink_on(fill: str) -> str:
+    """Black or white text, whichever reads better on `fill` ('#rrggbb'; WCAG relative luminance)."""
+    channels = [int(fill[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return "#000000" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.179 else "#ffffff"
 
 
 def _sankey_text_colour(plot, element) -> None:
@@ -99,7 +114,7 @@ class AttributionSection(Section):
     slug = "attribution"
     # Empty: each view needs only its own file and shows a notice in its place when it is missing.
     tables = ()
-    also_reads = ('attribution', 'funnel', 'journeys', 'correlations')
+    also_reads = ('attribution', 'funnel', 'journeys', 'correlations', 'campaigns')
     spec_section = "4.6"
 
     credit_source = param.Selector(default=PROVIDED, objects=[PROVIDED, COMPUTED], label="Credit from",
@@ -219,12 +234,15 @@ class AttributionSection(Section):
     @param.depends(*DONUT_PARAMS)
     @memoized
     def donut_centre(self) -> dict[str, list]:
-        """The text in the donut's hole: conversions credited (computed) or the share the file accounts for."""
+        """The text in the donut's hole: the conversions shared out: those of the journeys (computed), or the
+        campaign data's (all campaigns, whole period) for the provided shares, which carry no count."""
         wedges = self.donut_credit()
         if self.credit_source == COMPUTED:
             value, caption = count(wedges["conversions"].sum()), "conversions"
+        elif self.store.has("campaigns"):
+            value, caption = count(campaign_totals(self.store, FilterState())["conversions"]), "campaign conversions"
         else:
-            value, caption = percent(wedges["share"].sum(), decimals=0, scale=100), "of conversions"
+            value, caption = count(len(wedges)), "channels (shares only)"
         return {"text": [value, caption], "y": [0.1, -0.14], "size": ["26px", "13px"]}
 
     @param.depends()
@@ -318,6 +336,8 @@ class AttributionSection(Section):
             line_width=1.5, hover_fill_alpha=0.75, hover_fill_color="color", source=wedges, legend_field="channel")
         plot.text(x=0, y="y", text="text", text_font_size="size", source=centre, text_align="center",
                   text_baseline="middle", text_color=colour, text_font_style="bold")
+        plot.text(x="label_x", y="label_y", text="label_text", text_color="label_color", source=wedges,
+                  text_align="center", text_baseline="middle", text_font_size="10pt", text_font_style="bold")
         plot.add_tools(HoverTool(renderers=[renderer], tooltips=[
             ("Channel", "@channel"), ("Share of conversions", "@share_text"),
             ("Conversions credited", "@conversions_text")]), SaveTool())

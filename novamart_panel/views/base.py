@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import CustomJSTickFormatter, Model
+from bokeh.models import CustomJSTickFormatter, Model, Tooltip
 from holoviews.plotting.util import process_cmap
+from panel.widgets._mixin import TooltipMixin
 
 from .. import palette
 from ..data.contract import BY_TABLE, FILTER_COLUMNS
@@ -178,7 +179,7 @@ class Section(pn.viewable.Viewer):
     def __panel__(self):
         if self._layout is None:
             reason = self.unavailable()
-            self._layout = notice(reason, kind="warning") if reason else self.layout()
+            self._layout = notice(reason, kind="warning") if reason else tooltips_below(self.layout())
         return self._layout
 
     def layout(self) -> pn.viewable.Viewable:
@@ -203,6 +204,15 @@ class Section(pn.viewable.Viewer):
     def download_button(self, label: str = "Download data (CSV)") -> pn.widgets.FileDownload:
         """A CSV download of `export_frame()`, formula injection neutralised."""
         return csv_download(self.export_frame, f"novamart_{self.slug}.csv", label)
+
+
+def tooltips_below(layout: pn.viewable.Viewable) -> pn.viewable.Viewable:
+    """Open button tooltips below their button: Panel opens them to the right, where a button at the card's right
+    edge pushed them off the page ("◀ Ab…")."""
+    for widget in layout.select(TooltipMixin):
+        if isinstance(widget.description, str) and widget.description:
+            widget.description = Tooltip(content=widget.description, position="bottom")
+    return layout
 
 
 def memoized(method):

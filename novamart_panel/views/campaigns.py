@@ -13,8 +13,8 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.models import NumberFormatter, NumeralTickFormatter
-from bokeh.palettes import Category10_10, Set2_8
 
+from .. import palette
 from ..analytics import campaign_insights as ci
 from ..analytics.metrics import SUM_COLUMNS, add_ratios
 from ..data.queries import FilterState, campaign_rows, campaign_sums_by, campaign_sums_over_time, campaign_years, \
@@ -164,11 +164,9 @@ class CampaignSection(Section):
         self.param.cumulative_regions.objects = regions
         self.param.trend_range.bounds = (lo, hi)
         self.param.month.objects = {f"{m:%b %Y}": m.date() for m in months}
-        self.colors = {
-            "channel": dict(zip(channels, Category10_10 * 3, strict=False)),
-            "region": dict(zip(regions, Set2_8 * 4, strict=False)),
-            "campaign_type": dict(zip(types, Category10_10[::-1] * 3, strict=False)),
-        }
+        # One colour per name across the app (novamart_panel.palette, colour-blind safe).
+        self.colors = {"channel": palette.colours("channel", channels), "region": palette.colours("region", regions),
+                       "campaign_type": palette.colours("campaign_type", types)}
         # Charts with a layer per channel draw every channel of the data (empty when filtered out): a chart
         # updated in place keeps the layers it was built with.
         self.all_channels = channels
@@ -376,10 +374,9 @@ class CampaignSection(Section):
             hover_tooltips=[("Date", "@{date_text}"), ("All channels", "@{total_text}")]
             + [(channel, f"@{{{field}}}") for channel, field in reversed(fields.items())])
         return hv.Overlay([*layers, carrier]).opts(
-            hv.opts.Overlay(responsive=True, height=360, legend_position="top_left", toolbar="above",
-                            yformatter=NumeralTickFormatter(format="0,0"),
-                            title="Cumulative conversions by channel", ylabel="Conversions (cumulative)",
-                            xlabel="Date", active_tools=["wheel_zoom"]))
+            responsive=True, height=360, legend_position="top_left", toolbar="above",
+            yformatter=NumeralTickFormatter(format="0,0"), title="Cumulative conversions by channel",
+            ylabel="Conversions (cumulative)", xlabel="Date", active_tools=["wheel_zoom"])
 
     @param.depends(*FILTER_DEPS, "calendar_year", "calendar_metric")
     def plot_calendar(self) -> hv.Element:
@@ -417,9 +414,13 @@ class CampaignSection(Section):
         points = points.opts(color="channel", cmap=self.colors["channel"], size="size", alpha=0.85,
                              line_color="white", show_legend=False, tools=["hover"],
                              hover_tooltips=tooltips("cpa", "roas", "spend", "conversions", first=CHANNEL_TIP))
-        offset = 0.025 * float(frame["cpa"].max()) if len(frame) else 0.0
-        labels = hv.Labels(frame, ["cpa", "roas"], "channel").opts(text_color="#888888", text_font_size="9pt",
-                                                                     xoffset=offset, text_align="left")
+        # Screen-pixel offsets: right of the bubble's rim, and moved down where labels would overlap.
+        dx, dy = ci.label_shifts(frame["cpa"], frame["roas"], frame["channel"], frame["size"], width_px=560,
+                                 height_px=260)
+        frame["dx"], frame["dy"] = dx, -dy
+        labels = hv.Labels(frame, ["cpa", "roas"], ["channel", "dx", "dy"]).opts(
+            text_color="#888888", text_font_size="9pt", text_align="left", text_baseline="middle",
+            hooks=[_pixel_offset_labels])
         # Always both guides (a chart updated in place keeps its layers); invisible when undefined.
         defined = bool(np.isfinite(portfolio["roas"]) and np.isfinite(portfolio["cpa"]))
         guides = [line.opts(color="#888888", line_dash="dotted", line_width=1, alpha=1.0 if defined else 0.0)
@@ -427,6 +428,7 @@ class CampaignSection(Section):
                                hv.HLine(portfolio["roas"] if defined else 0.0))]
         return hv.Overlay([points, labels, *guides]).opts(
             responsive=True, height=360, toolbar="above", xformatter=rupee_ticks(),
+            padding=((0.05, 0.22), 0.08),   # room on the right for the labels of the costliest channels
             title="CPA vs ROAS by channel (dotted: portfolio CPA and ROAS)")
 
     @param.depends(*FILTER_DEPS, "roas_scale")
@@ -659,3 +661,13 @@ def _as_date(value) -> dt.date | None:
     if value is None:
         return None
     return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _pixel_offset_labels(plot, element) -> None:
+    """Plot hook: shift each label by its `dx`/`dy` screen pixels (HoloViews leaves extra label dimensions out
+    of the data source, so the hook adds them)."""
+    source = plot.handles["source"]
+    source.data["dx"] = element.dimension_values("dx")
+    source.data["dy"] = element.dimension_values("dy")
+    plot.handles["glyph"].x_offset = {"field": "dx"}
+    plot.handles["glyph"].y_offset = {"field": "dy"}

@@ -29,9 +29,9 @@ import param
 from bokeh.embed import file_html
 from bokeh.layouts import column
 from bokeh.models import CustomJSHover, NumeralTickFormatter
-from bokeh.palettes import Category10_10
 from bokeh.resources import INLINE
 
+from .. import palette
 from ..analytics import customer_insights as cx
 from ..analytics.metrics import add_ratios
 from ..data import customer_queries as cq
@@ -42,9 +42,8 @@ from .base import FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, ho
     rupee_ticks, section_header, view_card, memoized
 from .sunburst import Sunburst
 
-# Okabe–Ito colours: distinguishable with colour-blindness, readable on light and dark backgrounds.
-SEGMENT_COLORS = {"Premium": "#E69F00", "Regular": "#0072B2", "Budget": "#009E73", "New": "#56B4E9",
-                  "Churned": "#D55E00"}
+# The app's segment colours (novamart_panel.palette: Paul Tol's colour-blind-safe schemes).
+SEGMENT_COLORS = dict(palette.SEGMENTS)
 ALL_CUSTOMERS = "All customers"
 ALL_CHANNELS = "All channels (grouped)"
 OTHER_CHANNELS = "Other channels"
@@ -57,6 +56,7 @@ TOP_VALUE_CHECK = 0.10     # "x Budget customers reach the top 10 % by LTV"
 LOW_VALUE_SEGMENT = "Budget"
 MIN_BUBBLE, MAX_BUBBLE = 14, 64   # bubble diameters (px); zero-spend channels get the minimum
 CHART_HEIGHT = 380
+TIER_MIX_MIN_WIDTH = 340   # narrower than this, the segment-mix bars go below the sunburst
 # Customer data has a region column only, so the other global filters never change the customer views.
 CUSTOMER_DEPS = tuple(name for name, tables in FILTER_COLUMNS.items() if "customers" in tables)
 
@@ -164,16 +164,19 @@ class CustomerSection(Section):
     RASTER_THRESHOLD: ClassVar[int] = 50_000     # more customers in view than this → datashader
     POINTS_PER_SEGMENT: ClassVar[int] = 1_000    # LTV points drawn per segment at most
     VIOLIN_SAMPLE: ClassVar[int] = 20_000        # customers the violins estimate densities from at most
+    OUTLIERS_PER_SEGMENT: ClassVar[int] = 2_000  # outliers drawn per segment at most (the most extreme)
     AT_RISK_ROWS: ClassVar[int] = 1_000          # rows of the at-risk table (the download has every one)
 
     age_bin_width = param.Integer(default=5, bounds=(1, 10), label="Age bin width (years)")
     age_by_segment = param.Boolean(default=True, label="Overlay segments (stacked)")
     age_segments = param.ListSelector(default=[], objects=list(SEGMENTS), label="Segments (empty = all)")
     ltv_points = param.Boolean(default=False, label="Show individual customers")
+    ltv_outliers = param.Boolean(default=True, label="Show outliers (beyond the whiskers)")
     ltv_log = param.Boolean(default=True, label="Log scale")
     violin_channel = param.Selector(default=ALL_CHANNELS, objects=[ALL_CHANNELS], label="Split by acquisition channel")
     trend_line = param.Selector(default="Overall", objects=list(TREND_LINES), label="Trend line (OLS)")
-    churn_threshold = param.Number(default=0.6, bounds=(0.0, 1.0), step=0.05, label="Churn probability at least")
+    churn_threshold = param.Number(default=0.6, bounds=(0.0, 1.0), step=0.01, label="Churn probability at least",
+                                   doc="Opens at the data's threshold (`suggested_threshold`); 0.6 without data")
     top_value_share = param.Number(default=0.25, bounds=(0.05, 1.0), step=0.05,
                                    label="High value = top share by lifetime value")
     include_churned = param.Boolean(default=False, label="Include customers already churned")
@@ -190,9 +193,12 @@ class CustomerSection(Section):
         channels = distinct_values(self.store, "customers", "acquisition_channel")
         self.param.violin_channel.objects = [ALL_CHANNELS, *channels]
         self.param.age_segments.objects = segment_order(distinct_values(self.store, "customers", "customer_segment"))
-        self.sunburst = Sunburst(levels=HIERARCHY, size="customers", colors={"customer_segment": SEGMENT_COLORS},
+        colours = {"customer_segment": SEGMENT_COLORS, "region": palette.colours("region", self.hierarchy()["region"])}
+        self.sunburst = Sunburst(levels=HIERARCHY, size="customers", colors=colours,
                                  root_label=ALL_CUSTOMERS, title="Customers by region → city tier → segment",
                                  frame=self.hierarchy())
+        if "churn_threshold" not in params:
+            self.churn_threshold = self.suggested_threshold()
         in_session = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None   # served
         if in_session and not _WARM_UP_DONE and self.scatter_count() > self.RASTER_THRESHOLD and has_datashader():
             # Once the page has loaded (not to slow its first render), in the background while the user looks at
@@ -260,7 +266,32 @@ class CustomerSection(Section):
             return pd.DataFrame({c: [] for c in columns})
         return cq.ltv_sample(self.store, self.filter_state(), self.POINTS_PER_SEGMENT)
 
-    @param.depends(*CUSTOMER_DEPS, "ltv_points", "ltv_log")
+    @param.depends(*CUSTOMER_DEPS, "ltv_outliers")
+    @memoized
+    def ltv_outlier_points(self) -> pd.DataFrame:
+        """Customers beyond their segment's whiskers (the most extreme OUTLIERS_PER_SEGMENT of each); empty
+        when outliers are off."""
+        if not self.ltv_outliers:
+            return pd.DataFrame({c: [] for c in ["customer_id", "segment", "lifetime_value", "age", "city_tier",
+                                                 "region", "jitter"]})
+        fences = self.ltv_stats()[["segment", "low_fence", "high_fence"]].rename(
+            columns={"low_fence": "low", "high_fence": "high"})
+        return cq.ltv_outliers(self.store, self.filter_state(), fences, self.OUTLIERS_PER_SEGMENT)
+
+    def _customer_points(self, frame: pd.DataFrame, positions: dict, spread: float) -> hv.Points:
+        """Customers as points over their segment's box (x: position + jitter × `spread`)."""
+        frame = frame.assign(x=frame["segment"].map(positions).astype(float) + frame["jitter"] * spread)
+        if self.ltv_log:
+            frame["lifetime_value"] = frame["lifetime_value"].clip(lower=1.0)
+        return hv.Points(frame, kdims=["x", hv.Dimension("lifetime_value", label="Lifetime value")],
+                         vdims=["customer_id", "segment", "age", "city_tier", "region"]).opts(
+            tools=["hover"], framewise=True, visible=not frame.empty,
+            hover_tooltips=[("Customer", "@{customer_id}"), ("Segment", "@{segment}"),
+                            ("Lifetime value", "@{lifetime_value}{rupees}"), ("Age", "@{age}"),
+                            ("City tier", "@{city_tier}"), ("Region", "@{region}")],
+            hover_formatters={"@{lifetime_value}": rupee_hover()})
+
+    @param.depends(*CUSTOMER_DEPS, "ltv_points", "ltv_log", "ltv_outliers")
     def plot_ltv_box(self) -> hv.Overlay:
         """Boxes (quartiles), whiskers (1.5 IQR) and medians drawn from DuckDB's statistics; optional points."""
         stats = self.ltv_stats()
@@ -290,32 +321,31 @@ class CustomerSection(Section):
             color="#888888", line_width=1.5, **style)
         medians = hv.Segments(segment(-0.3, "median", 0.3, "median"), kdims=["xa", "ya", "xb", "yb"], **hover).opts(
             color="black", line_width=2.5, **style)
-        # The points layer is always there (empty and hidden when points are off): updated in place.
-        sample = self.ltv_sample()
+        # The points and outlier layers are always there (empty and hidden when off): updated in place.
         positions = dict(zip(stats["segment"], stats["position"]))
-        sample = sample.assign(x=sample["segment"].map(positions).astype(float) + sample["jitter"] * 0.5)
-        if self.ltv_log:
-            sample["lifetime_value"] = sample["lifetime_value"].clip(lower=1.0)
-        points = hv.Points(sample, kdims=["x", hv.Dimension("lifetime_value", label="Lifetime value")],
-                           vdims=["customer_id", "segment", "age", "city_tier", "region"])
-        layers = [boxes, whiskers, medians, points.opts(
-            color="#7f7f7f", alpha=0.45, size=3, tools=["hover"], framewise=True, visible=not sample.empty,
-            hover_tooltips=[("Customer", "@{customer_id}"), ("Segment", "@{segment}"),
-                            ("Lifetime value", "@{lifetime_value}{rupees}"), ("Age", "@{age}"),
-                            ("City tier", "@{city_tier}"), ("Region", "@{region}")],
-            hover_formatters={"@{lifetime_value}": rupee_hover()})]
-        title = "Lifetime value by segment (box: quartiles; whiskers: 1.5 IQR)"
+        points = self._customer_points(self.ltv_sample(), positions, 0.5).opts(color="#7f7f7f", alpha=0.45, size=3)
+        outliers = self._customer_points(self.ltv_outlier_points(), positions, 0.12).opts(
+            color=hv.dim("segment").categorize(SEGMENT_COLORS, default="#888888"), line_color="#333333",
+            alpha=0.8, size=5, marker="circle")
+        layers = [boxes, whiskers, medians, points, outliers]
+        title = "Lifetime value by segment (box: quartiles; whiskers: 1.5 IQR; dots: outliers)"
         return hv.Overlay(layers).opts(
             responsive=True, height=CHART_HEIGHT, toolbar="above", logy=self.ltv_log,
             xticks=list(zip(stats["position"], stats["segment"])), xlim=(-0.6, max(len(stats), 1) - 0.4),
             yformatter=rupee_ticks(), xlabel="Segment", ylabel="Lifetime value",
             title=title + (" — log scale" if self.ltv_log else ""))
 
-    @param.depends(*CUSTOMER_DEPS, "ltv_points")
+    @param.depends(*CUSTOMER_DEPS, "ltv_points", "ltv_outliers")
     def ltv_note(self) -> str:
         """Says whether the points are every customer or a sample."""
         if not self.ltv_points:
-            return "Boxes and whiskers come from every customer shown (computed in DuckDB)."
+            text = "Boxes and whiskers come from every customer shown (computed in DuckDB)."
+            if self.ltv_outliers:
+                stats, shown = self.ltv_stats(), len(self.ltv_outlier_points())
+                beyond = int((stats["high_outliers"].fillna(0) + stats["low_outliers"].fillna(0)).sum())
+                text += (f" Dots: all {count(beyond)} customers beyond the whiskers." if shown == beyond else
+                         f" Dots: the {count(shown)} most extreme of {count(beyond)} customers beyond the whiskers.")
+            return text
         stats, sample = self.ltv_stats(), self.ltv_sample()
         total = int(stats["customers"].sum())
         if len(sample) < total:
@@ -363,16 +393,16 @@ class CustomerSection(Section):
         score = hv.Dimension("satisfaction_score", label="Satisfaction (1–5)")
         if self.violin_channel == ALL_CHANNELS:
             channels = sorted(frame["group"].unique())
-            colours = dict(zip(channels, Category10_10))
+            colours = palette.colours("channel", channels)
             violin = hv.Violin(frame, kdims=[nps, hv.Dimension("group", label="Channel")], vdims=score)
             options = dict(violin_fill_color=hv.dim("group").categorize(colours, default="#888888"),
                            title="Satisfaction by NPS category and acquisition channel")
         else:
             violin = hv.Violin(frame, kdims=[nps, hv.Dimension("group", label="Channel")], vdims=score)
             # No legend: HoloViews' split-violin legend fails Bokeh's validation (E-1006); the title says it.
-            options = dict(split="group", cmap={self.violin_channel: Category10_10[0], OTHER_CHANNELS: "#999999"},
-                           show_legend=False,
-                           title=f"Satisfaction by NPS category: {self.violin_channel} (left, blue) vs "
+            options = dict(split="group", cmap={self.violin_channel: palette.colours("channel", [self.violin_channel])[
+                               self.violin_channel], OTHER_CHANNELS: "#999999"}, show_legend=False,
+                           title=f"Satisfaction by NPS category: {self.violin_channel} (left, in colour) vs "
                                  f"other channels (right, grey)")
         return house_opts(violin, inner="quartiles", cut=0.0, ylim=(0.9, 5.1), xrotation=30,
                           **options)
@@ -587,7 +617,7 @@ class CustomerSection(Section):
                  "ctr": percent, "cvr": percent, "cpa": rupees, "roas": ratio}
         frame = frame.assign(**{f"{c}_text": [fn(v) for v in frame[c]] for c, fn in texts.items()})
         frame["spend_text"] = [t if s > 0 else f"{t} (no spend)" for t, s in zip(frame["spend_text"], frame["spend"])]
-        colours = dict(zip(sorted(frame["channel"]), Category10_10))
+        colours = palette.colours("channel", frame["channel"])
         points = hv.Points(frame, kdims=[hv.Dimension("ctr", label="Click-through rate"),
                                          hv.Dimension("cvr", label="Conversion rate")],
                            vdims=["channel", "size", *[f"{c}_text" for c in texts]])
@@ -642,6 +672,26 @@ class CustomerSection(Section):
         if self.sunburst is not None:
             self.sunburst.frame = self.hierarchy()
 
+    @param.depends(*CUSTOMER_DEPS)
+    def plot_tier_mix(self) -> hv.Bars:
+        """Segment mix of each city tier (100 % stacked bars), beside the sunburst: the tiers side by side."""
+        frame = cx.share_by_level(self.hierarchy(), HIERARCHY, "customers")
+        if frame.empty:   # HoloViews cannot stack zero bars
+            frame = pd.DataFrame({"city_tier": ["no customers"], "customer_segment": [""], "customers": [0],
+                                  "share": [0.0]})
+        frame["percent"] = frame["share"].fillna(0.0) * 100
+        frame["share_text"] = [percent(v, 1) for v in frame["share"]]
+        frame["count_text"] = [count(v) for v in frame["customers"]]
+        bars = hv.Bars(frame, [hv.Dimension("city_tier", label="City tier"),
+                               hv.Dimension("customer_segment", label="Segment")],
+                       [hv.Dimension("percent", label="Share of the tier (%)"), "share_text",
+                        "count_text"])
+        # No legend (the card's swatches name the segments): beside the sunburst the chart is narrow.
+        return house_opts(bars, stacked=True, cmap=SEGMENT_COLORS, show_legend=False, ylim=(0, 100),
+                          invert_axes=True, height=CHART_HEIGHT, title="Segment mix by city tier (%)",
+                          hover_tooltips=[("Tier · segment", "@{city_tier} · @{customer_segment}"),
+                                          ("Share of tier", "@{share_text}"), ("Customers", "@{count_text}")])
+
     @param.depends("sunburst.frame", "sunburst.root")
     def insight_sunburst(self) -> str:
         return cx.hierarchy_summary(self.sunburst.frame, HIERARCHY, "customers", self.sunburst.root,
@@ -656,6 +706,21 @@ class CustomerSection(Section):
         frame["bin_end"] = frame["bin_start"] + 1 / CHURN_BINS
         frame["share"] = frame["customers"] / frame["customers"].sum() if len(frame) else 0.0
         return stack(frame, "segment", segment_order(frame["segment"]))
+
+    @param.depends(*CUSTOMER_DEPS, "top_value_share", "include_churned")
+    @memoized
+    def suggested_threshold(self) -> float:
+        """The churn threshold the data suggests: where the riskiest tenth of the high-value customers starts."""
+        return cx.default_churn_threshold(cq.high_value_churn_quantile(
+            self.store, self.filter_state(), self.top_value_share, self.include_churned, cx.RISK_DECILE))
+
+    @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
+    def threshold_note(self) -> str:
+        return cx.threshold_note(self.churn_threshold, self.suggested_threshold(), self.top_value_share,
+                                 self.include_churned)
+
+    def use_suggested_threshold(self, event=None) -> None:
+        self.churn_threshold = self.suggested_threshold()
 
     @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
     def churn_totals(self) -> pd.Series:
@@ -737,6 +802,10 @@ class CustomerSection(Section):
             sizing_mode="stretch_width", min_height=CHART_HEIGHT, linked_axes=False)
         clear = pn.widgets.Button(label="Clear channel filter", color="light", sizing_mode="stretch_width")
         clear.on_click(self.clear_channels)
+        suggest = pn.widgets.Button(label="Use the data's threshold", color="light", sizing_mode="stretch_width",
+                                    description="Set the threshold where the riskiest tenth of the high-value "
+                                                "customers starts")
+        suggest.on_click(self.use_suggested_threshold)
         channel_view = (notice(self.missing_message("campaigns"), kind="warning")
                         if not self.store.has("campaigns") else bubble_pane)
         at_risk_table = pn.widgets.Tabulator(
@@ -745,12 +814,15 @@ class CustomerSection(Section):
             theme="midnight" if pn.config.theme == "dark" else "simple",   # Tabulator does not follow the page
             configuration={"columnDefaults": {"headerSort": False},
                            "placeholder": "No customer meets both conditions: see the sentence under the chart."})
+        tier_mix = chart(self.plot_tier_mix, height=CHART_HEIGHT)
+        tier_mix.param.update(min_width=TIER_MIX_MIN_WIDTH, styles={"flex": "1 1 0"})
         views = [
             ("1. Age distribution", [widget("age_bin_width", pn.widgets.IntSlider),
                                      widget("age_by_segment", pn.widgets.Checkbox, css_classes=["age-by-segment"]),
                                      widget("age_segments", TextMultiChoice, placeholder="All segments")],
              chart(self.plot_age), self.insight_age),
-            ("2. Lifetime value by segment", [widget("ltv_points", pn.widgets.Checkbox, css_classes=["ltv-points"]),
+            ("2. Lifetime value by segment", [widget("ltv_outliers", pn.widgets.Checkbox, css_classes=["ltv-outliers"]),
+                                              widget("ltv_points", pn.widgets.Checkbox, css_classes=["ltv-points"]),
                                               widget("ltv_log", pn.widgets.Checkbox, css_classes=["ltv-log"]),
                                               markdown(self.ltv_note, css_classes=["ltv-note"])],
              chart(self.plot_ltv_box), self.insight_ltv),
@@ -771,10 +843,14 @@ class CustomerSection(Section):
             ("6. Region → city tier → segment", [markdown(
                 "Click a wedge to zoom into it; click the centre to go back up. Hover for counts and shares."),
                 pn.pane.HTML(segment_legend("Outer ring:"))],
-             self.sunburst, self.insight_sunburst),
+             # Side by side where the card is wide enough, the bars below the sunburst where it is not.
+             pn.FlexBox(self.sunburst, tier_mix, flex_wrap="wrap", align_items="flex-start",
+                        sizing_mode="stretch_width"),
+             self.insight_sunburst),
             ("7. Churn risk", [widget("churn_threshold", pn.widgets.FloatSlider, format="0%"),
                                widget("top_value_share", pn.widgets.FloatSlider, format="0%"),
-                               widget("include_churned", pn.widgets.Checkbox, css_classes=["include-churned"])],
+                               widget("include_churned", pn.widgets.Checkbox, css_classes=["include-churned"]),
+                               suggest, markdown(self.threshold_note, css_classes=["threshold-note"])],
              chart(self.plot_churn), self.insight_churn),
         ]
         description = ("Who the customers are, what they are worth, how satisfied they are, which channels convert, "

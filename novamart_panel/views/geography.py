@@ -36,8 +36,8 @@ SHOWN, OUTSIDE_FILTER, NO_DATA = "shown", "outside the region filter", "no data"
 NO_DATA_COLOUR = "#d0d0d0"
 OUTLINE_COLOUR = "#ffffff"
 SEQUENTIAL_CMAP, DIVERGING_CMAP = "viridis", "RdYlBu"
-MAP_HEIGHT = 540
-MAP_WIDTH = 465  # India's Web Mercator extent is 0.86 times as wide as it is tall
+MAP_MIN_WIDTH, MAP_MAX_WIDTH = 420, 760   # the maps scale with their card (as wide as it allows, up to the max)
+MAP_ASPECT = 0.84   # width / height of a map with its colour bar (India: 0.86 as wide as tall in Web Mercator)
 MAX_BUBBLE_PX = 44  # diameter of the bubble of the state with the most stores in the file
 LOCATED_BY_FILE, LOCATED_BY_SHAPE = "latitude/longitude in the file", "state centroid (no latitude/longitude)"
 
@@ -94,10 +94,12 @@ def follow_colour_dimension(plot, element) -> None:
 
 
 def map_chart(plot_fn) -> pn.viewable.Viewable:
-    """A reactive map at its own fixed size: a stretched pane would stretch India (or crop it). Turning the
-    online tiles on or off changes what the chart is, so only that rebuilds it."""
+    """A reactive map as wide as its card and as tall as India's shape needs at that width (Bokeh's
+    scale_width: one unit of longitude and of latitude stay equally long). Turning the online tiles on or off
+    changes what the chart is, so only that rebuilds it."""
     pane = chart(plot_fn, rebuild_on=("show_tiles",))
-    pane.param.update(sizing_mode="fixed", min_height=None)
+    pane.param.update(sizing_mode="scale_width", aspect_ratio=MAP_ASPECT, min_height=None, min_width=MAP_MIN_WIDTH,
+                      max_width=MAP_MAX_WIDTH)
     return pane
 
 
@@ -183,13 +185,13 @@ class GeographySection(Section):
     def _map_opts(self, element: hv.Element, **options) -> hv.Element:
         """House options for a map of India: undistorted, no axes, every state metric in the hover."""
         options.setdefault("hover_tooltips", HOVER_TOOLTIPS)
-        return house_opts(element, responsive=False, height=None, frame_width=MAP_WIDTH, frame_height=MAP_HEIGHT,
-                          data_aspect=1, xaxis=None, yaxis=None, **options)
+        return house_opts(element, responsive="width", height=None, data_aspect=1, xaxis=None, yaxis=None,
+                          **options)
 
     def _with_tiles(self, overlay: hv.Overlay) -> hv.Overlay:
         # Tiles only when asked: offline by default, nothing leaves the machine.
         layers = hv.element.tiles.OSM() * overlay if self.show_tiles else overlay
-        return layers.opts(frame_width=MAP_WIDTH, frame_height=MAP_HEIGHT, data_aspect=1, show_legend=False)
+        return layers.opts(responsive="width", data_aspect=1, width=None, height=None, show_legend=False)
 
     @param.depends(*FILTER_DEPS, "metric", "show_tiles")
     def plot_choropleth(self) -> hv.Overlay:

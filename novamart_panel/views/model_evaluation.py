@@ -18,7 +18,7 @@ import param
 
 from ..analytics.classification import (
     average_precision, confusion_table, expected_profit, pr_curve_table, profit_optimal_threshold,
-    retrain_lead_model, roc_auc, roc_curve_table, threshold_metrics, threshold_sweep, youden_threshold,
+    feature_labels, retrain_lead_model, roc_auc, roc_curve_table, threshold_metrics, threshold_sweep, youden_threshold,
 )
 from ..data import lead_queries
 from ..format import count, escape_markdown, percent, rupees, strong
@@ -55,7 +55,9 @@ PROFIT = hv.Dimension("profit", label="Expected profit (₹)")
 UNIT_AXES = {"xlim": (-0.02, 1.02), "ylim": (-0.02, 1.02)}
 ROC_OPTIONS = {"title": "ROC curve", "legend_position": "bottom_right", **UNIT_AXES}
 PR_OPTIONS = {"title": "Precision-recall curve", "legend_position": "bottom_left", **UNIT_AXES}
-PROFIT_OPTIONS = {"title": "Expected profit by threshold", "legend_position": "bottom_left"}
+# Legends of charts with points go outside the plot: inside they covered the markers (ROC and PR curves leave
+# their corner empty, so their legends stay inside).
+PROFIT_OPTIONS = {"title": "Expected profit by threshold", "legend_position": "right"}
 
 
 class ModelEvaluationSection(Section):
@@ -74,6 +76,7 @@ class ModelEvaluationSection(Section):
     value_per_conversion = param.Number(default=DEFAULT_VALUE_PER_CONVERSION, bounds=(0, None), step=500,
                                         doc="Value of one converted lead (₹)")
     show_std_bands = param.Boolean(default=True, doc="Show ±1 standard deviation bands on the learning curve")
+    show_error_bars = param.Boolean(default=True, doc="Show ±1 standard deviation error bars on feature importance")
     importance_order = param.Selector(default="descending", objects=list(IMPORTANCE_ORDERS),
                                       doc="Sort order of the feature-importance bars")
     retrain_model = param.Selector(default="logistic", objects=RETRAIN_MODELS,
@@ -133,6 +136,17 @@ class ModelEvaluationSection(Section):
         return youden_threshold(*self._labels_scores())
 
     @functools.cached_property
+    def youden_point(self) -> dict:
+        """Youden's optimum as the page uses it everywhere (button, chart marker, insights): the exact cut
+        (`cut`) and its J (`j`), then the metrics at the cut rounded to the slider's step (`threshold`, ...)."""
+        cut, j = self.youden
+        if not np.isfinite(cut):
+            return {"cut": cut, "j": j, "threshold": float("nan")}
+        step = self.param.threshold.step
+        on_slider = round(round(cut / step) * step, 6)
+        return {**threshold_metrics(*self._labels_scores(), on_slider), "cut": cut, "j": j}
+
+    @functools.cached_property
     def pr(self) -> pd.DataFrame:
         # With one outcome only the curve is a constant (precision 1 or undefined): nothing to rank, not drawn.
         if self.single_outcome:
@@ -174,9 +188,10 @@ class ModelEvaluationSection(Section):
     def importance(self) -> pd.DataFrame:
         """feature_importance.csv sorted by importance (`importance_order`); empty if the file is unusable."""
         if not self.store.has("feature_importance"):
-            return pd.DataFrame(columns=["feature", "importance", "importance_std"])
-        return self.store.table("feature_importance").sort_values(
+            return pd.DataFrame(columns=["feature", "importance", "importance_std", "label"])
+        table = self.store.table("feature_importance").sort_values(
             "importance", ascending=self.importance_order == "ascending", kind="stable", ignore_index=True)
+        return table.assign(label=feature_labels(table["feature"]))
 
     @functools.cached_property
     def learning(self) -> pd.DataFrame:
@@ -252,8 +267,11 @@ class ModelEvaluationSection(Section):
             refit, refit_label = self.roc.iloc[:0], "Retrained model"
         retrained = hv.Curve(refit, FPR, [TPR, THRESHOLD], label=refit_label).opts(
             color=RETRAINED_COLOUR, line_width=2, visible=self.retrained_with is not None, **_hover(ROC_TIPS))
-        youden_t, _ = self.youden
-        point = self.roc.loc[self.roc["threshold"] == youden_t].iloc[:1] if np.isfinite(youden_t) else self.roc.iloc[:0]
+        at_youden = self.youden_point
+        youden_t = at_youden["threshold"]
+        point = pd.DataFrame({FPR.name: [at_youden.get("fpr")], TPR.name: [at_youden.get("recall")],
+                              THRESHOLD.name: [youden_t]}
+                             ).iloc[:1 if np.isfinite(youden_t) else 0].astype(float)
         youden = hv.Points(point, [FPR, TPR], [THRESHOLD], label=f"Youden optimum (t = {youden_t:.2f})"
                            if np.isfinite(youden_t) else "Youden optimum").opts(
             color=GOOD, size=11, marker="diamond", visible=bool(np.isfinite(youden_t)), **_hover(ROC_TIPS))
@@ -317,20 +335,22 @@ class ModelEvaluationSection(Section):
             tips = [("Training leads", "@training_size{0,0}"), (f"{label} score", f"@{column}{{0.000}}"),
                     ("Std", f"@{column}_std{{0.000}}")]
             layers.append(hv.Scatter(table, size, [score, f"{column}_std"]).opts(color=colour, size=6, **_hover(tips)))
-        return house_opts(hv.Overlay(layers), title="Learning curve", legend_position="bottom_right")
+        return house_opts(hv.Overlay(layers), title="Learning curve", legend_position="bottom", legend_cols=2)
 
-    @param.depends("importance_order")
+    @param.depends("importance_order", "show_error_bars")
     def plot_importance(self) -> hv.Overlay:
         # The first row is drawn at the top: a categorical y axis lists its first factor at the bottom.
         table = self.importance().iloc[::-1]
-        feature = hv.Dimension("feature", label="Feature")
+        feature = hv.Dimension("label", label="Feature")
         value = hv.Dimension("importance", label="Importance")
-        bars = hv.Bars(table, feature, [value, "importance_std"]).opts(
+        bars = hv.Bars(table, feature, [value, "importance_std", "feature"]).opts(
             color=PROVIDED_COLOUR, invert_axes=True, tools=["hover"],
-            hover_tooltips=[("Feature", "@feature"), ("Importance", "@importance{0.000}"),
+            hover_tooltips=[("Feature", "@label"), ("Column", "@feature"), ("Importance", "@importance{0.000}"),
                             ("Std", "@importance_std{0.000}")])
-        errors = hv.ErrorBars(table, feature, [value, "importance_std"]).opts(invert_axes=True, line_width=1.5)
-        return house_opts(bars * errors, title="Feature importance (±1 std)", height=380)
+        errors = hv.ErrorBars(table, feature, [value, "importance_std"]).opts(
+            invert_axes=True, line_width=1.5, visible=self.show_error_bars)
+        title = "Feature importance (±1 std)" if self.show_error_bars else "Feature importance"
+        return house_opts(bars * errors, title=title, height=380)
 
     # -- words -----------------------------------------------------------------------------------
     @param.depends("threshold")
@@ -364,15 +384,15 @@ class ModelEvaluationSection(Section):
     def insight_curves(self) -> str:
         if not np.isfinite(self.auc):
             return "The leads file holds only one outcome, so ROC and precision-recall curves are undefined."
-        youden_t, youden_j = self.youden
-        at_youden = threshold_metrics(*self._labels_scores(), youden_t)
+        at_youden = self.youden_point
         base_rate = float(self.leads["actual_converted"].mean())
         strength = ("strong" if self.auc >= 0.8 else "useful" if self.auc >= 0.7
                     else "weak" if self.auc >= 0.6 else "barely better than chance")
         return (f"AUC **{self.auc:.3f}** ({strength}): a random converter outscores a random non-converter "
-                f"{percent(self.auc)} of the time. Youden's J peaks at **{youden_j:.2f}** at threshold "
-                f"**{youden_t:.2f}** (recall {percent(at_youden['recall'])}, false-positive rate "
-                f"{percent(at_youden['fpr'])}). Average precision **{self.average_precision:.3f}** against a "
+                f"{percent(self.auc)} of the time. Youden's J peaks at **{at_youden['j']:.2f}** at score "
+                f"{at_youden['cut']:.4f}; at the slider's threshold **{at_youden['threshold']:.2f}** (the Youden "
+                f"button) recall is {percent(at_youden['recall'])} and the false-positive rate "
+                f"{percent(at_youden['fpr'])}. Average precision **{self.average_precision:.3f}** against a "
                 f"{percent(base_rate)} base rate of converters.")
 
     @param.depends("threshold", "cost_per_contact", "value_per_conversion")
@@ -386,7 +406,7 @@ class ModelEvaluationSection(Section):
                 f"{self.current_threshold:.2f} earns {rupees(current['profit'])}")
         gap = best_profit - current["profit"]
         text += f", {rupees(gap)} less." if gap > 0 else ", the best available."
-        youden_t, _ = self.youden
+        youden_t = self.youden_point["threshold"]
         if np.isfinite(youden_t):
             at_youden = self._profit_at(youden_t).iloc[0]
             if np.isclose(youden_t, best_t, atol=0.005):
@@ -422,10 +442,10 @@ class ModelEvaluationSection(Section):
             return ""
         top = table.head(2)
         share = top["importance"].sum() / table["importance"].sum()
-        weak = table.loc[table["importance"] - table["importance_std"] <= 0, "feature"].tolist()
-        text = (f"{strong(top['feature'].iloc[0])} ({top['importance'].iloc[0]:.2f}) and "
-                f"{strong(top['feature'].iloc[-1])} ({top['importance'].iloc[-1]:.2f}) carry "
-                f"{percent(share)} of the total importance; {strong(table['feature'].iloc[-1])} "
+        weak = table.loc[table["importance"] - table["importance_std"] <= 0, "label"].tolist()
+        text = (f"{strong(top['label'].iloc[0])} ({top['importance'].iloc[0]:.2f}) and "
+                f"{strong(top['label'].iloc[-1])} ({top['importance'].iloc[-1]:.2f}) carry "
+                f"{percent(share)} of the total importance; {strong(table['label'].iloc[-1])} "
                 f"({table['importance'].iloc[-1]:.2f}) the least.")
         if weak:
             text += f" Within one std of zero: {', '.join(map(escape_markdown, weak))}."
@@ -447,7 +467,7 @@ class ModelEvaluationSection(Section):
             verdict = f"it **beats** the file's predictions by {diff:.3f}, more than the fold spread"
         else:
             verdict = f"the file's predictions **beat** it by {-diff:.3f}, more than the fold spread"
-        top = result["importance"].head(2)["feature"].tolist()
+        top = feature_labels(result["importance"].head(2)["feature"])
         return (f"Retrained {MODEL_LABELS[self.retrained_with].lower()}: out-of-fold AUC "
                 f"**{result['oof_auc']:.3f}** (fold mean {result['auc_mean']:.3f} ± {result['auc_std']:.3f}) "
                 f"vs **{self.auc:.3f}** for the file's predictions; {verdict}. Its strongest features "
@@ -457,10 +477,10 @@ class ModelEvaluationSection(Section):
     def layout(self) -> pn.viewable.Viewable:
         threshold = pn.widgets.FloatSlider.from_param(self.param.threshold, label="Probability threshold",
                                                       format="0.00", sizing_mode="stretch_width")
-        youden_t, _ = self.youden
+        youden_t = self.youden_point["threshold"]
         to_youden = pn.widgets.Button(label=f"Youden ({youden_t:.2f})", color="light",
                                       disabled=not np.isfinite(youden_t))
-        to_youden.on_click(lambda event: setattr(self, "threshold", round(youden_t, 2)))
+        to_youden.on_click(lambda event: setattr(self, "threshold", youden_t))
         to_profit = pn.widgets.Button(label="Profit optimum", color="light")
         to_profit.on_click(lambda event: setattr(self, "threshold", self.profit_optimum()[0]))
 
@@ -511,7 +531,9 @@ class ModelEvaluationSection(Section):
                     pn.widgets.Checkbox.from_param(self.param.show_std_bands, label="Show ±1 std bands"),
                     self._table_or_notice("learning_curve", self.plot_learning), insight(self.insight_learning()))),
                 _card("Feature importance", pn.Column(
-                    pn.widgets.RadioButtonGroup.from_param(self.param.importance_order, color="light"),
+                    pn.Row(pn.widgets.RadioButtonGroup.from_param(self.param.importance_order, color="light"),
+                           pn.widgets.Checkbox.from_param(self.param.show_error_bars, label="Show ±1 std error bars",
+                                                          align="center")),
                     self._table_or_notice("feature_importance", self.plot_importance),
                     insight(self.insight_importance))),
             ),

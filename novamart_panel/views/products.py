@@ -12,9 +12,10 @@ import pandas as pd
 import panel as pn
 import param
 from bokeh.models import NumberFormatter
-from bokeh.palettes import Category10_10, Set2_8
+from bokeh.palettes import Category10_10
 
 from .. import format as fmt
+from .. import palette
 from ..analytics import product_insights as pi
 from ..analytics.product_insights import PRODUCT_METRICS, text_column, with_margin, with_metric_text
 from ..analytics.treemap import layout_children, tile_at
@@ -277,6 +278,8 @@ class ProductSection(Section):
             rects, color="margin", cmap=TREEMAP_CMAP, clim=self.treemap_colour_limits(), colorbar=True,
             clabel="Profit margin (%)", line_color="white", line_width=1.5, responsive=False, height=None,
             frame_width=TREEMAP_FRAME[0], frame_height=TREEMAP_FRAME[1], xaxis=None, yaxis=None,
+            # Sized by its frame: Bokeh's "fixed" mode also wants width and height (W-1005 FIXED_SIZING_MODE).
+            backend_opts={"plot.sizing_mode": None},
             xlim=(x, x + width), ylim=(y, y + height), active_tools=[], default_tools=["reset", "save"],
             hover_tooltips=hover_tooltips([(LEVEL_NAMES[len(self.path)], "@name"),
                                            ("Share of sales here", "@share_text")]),
@@ -339,7 +342,7 @@ class ProductSection(Section):
         bars = hv.Bars(frame, kdims=[hv.Dimension("region", label="Region")],
                        vdims=[hv.Dimension("value", label=self.region_metric), *(text_column(c) for _, c in HOVER)])
         options = {"yformatter": rupee_ticks()} if PRODUCT_METRICS[column].kind == "money" else {}
-        return house_opts(bars, color="region", cmap=dict(zip(regions, Set2_8 * 4)), show_legend=False,
+        return house_opts(bars, color="region", cmap=palette.colours("region", regions), show_legend=False,
                           ylim=(bottom * 1.1, max(top, 0.0) * 1.1 or 1.0), active_tools=[],
                           hover_tooltips=hover_tooltips([("Region", "@region")]),
                           title=f"{self.region_metric} by region in {self.quarter} — {self.region_category.lower()}",

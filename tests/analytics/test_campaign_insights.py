@@ -57,6 +57,18 @@ def test_region_quarter_summary():
     assert ci.region_quarter_summary(frame.iloc[0:0], 2023) == "No revenue in 2023 under the current filters."
 
 
+def test_region_quarter_summary_says_which_bars_are_missing():
+    frame = pd.DataFrame({"quarter": ["Q1", "Q1", "Q1", "Q2", "Q2", "Q3"], "region": ["N", "S", "W", "N", "W", "N"],
+                          "revenue": [100.0, 300.0, 10.0, 50.0, 0.0, 20.0]})
+    # S has no rows in Q2 and Q3, W none in Q3; W's zero revenue in Q2 is data, not a gap.
+    assert ci.missing_region_quarters(frame) == {"S": ["Q2", "Q3"], "W": ["Q3"]}
+    assert ci.region_quarter_summary(frame, 2024).endswith(
+        " **No data** for **S** in Q2 and Q3 2024; **W** in Q3 2024: those bars are missing, not zero (no campaign "
+        "rows there under the current filters).")
+    full = frame[frame["region"] == "N"]
+    assert ci.missing_region_quarters(full) == {} and ci.missing_quarters_sentence(full, 2024) == ""
+
+
 def test_spend_mix_summary_names_largest_type_peak_month_and_widest_swing():
     months = pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01", "2024-02-01"])
     frame = pd.DataFrame({"month": months, "campaign_type": ["X", "Y", "X", "Y"],
@@ -180,3 +192,32 @@ def test_month_channels_summary():
         "earned ₹1,400.")
     assert ci.month_channels_summary(frame.iloc[0:0], dt.date(2024, 11, 1)) == (
         "No campaign revenue in Nov 2024 under the current filters.")
+
+
+def test_label_offsets_move_overlapping_labels_apart():
+    # Three points close together (the reference's Google Ads, Facebook, Instagram) and one far away.
+    x, y = [128.8, 140.2, 145.0, 16.4], [19.1, 17.8, 17.5, 153.2]
+    texts = ["Google Ads", "Facebook", "Instagram", "Email"]
+    offsets = ci.label_offsets(x, y, texts, width_px=600, height_px=300, line_px=14)
+    assert offsets[3] == 0                                    # alone: stays level with its point
+    px = (np.array(x) - 16.4) / (145.0 - 16.4) * 600
+    py = (np.array(y) - 17.5) / (153.2 - 17.5) * 300 + offsets
+    for i in range(3):
+        for j in range(i + 1, 3):
+            assert abs(py[i] - py[j]) >= 14 - 1e-9, (texts[i], texts[j])
+    assert offsets[0] == 0 and (offsets[1:3] < 0).all()       # the highest keeps its place, the others go down
+    assert ci.label_offsets([1.0], [1.0], ["A"]).tolist() == [0.0]
+    # Far apart horizontally: no move even at the same height.
+    assert ci.label_offsets([0, 100], [5, 5], ["A", "B"], width_px=600).tolist() == [0.0, 0.0]
+
+
+def test_label_shifts_start_labels_right_of_the_bubbles_they_would_cross():
+    # A at 0 px and B at 10 px, same height: B's 20-px bubble (0–20 px) lies under A's text, which would start at
+    # 8 px, so A's label starts right of it (10 + 10 + 3); B's own label starts just right of its rim (13).
+    # Both labels then start at 23 px: they move apart vertically. C is alone at the top.
+    dx, dy = ci.label_shifts([0, 1, 1], [0, 0, 100], ["A", "B", "C"], [10, 20, 10], width_px=10, height_px=100)
+    assert dx.tolist() == [23, 13, 8] and dy[2] == 0
+    assert abs(dy[0] - dy[1]) >= 14
+    # A bubble far to the right on the same row does not pull a label across the chart.
+    dx, _ = ci.label_shifts([0, 100], [0, 0], ["A", "B"], [10, 40], width_px=600, height_px=100)
+    assert dx[0] == 8

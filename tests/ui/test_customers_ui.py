@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
@@ -134,10 +135,15 @@ def test_checkbox_select_radio_and_churn_slider(page, browser_log, open_app, cus
                            ).locator(".noUi-handle")
     handle.focus()
     handle.press("ArrowLeft")
-    above = (customers["churn_probability"] >= 0.55).sum()
+    # The slider opens at the data's threshold (the riskiest tenth of active high-value customers, whole
+    # percent down) and moves in steps of one percent.
+    valuable = customers[(customers["lifetime_value"] >= customers["lifetime_value"].quantile(0.75))
+                         & (customers["is_churned"] == 0)]
+    threshold = (np.floor(round(valuable["churn_probability"].quantile(0.9) * 100, 9)) - 1) / 100
+    above = (customers["churn_probability"] >= threshold).sum()
     expect(insight(page, "have a churn probability")).to_contain_text(
         f"{count(above)} of {count(len(customers))} customers ({percent(above / len(customers))}) have a churn "
-        "probability of 55% or more")
+        f"probability of {percent(threshold, 0)} or more")
     browser_log.assert_clean()
 
 

@@ -96,7 +96,20 @@ def test_donut_shows_each_provided_model_as_in_the_file(section, reference_dir):
         assert wedges["end_angle"].iloc[0] == pytest.approx(math.pi / 2)
         assert np.allclose(wedges["start_angle"].iloc[:-1].to_numpy(), wedges["end_angle"].iloc[1:].to_numpy())
         assert (wedges["end_angle"] - wedges["start_angle"]).sum() == pytest.approx(2 * math.pi)
-    assert section.donut_centre()["text"] == [f"{provided[section.model].sum():.0f}%", "of conversions"]
+    campaigns = pd.read_csv(reference_dir / "campaign_performance.csv")
+    assert section.donut_centre()["text"] == [f"{int(campaigns['conversions'].sum()):,}", "campaign conversions"]
+    assert "%" not in " ".join(section.donut_centre()["text"])
+
+
+def test_donut_slices_carry_percentage_labels_in_readable_ink():
+    wedges = donut_wedges(pd.Series({"A": 60.0, "B": 38.0, "C": 2.0}), None,
+                          {"A": "#332288", "B": "#DDCC77", "C": "#117733"})
+    assert wedges["label_text"].tolist() == ["60%", "38%", ""]       # C is under 3 % of the ring: hover only
+    assert wedges["label_color"].tolist() == ["#ffffff", "#000000", "#ffffff"]
+    # A's label sits in the middle of the ring, at the middle of its wedge (60 % clockwise from 12 o'clock).
+    middle = math.pi / 2 - 2 * math.pi * 0.3
+    radius = np.hypot(wedges["label_x"][0], wedges["label_y"][0])
+    assert radius == pytest.approx(0.79) and math.atan2(wedges["label_y"][0], wedges["label_x"][0]) == pytest.approx(middle)
 
 
 def test_donut_shows_each_computed_model_as_attribute_computes_it(section, reference_dir, reference_journeys):
@@ -126,6 +139,7 @@ def test_wedges_fill_the_ring_even_when_shares_do_not_add_to_100():
     wedges = donut_wedges(pd.Series({"A": 30.0, "B": 10.0}), None, {"A": "#111111"})
     assert (wedges["end_angle"] - wedges["start_angle"]).tolist() == pytest.approx([1.5 * math.pi, 0.5 * math.pi])
     assert wedges["color"].tolist() == ["#111111", "#888888"]
+    assert wedges["label_text"].tolist() == ["30%", "10%"]   # as the file (and the hover) give them
     assert wedges["conversions_text"].str.startswith("not in the file").all()
 
 

@@ -135,6 +135,17 @@ def test_region_quarter_revenue_for_each_year(section, rows, year):
     pd.testing.assert_series_equal(got, expected, check_names=False)
 
 
+def test_region_quarter_insight_names_the_missing_bars(section, rows):
+    section.year = 2024
+    subset = rows[rows["date"].dt.year == 2024]
+    present = set(zip(subset["region"], subset["quarter"]))
+    gaps = {r: [q for q in sorted(subset["quarter"].unique()) if (r, q) not in present] for r in subset["region"].unique()}
+    assert {r: g for r, g in gaps.items() if g} == {"Central": ["Q3", "Q4"], "West": ["Q4"]}
+    assert "**No data** for **Central** in Q3 and Q4 2024; **West** in Q4 2024" in section.insight_region_quarter()
+    section.year = 2023
+    assert "No data" not in section.insight_region_quarter()
+
+
 # -- 3. monthly spend, absolute ↔ 100 % -----------------------------------------------------------
 
 def test_spend_mode_switches_absolute_and_share(section, rows):
@@ -264,6 +275,20 @@ def test_cpa_roas_scatter_plots_paid_channels(section, rows):
     assert sorted(scatter.data["cpa"]) == pytest.approx(sorted(paid["spend"] / paid["conversions"]))
 
 
+def test_cpa_roas_labels_do_not_overlap_in_the_rendered_chart(section):
+    labels = section.plot_cpa_roas().get(1)
+    figure = hv.render(section.plot_cpa_roas())
+    (glyph,) = [r.glyph for r in figure.renderers if "dy" in getattr(getattr(r, "data_source", None), "data", {})]
+    assert glyph.y_offset.field == "dy" and glyph.x_offset.field == "dx"
+    frame = labels.dframe().set_index("channel")
+    # Google Ads, Facebook and Instagram sit close together on the reference data: their labels are moved apart
+    # (screen y grows downward, so dy > 0 is below the point).
+    assert frame.loc[["Facebook", "Instagram"], "dy"].gt(0).all()
+    y_px = -(frame["roas"] - frame["roas"].min()) / np.ptp(frame["roas"]) * 260 + frame["dy"]
+    crowd = y_px[["Google Ads", "Facebook", "Instagram"]].sort_values()
+    assert (crowd.diff().dropna() >= 14 - 1e-9).all()
+
+
 # -- 8. leaderboard -------------------------------------------------------------------------------
 
 def test_leaderboard_against_the_median(section, rows):
@@ -384,3 +409,13 @@ def test_section_renders_and_survives_an_empty_selection(section, rows):
         hv.render(element)
     assert section.insight_channels() == ci.NO_DATA
     assert section.insight_leaderboard() == ci.NO_DATA
+
+
+def test_button_tooltips_open_below_the_buttons(reference_store):
+    from bokeh.models import Tooltip
+    view = CampaignSection(store=reference_store, filters=Filters(reference_store))
+    page = view.__panel__()
+    groups = [w for w in page.select(pn.widgets.RadioButtonGroup) if w.description is not None]
+    assert groups and all(isinstance(w.description, Tooltip) and w.description.position == "bottom" for w in groups)
+    stacking = [w for w in groups if w.value in ("Absolute", "100 % stacked")][0]
+    assert stacking.description.content == "Absolute spend or shares"

@@ -208,15 +208,41 @@ def test_points_layer_and_log_scale_in_the_rendered_chart(reference_store):
     view = section(reference_store)
     figure = hv.render(view.plot_ltv_box())
     assert isinstance(figure.y_scale, LogScale)
-    # The points layer is always drawn (the chart updates in place): empty and hidden until asked for.
-    (points,) = [r for r in figure.renderers if "customer_id" in r.data_source.data]
+    # The points layer is always drawn (the chart updates in place): empty and hidden until asked for; the
+    # outliers layer is on by default.
+    points, outliers = [r for r in figure.renderers if "customer_id" in r.data_source.data]
     assert not points.visible and len(points.data_source.data["customer_id"]) == 0
-    view.param.update(ltv_points=True, ltv_log=False)
+    assert outliers.visible and len(outliers.data_source.data["customer_id"]) == len(view.ltv_outlier_points()) > 0
+    view.param.update(ltv_points=True, ltv_log=False, ltv_outliers=False)
     figure = hv.render(view.plot_ltv_box())
     assert isinstance(figure.y_scale, LinearScale)
     points = [r for r in figure.renderers if "customer_id" in r.data_source.data]
-    assert len(points) == 1 and points[0].visible
+    assert len(points) == 2 and points[0].visible and not points[1].visible
     assert len(points[0].data_source.data["customer_id"]) == len(view.ltv_sample())
+
+
+@pytest.mark.parametrize("regions", [[], ["North", "East"]])
+def test_outliers_are_shown_by_default_and_are_the_customers_beyond_the_whiskers(reference_store, customers,
+                                                                                 regions):
+    view = section(reference_store, regions=regions)
+    assert view.ltv_outliers
+    rows = customers[customers["region"].isin(regions)] if regions else customers
+    expected = set()
+    for _, group in rows.groupby("customer_segment"):
+        q1, q3 = group["lifetime_value"].quantile([0.25, 0.75])
+        beyond = (group["lifetime_value"] < q1 - 1.5 * (q3 - q1)) | (group["lifetime_value"] > q3 + 1.5 * (q3 - q1))
+        expected |= set(group.loc[beyond, "customer_id"])
+    got = view.ltv_outlier_points()
+    assert expected and set(got["customer_id"]) == expected
+    assert f"Dots: all {count(len(expected))} customers beyond the whiskers." in view.ltv_note()
+    view.ltv_outliers = False
+    assert view.ltv_outlier_points().empty and "Dots" not in view.ltv_note()
+    view = section(reference_store, regions=regions)
+    view.OUTLIERS_PER_SEGMENT = 3       # capped: the most extreme of each segment
+    capped = view.ltv_outlier_points()
+    assert capped.groupby("segment").size().max() <= 3 and "most extreme" in view.ltv_note()
+    top = rows[rows["customer_id"].isin(expected)].groupby("customer_segment")["lifetime_value"].max()
+    assert set(top) <= set(capped["lifetime_value"])   # high outliers here: the largest values are kept
 
 
 def test_ltv_insight_follows_the_data(reference_store, modified_store, customers, modified_customers):
@@ -473,13 +499,44 @@ def test_sunburst_hierarchy_zoom_and_back(reference_store, customers):
     assert text.startswith(f"**West**: {count(len(west))} customers ({share} of all shown).")
     assert f"The largest city tier is **{tiers.index[0]}** ({percent(tiers.iloc[0] / len(west))})." in text
     premium = (west[west["customer_segment"] == "Premium"]["city_tier"].value_counts() / tiers).sort_values()
-    assert f"Premium customers make up {percent(premium.iloc[-1])} of {premium.index[-1]}" in text
+    others = " and ".join(f"{percent(premium[t], 1)} in {t}" for t in sorted(premium.index) if t != premium.index[0])
+    assert (f"By city tier: **{premium.index[0]}** has the lowest Premium share, {percent(premium.iloc[0], 1)} "
+            f"against {others}; **{premium.index[-1]}** the highest.") in text
     view.sunburst.click(list(view.sunburst.wedges()["path"]).index(("West", "Tier 1")))
     assert view.sunburst.root == ["West", "Tier 1"]
     view.sunburst.click(0)
     view.sunburst.click(0)
     assert view.sunburst.root == []
     assert view.insight_sunburst().startswith(f"**All customers**: {count(len(customers))} customers.")
+
+
+def test_sunburst_headline_compares_city_tiers(reference_store, packaged_dir, customers):
+    # Reference data: Premium is 8.9 % of Tier 1 against 10.0 % of Tier 2 and 9.8 % of Tier 3.
+    text = section(reference_store).insight_sunburst()
+    assert ("By city tier: **Tier 1** has the lowest Premium share, 8.9% against 10.0% in Tier 2 and 9.8% in "
+            "Tier 3; **Tier 2** the highest.") in text
+    rows = pd.read_csv(packaged_dir / CUSTOMER_FILE)
+    share = rows.groupby("city_tier")["customer_segment"].apply(lambda s: (s == "Premium").mean()).sort_values()
+    other = section(DataStore.open(packaged_dir)).insight_sunburst()
+    assert f"**{share.index[0]}** has the lowest Premium share, {percent(share.iloc[0], 1)}" in other
+    assert f"**{share.index[-1]}** the highest" in other
+    # By hand: A 1 of 4 Premium (25 %), B 1 of 2 (50 %).
+    shares = cx.share_by_level(pd.DataFrame({"t": ["A", "A", "B", "B"], "s": ["Premium", "Budget"] * 2,
+                                             "n": [1, 3, 1, 1]}), ["t", "s"], "n", across="t", leaf="s")
+    assert shares["share"].tolist() == [0.75, 0.25, 0.5, 0.5]
+    assert cx.tier_share_sentence(shares, "Premium", "t", "s") == (
+        "By t: **A** has the lowest Premium share, 25.0% against 50.0% in B; **B** the highest.")
+
+
+def test_tier_mix_bars_sit_beside_the_sunburst(reference_store, customers):
+    view = section(reference_store)
+    bars = view.plot_tier_mix()
+    shares = customers.groupby("city_tier")["customer_segment"].value_counts(normalize=True) * 100
+    got = bars.dframe().set_index(["city_tier", "customer_segment"])["percent"]
+    assert np.allclose(got.sort_index(), shares.sort_index())
+    card = [c for c in view.layout().select(pn.Card) if c.title.startswith("6.")][0]
+    row = next(r for r in card.select(pn.FlexBox) if isinstance(r[0], pn.pane.Bokeh))
+    assert isinstance(row[0], pn.pane.Bokeh) and row[1]._novamart_chart[0].__name__ == "plot_tier_mix"
 
 
 def test_region_filter_narrows_the_sunburst_and_resets_its_zoom(reference_store):
@@ -528,6 +585,7 @@ def test_at_risk_list_equals_pandas(reference_store, customers, threshold, top_s
 
 def test_at_risk_controls_change_the_list(reference_store, customers):
     view = section(reference_store)
+    view.churn_threshold = 0.6
     assert view.at_risk().empty                           # no valuable, still-active customer is at 60 %+
     view.churn_threshold = 0.2
     lower = view.at_risk()
@@ -556,7 +614,9 @@ def test_at_risk_download_is_the_list_as_safe_csv(reference_store):
 
 
 def test_churn_insight_follows_the_data(reference_store, modified_store, customers, modified_customers):
-    text = section(reference_store).insight_churn()
+    view = section(reference_store)
+    view.churn_threshold = 0.6
+    text = view.insight_churn()
     above = (customers["churn_probability"] >= 0.6).sum()
     assert text.startswith(f"{count(above)} of {count(len(customers))} customers")
     assert "**No one is at risk**" in text
@@ -564,10 +624,43 @@ def test_churn_insight_follows_the_data(reference_store, modified_store, custome
     valuable = customers[(customers["lifetime_value"] >= cut) & (customers["is_churned"] == 0)]
     highest = valuable["churn_probability"].max()
     assert f"the highest churn probability among them is {percent(highest)}" in text
-    other = section(modified_store).insight_churn()
+    other_view = section(modified_store)
+    other_view.churn_threshold = 0.6
+    other = other_view.insight_churn()
     expected = pandas_at_risk(modified_customers, 0.6, 0.25, False)
     assert f"**{count(len(expected))} customers not yet churned in the top 25% by LTV" in other
     assert f"expected loss (probability × LTV) is **{rupees(expected['expected_loss'].sum())}**" in other
+
+
+def test_default_threshold_default_comes_from_the_data_and_lists_the_riskiest_tenth():
+    assert cx.default_churn_threshold(0.3049) == pytest.approx(0.30)
+    assert cx.default_churn_threshold(0.17) == pytest.approx(0.17)      # an exact percent stays
+    assert cx.default_churn_threshold(0.004) == pytest.approx(0.01)     # never 0: everyone would be at risk
+    assert cx.default_churn_threshold(float("nan")) == 0.6
+
+
+@pytest.mark.parametrize("folder", ["reference_dir", "packaged_dir"])
+def test_at_risk_list_and_csv_are_not_empty_by_default(request, folder):
+    folder = request.getfixturevalue(folder)
+    store, rows = DataStore.open(folder), pd.read_csv(folder / CUSTOMER_FILE)   # no filter by default
+    view = section(store)
+    cut = rows["lifetime_value"].quantile(0.75)
+    valuable = rows[(rows["lifetime_value"] >= cut) & (rows["is_churned"] == 0)]
+    decile = valuable["churn_probability"].quantile(0.9)
+    assert view.churn_threshold == pytest.approx(np.floor(round(decile * 100, 9)) / 100)
+    expected = pandas_at_risk(rows, view.churn_threshold, 0.25, False)
+    assert len(expected) >= 0.1 * len(valuable) > 0
+    assert list(view.at_risk()["customer_id"]) == list(expected["customer_id"])
+    button = [w for w in view.layout().select(pn.widgets.FileDownload)
+              if w.filename == "novamart_at_risk_customers.csv"][0]
+    assert len(pd.read_csv(io.BytesIO(button.callback().getvalue()))) == len(expected)
+    note = view.threshold_note()
+    assert f"**{percent(view.churn_threshold, 0)}** was chosen from the data" in note and "90th percentile" in note
+    view.churn_threshold = 0.5
+    assert "set to **50%**" in view.threshold_note()
+    view.use_suggested_threshold()
+    assert view.churn_threshold == pytest.approx(np.floor(round(decile * 100, 9)) / 100)
+    assert CustomerSection(store=store, filters=Filters(store), churn_threshold=0.4).churn_threshold == 0.4
 
 
 # -- section-wide ------------------------------------------------------------------------------------------

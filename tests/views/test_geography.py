@@ -289,17 +289,19 @@ def test_insights_follow_the_data(tmp_path, reference_states):
     growth = (states.groupby("region")["total_revenue"].sum() / previous.groupby(states["region"]).sum() - 1) * 100
     assert f"**{growth.idxmax()}** grows fastest" in choropleth
     assert f"{growth.min():.1f}% for {growth.idxmin()}".replace("-", "−") in choropleth
-    few = states[states["store_count"] <= states["store_count"].median()]
-    standout = few.loc[few["customer_satisfaction"].idxmax(), "state"]
-    assert standout != "Kerala"
-    assert section.insight_bubbles().startswith(f"**{standout}** has only")
+    best = states.loc[states["customer_satisfaction"].idxmax()]
+    assert best["state"] != "Kerala"
+    assert section.insight_bubbles().startswith(f"**{best['state']}** has the best satisfaction")
+    few = states[states["store_count"] < states["store_count"].median()]
+    standout = few.loc[few["customer_satisfaction"].idxmax()]
+    assert standout["state"] != "Kerala" and standout["customer_satisfaction"] > states["customer_satisfaction"].median()
+    assert f"**{standout['state']}** has only {standout['store_count']} stores yet" in section.insight_bubbles()
 
 
 def test_reference_data_insights_say_what_is_true_there(section, reference_states):
-    few = reference_states[reference_states["store_count"] <= reference_states["store_count"].median()]
-    standout = few.loc[few["customer_satisfaction"].idxmax()]
     text = section.insight_bubbles()
-    assert text.startswith(f"**{standout['state']}** has only {standout['store_count']} stores")
+    assert text.startswith("**West Bengal** has the best satisfaction (4.44 / 5) with 49 stores (above the "
+                           "median of 23). **Kerala** has only 9 stores yet scores 4.33 / 5")
     r, _ = stats.pearsonr(reference_states["store_count"], reference_states["customer_satisfaction"])
     assert f"Pearson r = {r:+.2f}" in text
     section.metric = "YoY growth"
@@ -330,6 +332,31 @@ HAND = pd.DataFrame({
 })
 
 
+# The reference data filtered to West.
+WEST = pd.DataFrame({"state": ["Maharashtra", "Gujarat", "Rajasthan"], "store_count": [17, 36, 32],
+                     "customer_satisfaction": [3.59, 4.25, 3.98]})
+
+
+def test_stores_satisfaction_sentence_never_calls_the_median_few_nor_misses_the_best():
+    # Median stores 32 (Rajasthan's own), median satisfaction 3.98; Gujarat is the best with 36 stores; the only
+    # state with fewer than 32 stores, Maharashtra, scores below the median.
+    text = geo_insights.stores_satisfaction_sentence(WEST)
+    assert text.startswith("**Gujarat** has the best satisfaction (4.25 / 5) with 36 stores (above the median of "
+                           "32). No state with fewer stores than the median beats the median satisfaction 3.98 / 5: "
+                           "the best of them, Maharashtra (17 stores), scores 3.59 / 5.")
+    assert "Rajasthan" not in text
+    # HAND: median stores 6, median satisfaction 3.75; A is the best and has fewer stores than the median.
+    assert geo_insights.stores_satisfaction_sentence(HAND).startswith(
+        "**A** has the best satisfaction (4.50 / 5) with only 2 stores, fewer than the median of 6.")
+    # B made the most satisfied (median satisfaction now (4.0 + 4.5) / 2 = 4.25): A still stands out among the few.
+    flipped = HAND.assign(customer_satisfaction=[4.5, 4.8, 4.0, 3.5])
+    assert geo_insights.stores_satisfaction_sentence(flipped).startswith(
+        "**B** has the best satisfaction (4.80 / 5) with 10 stores (above the median of 6). **A** has only 2 stores "
+        "yet scores 4.50 / 5, above the median satisfaction 4.25 / 5.")
+    assert geo_insights.stores_satisfaction_sentence(WEST.head(1)) == (
+        "**Maharashtra**, the only state shown, scores 3.59 / 5 with 17 stores.")
+
+
 def test_region_growth_is_revenue_against_implied_last_year():
     regions = geo_insights.region_growth(HAND).set_index("region")
     # East: last year 100 + 200 = 300, now 310 → +3.33%; West: 200 + 100 = 300, now 390 → +30%.
@@ -352,8 +379,11 @@ def test_leaders_sentence_on_a_hand_worked_case():
 
 
 def test_few_stores_high_satisfaction_on_a_hand_worked_case():
-    # Median store count 6: A (2) and C (4) qualify; A is the more satisfied.
+    # Median store count 6: A (2) and C (4) have fewer; A is the more satisfied.
     assert geo_insights.few_stores_high_satisfaction(HAND)["state"] == "A"
+    # Three states: the median store count is the middle state's own, so that state does not have "fewer".
+    assert geo_insights.few_stores_high_satisfaction(WEST)["state"] == "Maharashtra"
+    assert geo_insights.few_stores_high_satisfaction(WEST.head(1)) is None
     r, _ = stats.pearsonr(HAND["store_count"], HAND["customer_satisfaction"])
     assert geo_insights.stores_satisfaction_correlation(HAND) == pytest.approx(r)
     assert math.isnan(geo_insights.stores_satisfaction_correlation(HAND.head(2)))
@@ -370,3 +400,23 @@ def test_few_stores_high_satisfaction_on_a_hand_worked_case():
 ])
 def test_format_metric(column, value, text):
     assert geo_insights.format_metric(column, value) == text
+
+
+def test_maps_scale_with_their_card_without_sizing_warnings(section, caplog):
+    from bokeh.core.validation import check_integrity
+    from bokeh.document import Document
+    from bokeh.models import Plot
+
+    doc = Document()
+    with caplog.at_level("WARNING"):
+        root = pn.panel(section).get_root(doc)
+        doc.add_root(root)
+        issues = check_integrity(list(doc.models))
+    # Bokeh W-1005 (fixed sizing without a width/height) and HoloViews' "aspect and width/height" warning.
+    assert not [w for w in issues.warning if w.code == 1005]
+    assert not [r for r in caplog.records if "aspect" in r.getMessage()]
+    maps = [p for p in root.select({"type": Plot}) if p.title is not None and "by state" in p.title.text
+            or p.title is not None and "Stores" in p.title.text]
+    assert len(maps) == 2 and all(p.sizing_mode == "scale_width" and p.match_aspect for p in maps)
+    panes = [pane for pane in section.layout().select(pn.pane.HoloViews)]
+    assert {pane.sizing_mode for pane in panes} == {"scale_width"}

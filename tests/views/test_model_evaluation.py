@@ -16,9 +16,12 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from novamart_panel.analytics.classification import feature_labels
 from novamart_panel.data.store import DataStore
+from novamart_panel.format import percent
 from novamart_panel.views.filters import Filters
-from novamart_panel.views.model_evaluation import THRESHOLD_GRID, ModelEvaluationSection
+from novamart_panel.views.base import house_opts
+from novamart_panel.views.model_evaluation import PROFIT_OPTIONS, THRESHOLD_GRID, ModelEvaluationSection
 
 LEADS_FILE = "lead_scoring_results.csv"
 MODEL_FILES = (LEADS_FILE, "feature_importance.csv", "learning_curve.csv")
@@ -133,7 +136,27 @@ def test_roc_and_pr_summaries_equal_sklearn(section, leads):
         c = sklearn_counts(leads, t)
         assert c["tp"] / (c["tp"] + c["fn"]) - c["fp"] / (c["fp"] + c["tn"]) <= j + 1e-12
     text = section.insight_curves()
-    assert f"AUC **{roc_auc_score(y, score):.3f}**" in text and f"threshold **{threshold:.2f}**" in text
+    assert f"AUC **{roc_auc_score(y, score):.3f}**" in text and f"at score {threshold:.4f}" in text
+
+
+def test_youden_button_insight_and_marker_agree(section, leads):
+    """One rounding rule: the exact cut goes to the slider's 0.01 grid, and everything quotes that threshold."""
+    cut, _ = section.youden
+    on_slider = round(cut, 2)
+    counts = sklearn_counts(leads, on_slider)
+    recall, fpr = counts["tp"] / (counts["tp"] + counts["fn"]), counts["fp"] / (counts["fp"] + counts["tn"])
+    text = section.insight_curves()
+    assert f"threshold **{on_slider:.2f}** (the Youden button) recall is {percent(recall)}" in text
+    assert f"false-positive rate {percent(fpr)}" in text
+    buttons = [b for b in section.layout().select(pn.widgets.Button) if b.label.startswith("Youden")]
+    assert [b.label for b in buttons] == [f"Youden ({on_slider:.2f})"]
+    section.threshold = 0.5
+    buttons[0].clicks += 1
+    assert section.threshold == on_slider
+    assert section.metrics()["recall"] == pytest.approx(recall) and section.metrics()["fpr"] == pytest.approx(fpr)
+    marker = next(el for el in section.plot_roc() if isinstance(el, hv.Points))
+    assert marker.dimension_values(0)[0] == pytest.approx(fpr) and marker.dimension_values(1)[0] == pytest.approx(recall)
+    assert f"Youden's threshold {on_slider:.2f}" in section.insight_profit()
 
 
 def test_operating_point_sits_at_the_current_threshold(section, leads):
@@ -219,13 +242,33 @@ def test_importance_sort_order(section, reference_dir):
     bars = section.plot_importance().get(0)
     # Drawn bottom-up, so the first (largest) feature is the last bar: it appears at the top.
     assert bars.dimension_values("feature").tolist() == descending["feature"].tolist()[::-1]
+    assert bars.dimension_values("label").tolist()[-1] == "Webinar attendance"   # readable on the axis
     section.importance_order = "ascending"
     assert section.importance()["feature"].tolist() == descending["feature"].tolist()[::-1]
     errors = section.plot_importance().get(1)
     np.testing.assert_allclose(errors.dimension_values("importance_std"),
                                section.importance()["importance_std"].to_numpy()[::-1])
-    top_two = expected.nlargest(2, "importance")["feature"].tolist()
-    assert section.insight_importance().startswith(f"**{top_two[0]}**")
+    assert section.insight_importance().startswith("**Webinar attendance** (0.18) and **Form submissions**")
+
+
+def test_feature_labels_read_as_words():
+    assert feature_labels(["webinar_attendance", "company_size_encoded", "time_on_site_seconds", "pages_viewed",
+                           "x"]) == ["Webinar attendance", "Company size", "Time on site (s)", "Pages viewed", "X"]
+    assert feature_labels(["size_encoded", "size"]) == ["Size (size_encoded)", "Size (size)"]
+
+
+def test_error_bars_toggle_hides_them_and_keeps_the_overlay(section):
+    shown = section.plot_importance()
+    assert len(shown) == 2 and shown.get(1).opts.get().kwargs["visible"] is True
+    assert shown.get(0).opts.get().kwargs.get("visible", True) is True
+    section.show_error_bars = False
+    hidden = section.plot_importance()
+    assert [type(e) for e in hidden] == [type(e) for e in shown]
+    assert hidden.get(1).opts.get().kwargs["visible"] is False and "std" not in hidden.opts.get().kwargs["title"]
+    checkboxes = [w for w in section.layout().select(pn.widgets.Checkbox) if "error bars" in w.name]
+    assert len(checkboxes) == 1
+    checkboxes[0].value = True
+    assert section.show_error_bars is True
 
 
 # -- retraining -------------------------------------------------------------------------------------
@@ -285,3 +328,12 @@ def test_exports_every_threshold(section, leads):
     counts = sklearn_counts(leads, 0.42)
     assert export.loc[0.42, ["tp", "fp", "tn", "fn"]].tolist() == list(counts.values())
     assert export.loc[0.42, "profit"] == 5000 * counts["tp"] - 500 * (counts["tp"] + counts["fp"])
+
+
+def test_legends_of_charts_with_points_sit_outside_the_plot(section):
+    from bokeh.models import Legend
+    learning = hv.render(section.plot_learning())
+    assert any(isinstance(item, Legend) for item in learning.below)
+    assert not any(isinstance(item, Legend) for item in learning.center)
+    profit = hv.render(house_opts(section.plot_profit() * section.profit_marker(), **PROFIT_OPTIONS))
+    assert any(isinstance(item, Legend) for item in profit.right)
