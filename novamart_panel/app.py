@@ -101,7 +101,14 @@ class App(pn.viewable.Viewer):
         """Only the shown section follows the filters; the others catch up when next shown."""
         for section in self.sections:
             section.active = section.slug == self.section
-        if self._main is not None:
+        if self._main is None:
+            return
+        doc = pn.state.curdoc
+        if doc is not None and doc.session_context is not None and not pn.state._is_pyodide:
+            # Served: the navigation's highlight and the URL reach the browser first, then the section is
+            # drawn in a callback of its own (building a section the first time takes seconds).
+            pn.state.execute(self._reveal, schedule=True)
+        else:
             self._reveal()
 
     def _reveal(self) -> None:

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
-import panel as pn
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from novamart_panel.app import TITLE, create_app
-from ui_helpers import NAV_BUTTON
+from novamart_panel.app import create_app
+from ui_helpers import NAV_BUTTON, serve_apps
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "screenshots"
@@ -76,33 +73,13 @@ def is_local(url: str) -> bool:
     return parsed.scheme in ("data", "blob", "about") or parsed.hostname in LOCAL_HOSTS
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_server(packaged_dir, reference_dir) -> str:
     """Base URL of the app on both data sets (a factory: each page load is a fresh session)."""
-    port = free_port()
     folders = {"packaged": packaged_dir, "reference": reference_dir}
-    apps = {APP_PATHS[name]: (lambda folder=folder: create_app(folder)) for name, folder in folders.items()}
-    thread = pn.serve(apps, port=port, address="127.0.0.1", threaded=True, show=False, verbose=False,
-                      title=TITLE)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                pytest.fail(f"the test server did not listen on port {port}")
-            time.sleep(0.2)
-    try:
-        yield f"http://localhost:{port}"
-    finally:
-        thread.stop()
+    with serve_apps({APP_PATHS[name]: (lambda folder=folder: create_app(folder))
+                     for name, folder in folders.items()}) as url:
+        yield url
 
 
 class ChromiumRun:

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from novamart_panel.format import count, percent
-from ui_helpers import ACTIVE_SECTION
+from ui_helpers import ACTIVE_SECTION, FIGURE_TITLES_JS, card, insight
 
 pytestmark = pytest.mark.ui
 
@@ -50,12 +50,6 @@ FRAME_CORNER_JS = """(title) => {
   const box = plot.canvas_view.el.getBoundingClientRect();
   return {x: box.left + plot.frame.bbox.left + 6, y: box.top + plot.frame.bbox.top + 6};
 }"""
-FIGURE_TITLES_JS = """() => {
-  const titles = [];
-  for (const doc of Bokeh.documents) for (const model of doc.all_models)
-    if (model.type === 'Title' && model.text) titles.push(model.text);
-  return titles;
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -68,16 +62,6 @@ def open_customers(page: Page, open_app, query: str = QUERY) -> Page:
     expect(page.locator(ACTIVE_SECTION)).to_have_text("Customer insights")
     expect(insight(page, "customers shown are aged")).to_be_visible()
     return page
-
-
-def insight(page: Page, text: str):
-    return page.locator(".insight", has_text=text)
-
-
-def card(page: Page, title: str):
-    view = page.locator(".card", has_text=title).first
-    view.scroll_into_view_if_needed()
-    return view
 
 
 def click_row(page: Page, figure_title: str, column: str, value: str) -> None:

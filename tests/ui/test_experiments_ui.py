@@ -8,27 +8,11 @@ from playwright.sync_api import Page, expect
 
 from novamart_panel.analytics import experiments as ex
 from novamart_panel.format import count, percent
-from ui_helpers import ACTIVE_SECTION
+from ui_helpers import ACTIVE_SECTION, FIGURE_TITLES_JS, card, insight
 
 pytestmark = pytest.mark.ui
 
 QUERY = "?tab=experiments"
-FIGURE_TITLES_JS = """() => {
-  const titles = [];
-  for (const doc of Bokeh.documents) for (const model of doc.all_models)
-    if (model.type === 'Title' && model.text) titles.push(model.text);
-  return titles;
-}"""
-
-
-def insight(page: Page, text: str):
-    return page.locator(".insight", has_text=text)
-
-
-def card(page: Page, title: str):
-    view = page.locator(".card", has_text=title).first
-    view.scroll_into_view_if_needed()
-    return view
 
 
 def wait_for_title(page: Page, start: str) -> None:

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import time
 from urllib.parse import parse_qs, urlencode, urlparse
 
-import panel as pn
 import pytest
 from playwright.sync_api import Page, expect
 
 from hostile import make_hostile_folder
-from novamart_panel.app import SECTIONS, TITLE, create_app
-from ui_helpers import ACTIVE_SECTION, NAV_BUTTON, nav_button
+from novamart_panel.app import SECTIONS, create_app
+from ui_helpers import ACTIVE_SECTION, NAV_BUTTON, nav_button, serve_apps
 
 pytestmark = pytest.mark.ui
 
@@ -38,32 +35,13 @@ HOSTILE_QUERY = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def hostile_server(packaged_dir, tmp_path_factory) -> str:
     """Base URL of the app on the hostile copy of the data (/hostile) and on the shipped data (/packaged)."""
     folder = make_hostile_folder(packaged_dir, tmp_path_factory.mktemp("hostile"))
-    port = free_port()
     apps = {"hostile": lambda: create_app(folder), "packaged": lambda: create_app(packaged_dir)}
-    server = pn.serve(apps, port=port, address="127.0.0.1", threaded=True, show=False, verbose=False, title=TITLE)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                pytest.fail(f"the test server did not listen on port {port}")
-            time.sleep(0.2)
-    try:
-        yield f"http://localhost:{port}"
-    finally:
-        server.stop()
+    with serve_apps(apps) as url:
+        yield url
 
 
 def watch_dialogs(page: Page) -> list[str]:

@@ -10,17 +10,11 @@ from playwright.sync_api import Page, expect
 from novamart_panel.format import count, rupees
 from novamart_panel.views.filters import Filters
 from novamart_panel.views.segments import SegmentSection
-from ui_helpers import ACTIVE_SECTION
+from ui_helpers import ACTIVE_SECTION, FIGURE_TITLES_JS, insight
 
 pytestmark = pytest.mark.ui
 
 QUERY = "?tab=segments"
-FIGURE_TITLES_JS = """() => {
-  const titles = [];
-  for (const doc of Bokeh.documents) for (const model of doc.all_models)
-    if (model.type === 'Title' && model.text) titles.push(model.text);
-  return titles;
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +33,6 @@ def card(page: Page, title: str):
     view = page.locator(".card", has=page.locator(".card-title", has_text=title)).first
     view.scroll_into_view_if_needed()
     return view
-
-
-def insight(page: Page, text: str):
-    return page.locator(".insight", has_text=text)
 
 
 def test_k_and_contact_cost_rewrite_the_tables(page, browser_log, open_app, expected, screenshot):
