@@ -166,6 +166,13 @@ class Section(pn.viewable.Viewer):
     def missing_tables(self) -> list[str]:
         return [t for t in self.tables if not self.store.has(t)]
 
+    def widget(self, parameter: str, kind: type[pn.widgets.Widget] = pn.widgets.Select, **params):
+        """A widget for one of this section's params, as wide as its column. Toggle buttons are filled in the
+        primary colour when chosen and outlined otherwise, so the choice reads in both themes."""
+        if issubclass(kind, (pn.widgets.RadioButtonGroup, pn.widgets.CheckButtonGroup)):
+            params = {"color": "primary", "variant": "outline", **params}
+        return kind.from_param(getattr(self.param, parameter), **{"sizing_mode": "stretch_width", **params})
+
     def missing_message(self, table: str) -> str:
         """Why `table` is not available, naming the data folder as this viewer may see it (SPEC §7)."""
         from ..session import shown_folder

@@ -606,9 +606,6 @@ class CampaignSection(Section):
         return campaign_rows(self.store, self._state())
 
     def layout(self) -> pn.viewable.Viewable:
-        def widget(parameter, kind=pn.widgets.Select, **kw):
-            return kind.from_param(getattr(self.param, parameter), sizing_mode="stretch_width", **kw)
-
         channel_table = pn.widgets.Tabulator(
             self.channel_table, formatters=self._table_formatters(), show_index=False, disabled=True,
             layout="fit_columns", sizing_mode="stretch_width", header_align="center",
@@ -617,31 +614,31 @@ class CampaignSection(Section):
             stylesheets=[":host .tabulator { font-size: 0.9em; }"],
             text_align={"Channel": "left", **{name: "right" for name in self._table_formatters()}})
         views = [
-            ("1. Revenue, conversions or ROAS by channel", [widget("channel_metric", pn.widgets.RadioButtonGroup,
+            ("1. Revenue, conversions or ROAS by channel", [self.widget("channel_metric", pn.widgets.RadioButtonGroup,
                                                                   name="Metric")],
              chart(self.plot_channels, height=340), self.insight_channels),
-            ("2. Revenue by region and quarter", [widget("year", pn.widgets.RadioButtonGroup, name="Year")],
+            ("2. Revenue by region and quarter", [self.widget("year", pn.widgets.RadioButtonGroup, name="Year")],
              chart(self.plot_region_quarter), self.insight_region_quarter),
-            ("3. Monthly spend by campaign type", [widget("spend_mode", pn.widgets.RadioButtonGroup, name="Stacking")],
+            ("3. Monthly spend by campaign type", [self.widget("spend_mode", pn.widgets.RadioButtonGroup, name="Stacking")],
              chart(self.plot_monthly_spend), self.insight_monthly_spend),
-            ("4. Revenue trend", [widget("trend_grain", pn.widgets.RadioButtonGroup, name="Aggregation"),
-                                  widget("trend_range", pn.widgets.DateRangeSlider, name="Dates", format="%d %b %Y"),
-                                  widget("trend_channels", TextMultiChoice, name="Channels",
+            ("4. Revenue trend", [self.widget("trend_grain", pn.widgets.RadioButtonGroup, name="Aggregation"),
+                                  self.widget("trend_range", pn.widgets.DateRangeSlider, name="Dates", format="%d %b %Y"),
+                                  self.widget("trend_channels", TextMultiChoice, name="Channels",
                                          placeholder="All channels"),
                                   markdown(INTERSECTION_NOTE)],
              chart(self.plot_revenue_trend), self.insight_revenue_trend),
-            ("5. Cumulative conversions by channel", [widget("cumulative_regions", TextMultiChoice,
+            ("5. Cumulative conversions by channel", [self.widget("cumulative_regions", TextMultiChoice,
                                                             name="Regions", placeholder="All regions"),
                                                      markdown(INTERSECTION_NOTE)],
              chart(self.plot_cumulative), self.insight_cumulative),
-            ("6. Calendar heatmap", [widget("calendar_year", pn.widgets.RadioButtonGroup, name="Year"),
-                                     widget("calendar_metric", name="Metric")],
+            ("6. Calendar heatmap", [self.widget("calendar_year", pn.widgets.RadioButtonGroup, name="Year"),
+                                     self.widget("calendar_metric", name="Metric")],
              chart(self.plot_calendar, height=260), self.insight_calendar),
             ("7. Channel metrics (click a column to sort)",
              [csv_download(self.channel_metrics, "novamart_channel_metrics.csv", "Download table (CSV)")],
              channel_table, self.insight_channel_table, True),
             ("7b. CPA vs ROAS", [], chart(self.plot_cpa_roas), self.insight_cpa_roas),
-            ("7c. ROAS trend by channel", [widget("roas_scale", pn.widgets.RadioButtonGroup, name="Scale")],
+            ("7c. ROAS trend by channel", [self.widget("roas_scale", pn.widgets.RadioButtonGroup, name="Scale")],
              chart(self.plot_roas_trend), self.insight_roas_trend),
             ("8. Campaign leaderboard", [], chart(self.plot_leaderboard, height=700), self.insight_leaderboard),
             ("Month by month: channel spend and revenue (press play)",

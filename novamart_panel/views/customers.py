@@ -794,9 +794,6 @@ class CustomerSection(Section):
         return io.BytesIO(page.encode("utf-8"))
 
     def layout(self) -> pn.viewable.Viewable:
-        def widget(name, kind, **kw):
-            return kind.from_param(getattr(self.param, name), sizing_mode="stretch_width", **kw)
-
         bubble_pane = pn.pane.HoloViews(
             (self._bubbles * hv.DynamicMap(self.plot_channel_labels)).opts(framewise=True),
             sizing_mode="stretch_width", min_height=CHART_HEIGHT, linked_axes=False)
@@ -817,20 +814,20 @@ class CustomerSection(Section):
         tier_mix = chart(self.plot_tier_mix, height=CHART_HEIGHT)
         tier_mix.param.update(min_width=TIER_MIX_MIN_WIDTH, styles={"flex": "1 1 0"})
         views = [
-            ("1. Age distribution", [widget("age_bin_width", pn.widgets.IntSlider),
-                                     widget("age_by_segment", pn.widgets.Checkbox, css_classes=["age-by-segment"]),
-                                     widget("age_segments", TextMultiChoice, placeholder="All segments")],
+            ("1. Age distribution", [self.widget("age_bin_width", pn.widgets.IntSlider),
+                                     self.widget("age_by_segment", pn.widgets.Checkbox, css_classes=["age-by-segment"]),
+                                     self.widget("age_segments", TextMultiChoice, placeholder="All segments")],
              chart(self.plot_age), self.insight_age),
-            ("2. Lifetime value by segment", [widget("ltv_outliers", pn.widgets.Checkbox, css_classes=["ltv-outliers"]),
-                                              widget("ltv_points", pn.widgets.Checkbox, css_classes=["ltv-points"]),
-                                              widget("ltv_log", pn.widgets.Checkbox, css_classes=["ltv-log"]),
+            ("2. Lifetime value by segment", [self.widget("ltv_outliers", pn.widgets.Checkbox, css_classes=["ltv-outliers"]),
+                                              self.widget("ltv_points", pn.widgets.Checkbox, css_classes=["ltv-points"]),
+                                              self.widget("ltv_log", pn.widgets.Checkbox, css_classes=["ltv-log"]),
                                               markdown(self.ltv_note, css_classes=["ltv-note"])],
              chart(self.plot_ltv_box), self.insight_ltv),
             ("3. Satisfaction by NPS category and acquisition channel",
-             [widget("violin_channel", pn.widgets.Select),
+             [self.widget("violin_channel", pn.widgets.Select),
               markdown(self.satisfaction_note, css_classes=["violin-note"])],
              chart(self.plot_satisfaction, height=CHART_HEIGHT + 40), self.insight_satisfaction, True),
-            ("4. Income vs lifetime value", [widget("trend_line", pn.widgets.RadioButtonGroup),
+            ("4. Income vs lifetime value", [self.widget("trend_line", pn.widgets.RadioButtonGroup),
                                              markdown(self.scatter_note, css_classes=["scatter-note"]),
                                              pn.pane.HTML(self.raster_legend)],
              pn.pane.HoloViews(self.scatter_view(), sizing_mode="stretch_width", min_height=CHART_HEIGHT,
@@ -847,9 +844,9 @@ class CustomerSection(Section):
              pn.FlexBox(self.sunburst, tier_mix, flex_wrap="wrap", align_items="flex-start",
                         sizing_mode="stretch_width"),
              self.insight_sunburst),
-            ("7. Churn risk", [widget("churn_threshold", pn.widgets.FloatSlider, format="0%"),
-                               widget("top_value_share", pn.widgets.FloatSlider, format="0%"),
-                               widget("include_churned", pn.widgets.Checkbox, css_classes=["include-churned"]),
+            ("7. Churn risk", [self.widget("churn_threshold", pn.widgets.FloatSlider, format="0%"),
+                               self.widget("top_value_share", pn.widgets.FloatSlider, format="0%"),
+                               self.widget("include_churned", pn.widgets.Checkbox, css_classes=["include-churned"]),
                                suggest, markdown(self.threshold_note, css_classes=["threshold-note"])],
              chart(self.plot_churn), self.insight_churn),
         ]

@@ -466,9 +466,6 @@ class ExperimentSection(Section):
             return notice(f"{AB_TESTS.filename} has no row with both an experiment and a variant name, so there "
                           f"is nothing to read out.", kind="warning")
 
-        def widget(parameter, kind=pn.widgets.Select, **kw):
-            return kind.from_param(getattr(self.param, parameter), **{"sizing_mode": "stretch_width", **kw})
-
         def table(frame_fn, widths: dict[str, int]):
             # Tabulator's "textarea" cells wrap (and escape their text), so an estimate and its interval fit
             # the card without a horizontal scroll.
@@ -479,8 +476,8 @@ class ExperimentSection(Section):
                                         widths={c: f"{w}%" for c, w in widths.items()}, stylesheets=[TABLE_CSS])
 
         selector = pn.Row(
-            pn.Column(widget("experiment", name="Experiment"), width=340),
-            pn.Column(widget("intended_split", pn.widgets.TextInput,
+            pn.Column(self.widget("experiment", name="Experiment"), width=340),
+            pn.Column(self.widget("intended_split", pn.widgets.TextInput,
                              name="Intended split (e.g. 50/50; empty = equal)"), width=340),
             sizing_mode="stretch_width")
         srm_banner = markdown(self.srm_text, pane=pn.pane.Alert, alert_type=self.srm_kind, css_classes=["srm-banner"])
@@ -488,13 +485,13 @@ class ExperimentSection(Section):
                                          sizing_mode="stretch_width")
         use_baseline.on_click(self.use_experiment_baseline)
         power_controls = [
-            widget("baseline", pn.widgets.FloatInput, name="Baseline conversion rate (%)", step=0.1),
+            self.widget("baseline", pn.widgets.FloatInput, name="Baseline conversion rate (%)", step=0.1),
             use_baseline,
-            widget("mde_kind", pn.widgets.RadioButtonGroup, name="Effect given as"),
-            widget("mde", pn.widgets.FloatInput, name="Minimum detectable effect", step=0.5),
-            widget("alpha", name="Significance level α"), widget("power", name="Power"),
-            widget("treatment_share", pn.widgets.IntSlider, name="Traffic to the variant (%)"),
-            widget("daily_traffic", pn.widgets.IntInput, name="Visitors per day entering the test", step=500),
+            self.widget("mde_kind", pn.widgets.RadioButtonGroup, name="Effect given as"),
+            self.widget("mde", pn.widgets.FloatInput, name="Minimum detectable effect", step=0.5),
+            self.widget("alpha", name="Significance level α"), self.widget("power", name="Power"),
+            self.widget("treatment_share", pn.widgets.IntSlider, name="Traffic to the variant (%)"),
+            self.widget("daily_traffic", pn.widgets.IntInput, name="Visitors per day entering the test", step=500),
         ]
         views = [
             ("1. Readout by variant",

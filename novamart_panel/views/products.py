@@ -417,9 +417,6 @@ class ProductSection(Section):
         return pn.pane.HoloViews(tiles * labels, linked_axes=False, css_classes=["treemap"])
 
     def layout(self) -> pn.viewable.Viewable:
-        def widget(parameter, kind=pn.widgets.Select, **kw):
-            return kind.from_param(getattr(self.param, parameter), sizing_mode="stretch_width", **kw)
-
         def card(title, body, *side, side_width=320):
             return pn.Card(pn.Row(body, pn.Column(*side, width=side_width, margin=(10, 10)),
                                   sizing_mode="stretch_width"),
@@ -446,18 +443,18 @@ class ProductSection(Section):
         views = [
             treemap,
             card("Category comparison", chart(self.plot_categories),
-                 widget("category_metric", pn.widgets.RadioButtonGroup, name="Metric"),
+                 self.widget("category_metric", pn.widgets.RadioButtonGroup, name="Metric"),
                  insight(self.insight_categories)),
             card("Regional performance by quarter", chart(self.plot_region_quarter, height=320),
-                 widget("region_metric", name="Metric"), widget("region_category", name="Category"),
+                 self.widget("region_metric", name="Metric"), self.widget("region_category", name="Category"),
                  insight(self.insight_region_quarter)),
             card("Quarter by quarter (press play; metric and category as above)", chart(self.plot_quarter_regions),
-                 widget("quarter", pn.widgets.DiscretePlayer, name="Quarter", interval=1200, loop_policy="once",
+                 self.widget("quarter", pn.widgets.DiscretePlayer, name="Quarter", interval=1200, loop_policy="once",
                         show_loop_controls=False),
                  insight(self.insight_quarter)),
             card("High volume, low margin", chart(self.plot_volume_margin),
-                 widget("volume_percentile", pn.widgets.IntSlider, name="Volume above percentile", step=5),
-                 widget("margin_percentile", pn.widgets.IntSlider, name="Margin below percentile", step=5),
+                 self.widget("volume_percentile", pn.widgets.IntSlider, name="Volume above percentile", step=5),
+                 self.widget("margin_percentile", pn.widgets.IntSlider, name="Margin below percentile", step=5),
                  insight(self.insight_volume_margin)),
             pn.Card(table, csv_download(self.flagged_products, "novamart_high_volume_low_margin.csv",
                                         "Download list (CSV)"),

@@ -1161,11 +1161,9 @@ class SegmentSection(Section):
         if self.crm_k is None and model is not None and model.segmentation is not None:
             self.crm_k = model.segmentation.chosen_k
 
-        def widget(parameter, kind=pn.widgets.IntSlider, **kw):
-            return kind.from_param(getattr(self.param, parameter), sizing_mode="stretch_width", **kw)
-
-        clv_controls = [widget("horizon_months"), widget("discount_rate", pn.widgets.FloatSlider, format="0.00%"),
-                        widget("margin", pn.widgets.FloatSlider, format="0%")]
+        clv_controls = [self.widget("horizon_months", pn.widgets.IntSlider),
+                        self.widget("discount_rate", pn.widgets.FloatSlider, format="0.00%"),
+                        self.widget("margin", pn.widgets.FloatSlider, format="0%")]
         part1 = [
             markdown("### 1. The customer base: segments and value"),
             view_card("RFM grid", [markdown(_rule_markdown())],
@@ -1173,7 +1171,7 @@ class SegmentSection(Section):
             view_card("RFM segments", [csv_download(self.export_frame, "novamart_customer_segments.csv",
                                                     "Download customers (CSV)")],
                       self._table(self.segment_display), self.insight_segments, wide=True),
-            view_card("Choosing the number of clusters", [widget("k")], chart(self.plot_k_selection),
+            view_card("Choosing the number of clusters", [self.widget("k", pn.widgets.IntSlider)], chart(self.plot_k_selection),
                       self.insight_k_selection),
             view_card("Clusters on two principal components", [], chart(self.plot_clusters), self.insight_clusters),
             view_card("Cluster profiles", [], self._table(self.profile_display), self.insight_cluster_profiles,
@@ -1183,8 +1181,8 @@ class SegmentSection(Section):
             view_card(f"Top {TOP_CUSTOMERS} customers by CLV, with P(alive)", [], self._table(self.top_customers),
                       self.insight_top_customers, wide=True),
             view_card("LTV:CAC and payback by acquisition channel",
-                      [widget("cac_basis", pn.widgets.Select),
-                       widget("channel_mapping", pn.widgets.TextAreaInput, height=170)],
+                      [self.widget("cac_basis", pn.widgets.Select),
+                       self.widget("channel_mapping", pn.widgets.TextAreaInput, height=170)],
                       pn.Column(chart(self.plot_ltv_cac), self._table(self.ltv_cac_display),
                                 sizing_mode="stretch_width"), self.insight_ltv_cac, wide=True, side_width=420),
         ]
@@ -1199,14 +1197,14 @@ class SegmentSection(Section):
                           pn.Column(pn.pane.HTML(self.economics_html, sizing_mode="stretch_width"),
                                     self._table(self.crm_quality()), sizing_mode="stretch_width"),
                           self.insight_crm_economics, wide=True),
-                view_card("CRM clusters", [widget("crm_k")], self._table(self.crm_profile_display),
+                view_card("CRM clusters", [self.widget("crm_k", pn.widgets.IntSlider)], self._table(self.crm_profile_display),
                           self.insight_crm_profiles, wide=True),
                 view_card("Campaign acceptance by segment",
-                          [widget("crm_segment_by", pn.widgets.RadioButtonGroup)], chart(self.plot_acceptance),
+                          [self.widget("crm_segment_by", pn.widgets.RadioButtonGroup)], chart(self.plot_acceptance),
                           self.insight_acceptance),
                 view_card("Contact policy: contact where ROI > 0 and lift > 1",
-                          [widget("crm_segment_by", pn.widgets.RadioButtonGroup, name="Segment by"),
-                           widget("contact_cost", pn.widgets.FloatInput), widget("response_revenue", pn.widgets.FloatInput),
+                          [self.widget("crm_segment_by", pn.widgets.RadioButtonGroup, name="Segment by"),
+                           self.widget("contact_cost", pn.widgets.FloatInput), self.widget("response_revenue", pn.widgets.FloatInput),
                            csv_download(self.contact_list, "novamart_contact_list.csv", "Download contact list (CSV)")],
                           pn.Column(pn.pane.HTML(self.policy_html, sizing_mode="stretch_width"),
                                     self._table(self.policy_display), sizing_mode="stretch_width"),
