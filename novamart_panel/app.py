@@ -44,9 +44,6 @@ NAVIGATION: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Marketing science", ("attribution", "budget", "experiments", "model")),
     ("Data", ("quality",)),
 )
-# Sections kept on the page, hidden, after they were shown: switching back to them is instant; an older one
-# is taken off the page (its Bokeh models released) and drawn again from its view-model when shown again.
-KEEP_ON_PAGE = 3
 GLYPH_UPDATE_JS = Path(__file__).parent / "assets" / "glyph_update_fix.js"
 # Compact, left-aligned section buttons: eleven of them and the filters fit a 768-px-high laptop screen.
 NAV_BUTTON_CSS = ":host .bk-btn { padding: 2px 10px; text-align: left; font-size: 0.92em; }"
@@ -79,7 +76,6 @@ class App(pn.viewable.Viewer):
         self.sections = [cls(store=self.store, filters=self.filters, active=cls.slug == self.section)
                          for cls in SECTIONS]
         self._main = None
-        self._recent: list[str] = []   # slugs of the sections on the page, most recently shown first
         self._navigation = None
         self._url_notice = None
         self.url_problems: list[str] = []
@@ -112,16 +108,9 @@ class App(pn.viewable.Viewer):
             self._reveal()
 
     def _reveal(self) -> None:
-        """Put the shown section on the page (its view-model keeps its state and results when it leaves)
-        and hide the others; only the KEEP_ON_PAGE most recently shown stay on the page. Every Bokeh model
-        on the page costs time on each later change, in the server and in the browser."""
-        holders = dict(zip((s.slug for s in self.sections), self._main.objects))
-        self._recent = [self.section] + [slug for slug in self._recent if slug != self.section]
-        for slug in self._recent[KEEP_ON_PAGE:]:
-            holders[slug].objects = []
-        self._recent = self._recent[:KEEP_ON_PAGE]
-        for section in self.sections:
-            holder, shown = holders[section.slug], section.slug == self.section
+        """Build the shown section the first time, then keep it: switching back only unhides it."""
+        for section, holder in zip(self.sections, self._main.objects):
+            shown = section.slug == self.section
             if shown and not holder.objects:
                 holder.objects = [section]
             holder.visible = shown
