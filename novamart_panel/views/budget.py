@@ -229,7 +229,8 @@ class BudgetSection(Section):
 
         def poll():
             self._show_progress()
-            if future.done():
+            # A hidden tab takes its result when shown: its tables may not have been drawn in the page yet.
+            if future.done() and self.active:
                 poller.stop()
                 deliver(future.result())
 

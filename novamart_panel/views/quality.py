@@ -202,6 +202,8 @@ class QualitySection(Section):
             return holder
 
         def poll():
+            if self.checks.ready and not self.active:
+                return   # the cards are drawn when the tab is shown: tables need a visible page to start
             if self.checks.ready:
                 holder.objects = self.check_cards()
             elif self.checks.state != "failed":
