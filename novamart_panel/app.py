@@ -14,7 +14,7 @@ import param
 
 from .data.store import DataStore
 from .format import escape_markdown
-from .session import release_when_closed, shown_folder
+from .session import release_when_closed, served, shown_folder
 from .url_state import clean_url_values, shown
 from .views.attribution import AttributionSection
 from .views.base import Section, markdown
@@ -99,8 +99,7 @@ class App(pn.viewable.Viewer):
             section.active = section.slug == self.section
         if self._main is None:
             return
-        doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None and not pn.state._is_pyodide:
+        if served():
             # Served: the navigation's highlight and the URL reach the browser first, then the section is
             # drawn in a callback of its own (building a section the first time takes seconds).
             pn.state.execute(self._reveal, schedule=True)

@@ -30,6 +30,7 @@ from ..data.budget_queries import OUTCOMES, channel_periods, channel_spend_total
 from ..data.queries import FilterState, distinct_values
 from ..data.store import DataStore
 from .. import palette
+from ..session import served
 from ..format import change, count, escape_html, escape_markdown, percent, ratio, rupees
 from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, csv_download, house_opts, kpi_card, markdown,
                    notice, rupee_ticks, section_header, view_card)
@@ -197,13 +198,6 @@ class BudgetSection(Section):
         self.param.forecast_channel.objects = [ALL_CHANNELS, *channels]
 
     # -- fitting -------------------------------------------------------------------------------------
-    def _in_session(self):
-        """The served session's document, or None when work should run in place."""
-        doc = pn.state.curdoc
-        if doc is None or doc.session_context is None or pn.state._is_pyodide:
-            return None
-        return doc
-
     def _submit(self, kind: str, job, apply) -> None:
         """Run `job()` and hand its result to `apply`: in place, or on a fitting thread that the session polls
         (a periodic callback on the session's own loop, so nothing is scheduled from another thread).
@@ -215,7 +209,7 @@ class BudgetSection(Section):
             if request == self._requests[kind]:
                 apply(value)
 
-        if self._in_session() is None:
+        if not served():
             deliver(job())
             return
 
@@ -245,11 +239,11 @@ class BudgetSection(Section):
     def refresh(self) -> None:
         """(Re)fit the model for the current filters and grain."""
         state, grain = self.filter_state(), self.grain
-        served = self._in_session() is not None
+        in_session = served()
 
         def progress(fraction, message):
             value = int(round(100 * fraction))
-            if served:   # the fitting thread only leaves a note; the session's poll shows it
+            if in_session:   # the fitting thread only leaves a note; the session's poll shows it
                 self._progress_note = (value, message)
             else:
                 self.param.update(progress=value, status=message)
