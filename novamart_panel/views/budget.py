@@ -421,9 +421,12 @@ class BudgetSection(Section):
     def scenario_table(self) -> pd.DataFrame:
         """Current, optimal, the working scenario and the saved ones: spend and predicted revenue per period,
         ROAS (revenue / spend) and media ROAS, revenue against current, and each channel's spend."""
-        base_columns = ["scenario", "spend", "revenue", "media_revenue", "roas", "media_roas", "vs_current"]
+        # The same columns before and after a fit (every paid channel; one without a curve spends 0): a table
+        # whose columns change while the browser is still building it raises Tabulator errors.
+        columns = ["scenario", "spend", "revenue", "media_revenue", "roas", "media_roas", "vs_current",
+                   *(f"spend: {c}" for c in self.paid_channels)]
         if self.model is None:
-            return pd.DataFrame(columns=base_columns)
+            return pd.DataFrame(columns=columns)
         rows = [self._scenario_row("Current", self._allocation({}))]
         optimal = self.optimal()
         if len(optimal):
@@ -434,7 +437,7 @@ class BudgetSection(Section):
                 rows.append(self._scenario_row(saved["name"], saved["allocation"]))
         table = pd.DataFrame(rows)
         table["vs_current"] = table["revenue"] / table.loc[0, "revenue"] - 1
-        return table[base_columns + [c for c in table.columns if c.startswith("spend: ")]]
+        return table.reindex(columns=columns, fill_value=0.0)
 
     @param.depends("forecast")
     def forecast_frame(self) -> pd.DataFrame:

@@ -50,7 +50,13 @@ class BrowserLog:
 
     def on_console(self, message) -> None:
         if message.type in ("error", "warning") and not any(p.search(message.text) for p in ALLOWED_CONSOLE):
-            self.console.append(f"{message.type}: {message.text}")
+            where = message.location.get("url", "").rsplit("/", 1)[-1]
+            self.console.append(f"{message.type}: {message.text}" + (f" ({where}:{message.location.get('lineNumber')})" if where else ""))
+
+    def on_page_error(self, error) -> None:
+        # The first frames of the stack say which model failed (a bare message rarely does).
+        frames = [line.strip() for line in (error.stack or "").splitlines()[1:4]]
+        self.page_errors.append(" | ".join([str(error), *frames]) if frames else str(error))
 
     def on_response(self, response) -> None:
         if response.status >= 400:
@@ -148,7 +154,7 @@ def page(browser, browser_log) -> Page:
     context.route("**/*", route)
     page = context.new_page()
     page.on("console", browser_log.on_console)
-    page.on("pageerror", lambda error: browser_log.page_errors.append(str(error)))
+    page.on("pageerror", browser_log.on_page_error)
     page.on("response", browser_log.on_response)
     page.on("requestfailed", browser_log.on_request_failed)
     yield page

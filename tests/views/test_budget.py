@@ -88,6 +88,19 @@ def test_nothing_is_fitted_before_the_tab_is_shown_but_a_report_gets_insights(pa
     assert section.result is None, "results of other filters are forgotten, not shown"
 
 
+def test_tables_have_the_same_columns_before_and_after_the_fit(packaged_store):
+    # A result cached by an earlier session arrives right after the tab is drawn: a table whose columns
+    # changed then was updated before the browser had built it (Tabulator "Table Not Initialized").
+    section = BudgetSection(store=packaged_store, filters=Filters(packaged_store))
+    tables = (section.scenario_display, section.optimizer_table, section.folds_table, section.backtest_table,
+              section.mediation_table)
+    before = [list(table().columns) for table in tables]
+    section.insight_fit()   # fits in place
+    assert section.model is not None and section.forecast is not None
+    assert [list(table().columns) for table in tables] == before
+    assert {f"spend: {c}" for c in PAID} <= set(before[0])
+
+
 def test_shown_section_fits_in_place_and_names_baseline_channels(section):
     model = section.model
     assert model is not None and not section.fitting and section.progress == 100
