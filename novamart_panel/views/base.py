@@ -336,13 +336,6 @@ def house_opts(element: hv.Element, **options) -> hv.Element:
     return element.opts(**defaults)
 
 
-def framewise_options() -> list:
-    """`framewise=True` for every element type. Set on a DynamicMap it reaches only the type the map returns:
-    for an Overlay that is the overlay itself, so its layers would keep the axis ranges of the first frame."""
-    return [getattr(hv.opts, element.__name__)(framewise=True) for element in hv.Store.registry["bokeh"]
-            if issubclass(element, hv.Element) and hasattr(hv.opts, element.__name__)]
-
-
 def chart(plot_fn, height: int = 380, framewise: bool = True, rebuild_on: tuple[str, ...] = ()) -> pn.viewable.Viewable:
     """A chart that updates in place: `plot_fn` is a param-dependent method wrapped in a DynamicMap, so a
     change sends new data into the Bokeh models built once, instead of building new ones.
@@ -358,7 +351,7 @@ def chart(plot_fn, height: int = 380, framewise: bool = True, rebuild_on: tuple[
     def dynamic():
         dmap = hv.DynamicMap(plot_fn)
         # linked_axes=False: Panel would otherwise merge categorical axes of unrelated charts in one page.
-        return pn.pane.HoloViews(dmap.opts(*framewise_options()) if framewise else dmap, sizing_mode="stretch_width",
+        return pn.pane.HoloViews(dmap.opts(framewise=True) if framewise else dmap, sizing_mode="stretch_width",
                                  min_height=height, linked_axes=False)
 
     if rebuild_on:

@@ -38,8 +38,8 @@ from ..data import customer_queries as cq
 from ..data.contract import FILTER_COLUMNS, SEGMENTS
 from ..data.queries import FilterState, campaign_sums_by, distinct_values
 from ..format import count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, framewise_options, house_opts, markdown, \
-    notice, rupee_ticks, section_header, view_card, memoized
+from .base import FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, house_opts, markdown, notice, \
+    rupee_ticks, section_header, view_card, memoized
 from .sunburst import Sunburst
 
 # The app's segment colours (novamart_panel.palette: Paul Tol's colour-blind-safe schemes).
@@ -795,7 +795,7 @@ class CustomerSection(Section):
 
     def layout(self) -> pn.viewable.Viewable:
         bubble_pane = pn.pane.HoloViews(
-            (self._bubbles * hv.DynamicMap(self.plot_channel_labels)).opts(*framewise_options()),
+            (self._bubbles * hv.DynamicMap(self.plot_channel_labels)).opts(framewise=True),
             sizing_mode="stretch_width", min_height=CHART_HEIGHT, linked_axes=False)
         clear = pn.widgets.Button(label="Clear channel filter", color="light", sizing_mode="stretch_width")
         clear.on_click(self.clear_channels)

@@ -21,8 +21,8 @@ from ..analytics.product_insights import PRODUCT_METRICS, text_column, with_marg
 from ..analytics.treemap import layout_children, tile_at
 from ..data import product_queries as pq
 from ..format import LAKH, escape_html, strong
-from .base import BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, framewise_options, \
-    memoized, house_opts, html_download, insight, readable_text_colours, rupee_ticks, section_header
+from .base import BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, memoized, \
+    house_opts, html_download, insight, readable_text_colours, rupee_ticks, section_header
 from .filters import FILTER_LABELS
 
 LEVELS = ("category", "subcategory", "product_name")
@@ -410,8 +410,8 @@ class ProductSection(Section):
     def treemap_chart(self) -> pn.pane.HoloViews:
         """The reactive treemap; a tap on a tile drills into it."""
         # Two DynamicMaps, not one of an overlay: HoloViews attaches a Tap stream to an element's plot only.
-        tiles = hv.DynamicMap(self.plot_tiles).opts(*framewise_options())
-        labels = hv.DynamicMap(self.plot_tile_labels).opts(*framewise_options())
+        tiles = hv.DynamicMap(self.plot_tiles).opts(framewise=True)
+        labels = hv.DynamicMap(self.plot_tile_labels).opts(framewise=True)
         self.treemap_tap = hv.streams.Tap(source=tiles, x=None, y=None)
         self.treemap_tap.add_subscriber(self._on_tap)
         return pn.pane.HoloViews(tiles * labels, linked_axes=False, css_classes=["treemap"])

@@ -131,29 +131,3 @@ def test_plot_methods_keep_their_structure_across_their_own_controls(data, packa
             setattr(section, name, original)
     assert not unstable, "\n".join(unstable)
     assert checked >= 15
-
-
-class _Growing(param.Parameterized):
-    """A chart whose overlay (a curve and its points) gets longer with `days`."""
-
-    days = param.Integer(default=0)
-
-    @param.depends("days")
-    def plot(self) -> hv.Overlay:
-        import pandas as pd
-        frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=self.days), "value": range(self.days)})
-        return hv.Overlay([hv.Curve(frame, "date", "value", label="line"), hv.Scatter(frame, "date", "value")])
-
-
-@pytest.mark.parametrize("first_days", [0, 10])
-def test_an_overlay_chart_rescales_its_axes_to_new_data(first_days):
-    # framewise set on a DynamicMap of overlays reached only the overlay: the axes kept the first frame's
-    # ranges (0–1 after an empty first frame, so the budget fit chart stayed empty after the fit).
-    from bokeh.models import Plot
-
-    from novamart_panel.views.base import chart
-    owner = _Growing(days=first_days)
-    figure = chart(owner.plot).get_root().select_one({"type": Plot})
-    owner.days = 50
-    assert str(figure.x_range.end)[:10] == "2024-02-19"
-    assert figure.y_range.end > 49
