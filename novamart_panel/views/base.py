@@ -336,7 +336,15 @@ def house_opts(element: hv.Element, **options) -> hv.Element:
     return element.opts(**defaults)
 
 
-def chart(plot_fn, height: int = 380, framewise: bool = True, rebuild_on: tuple[str, ...] = ()) -> pn.viewable.Viewable:
+def framewise_options() -> list:
+    """`framewise=True` for every element type: set on a DynamicMap it reaches only the type the map returns,
+    for an Overlay the overlay itself, so its layers keep the axis ranges of the first frame."""
+    return [getattr(hv.opts, element.__name__)(framewise=True) for element in hv.Store.registry["bokeh"]
+            if issubclass(element, hv.Element) and hasattr(hv.opts, element.__name__)]
+
+
+def chart(plot_fn, height: int = 380, framewise: bool = True, rebuild_on: tuple[str, ...] = (),
+          rescale_layers: bool = False) -> pn.viewable.Viewable:
     """A chart that updates in place: `plot_fn` is a param-dependent method wrapped in a DynamicMap, so a
     change sends new data into the Bokeh models built once, instead of building new ones.
 
@@ -345,13 +353,18 @@ def chart(plot_fn, height: int = 380, framewise: bool = True, rebuild_on: tuple[
     group and label (prefix). `framewise` rescales the axes to each new frame (a filter change), which resets
     a zoom; charts whose extent does not move with their controls can keep the zoom with False.
     `rebuild_on` names the section's params that change what the chart *is* (e.g. an online tile layer):
-    only those build new models. BokehJS 3.10 can interleave two updates of one glyph and fail with
+    only those build new models. `rescale_layers` rescales an overlay's layers too (framewise on each), for a
+    chart drawn empty before its data exists (a model fit): not for charts that follow every filter change,
+    where BokehJS 3.10 then fails with "Size mismatch" and UnknownReference errors on quick changes.
+    BokehJS 3.10 can interleave two updates of one glyph and fail with
     "Size mismatch" when the length changes; the app's extension loads `GLYPH_UPDATE_JS`, which serialises them.
     """
     def dynamic():
         dmap = hv.DynamicMap(plot_fn)
         # linked_axes=False: Panel would otherwise merge categorical axes of unrelated charts in one page.
-        return pn.pane.HoloViews(dmap.opts(framewise=True) if framewise else dmap, sizing_mode="stretch_width",
+        if framewise:
+            dmap = dmap.opts(*framewise_options()) if rescale_layers else dmap.opts(framewise=True)
+        return pn.pane.HoloViews(dmap, sizing_mode="stretch_width",
                                  min_height=height, linked_axes=False)
 
     if rebuild_on:

@@ -344,8 +344,9 @@ class BudgetSection(Section):
         """Per paid channel with a curve: spend, contribution, share (interval), ROI (interval), marginal ROI."""
         columns = ["channel", "spend", "contribution", "share", "share_low", "share_high", "roi", "roi_low",
                    "roi_high", "marginal_roi"]
-        if self.model is None:
-            return pd.DataFrame({c: pd.Series(dtype=object if c == "channel" else float) for c in columns})
+        if self.model is None:   # a row (of zeros) per paid channel: the bars are categorical from the first draw
+            return pd.DataFrame({c: self.paid_channels if c == "channel" else 0.0 for c in columns},
+                                index=range(len(self.paid_channels)))
         return self.model.contributions.reset_index()[columns]
 
     def _bounds_in_money(self) -> dict[str, tuple[float, float]]:
@@ -910,20 +911,20 @@ class BudgetSection(Section):
         views = [
             ("Model card: how far to trust the marketing-mix model",
              [pn.widgets.RadioButtonGroup.from_param(self.param.grain, label="Model grain")],
-             pn.Column(self.quality_cards, chart(self.plot_fit),
+             pn.Column(self.quality_cards, chart(self.plot_fit, rescale_layers=True),
                        self._table(self.folds_table, percent_columns=["MAPE"]), sizing_mode="stretch_width"),
              self.insight_fit, True),
-            ("Contribution over time", [], chart(self.plot_contributions), self.insight_contributions),
-            ("Share of revenue by channel", [], chart(self.plot_shares), self.insight_shares),
-            ("ROI by channel", [], chart(self.plot_roi), self.insight_roi),
-            ("Response curves", [], chart(self.plot_response), self.insight_response),
+            ("Contribution over time", [], chart(self.plot_contributions, rescale_layers=True), self.insight_contributions),
+            ("Share of revenue by channel", [], chart(self.plot_shares, rescale_layers=True), self.insight_shares),
+            ("ROI by channel", [], chart(self.plot_roi, rescale_layers=True), self.insight_roi),
+            ("Response curves", [], chart(self.plot_response, rescale_layers=True), self.insight_response),
             ("Budget optimizer",
              [pn.widgets.FloatInput.from_param(self.param.budget, label="Budget per period (₹)", step=1000,
                                                format="0,0", css_classes=["budget-total"],
                                                sizing_mode="stretch_width"),
               markdown("**Bounds per channel** (% of today's spend)"), self.bounds_sliders,
               self.optimizer_figures],
-             pn.Column(chart(self.plot_allocation), optimizer_table, sizing_mode="stretch_width"),
+             pn.Column(chart(self.plot_allocation, rescale_layers=True), optimizer_table, sizing_mode="stretch_width"),
              self.insight_optimizer),
             ("Scenario planner",
              [self.scenario_sliders, pn.widgets.TextInput.from_param(self.param.scenario_name, label="Scenario name"),
@@ -934,7 +935,7 @@ class BudgetSection(Section):
              [pn.widgets.Select.from_param(self.param.forecast_channel, label="Channel"),
               pn.widgets.RadioButtonGroup.from_param(self.param.forecast_metric, label="Metric"),
               pn.widgets.IntSlider.from_param(self.param.horizon, label="Days ahead")],
-             pn.Column(chart(self.plot_forecast),
+             pn.Column(chart(self.plot_forecast, rescale_layers=True),
                        self._table(self.backtest_table, percent_columns=["Model MAPE", "Naive MAPE", "Model 80 % cover",
                                                                          "Model 95 % cover"]),
                        sizing_mode="stretch_width"), self.insight_forecast),

@@ -101,6 +101,26 @@ def test_tables_have_the_same_columns_before_and_after_the_fit(packaged_store):
     assert {f"spend: {c}" for c in PAID} <= set(before[0])
 
 
+def test_charts_drawn_before_the_fit_take_its_axes_when_it_arrives(packaged_store):
+    # Served, the tab is drawn before the fit arrives: overlays drawn empty kept a 0–1 axis (shown as
+    # 1970) and bars drawn without rows kept a numeric axis, so the fitted data never showed.
+    from bokeh.models import FactorRange, Plot
+    section = BudgetSection(store=packaged_store, filters=Filters(packaged_store))
+    section.refresh = section._settle = lambda: None   # drawn as a served tab is: before any fit
+    panes = pn.panel(section).select(lambda obj: hasattr(obj, "_novamart_chart"))
+    figures = {pane._novamart_chart[0].__name__: pane.get_root().select_one({"type": Plot}) for pane in panes}
+    assert section.result is None
+    section.result = fit_mix(packaged_store, section.filter_state(), section.grain, BudgetSection.FIT_EFFORT)
+    assert set(figures) >= {"plot_fit", "plot_contributions", "plot_shares", "plot_roi", "plot_response",
+                            "plot_allocation"}
+    for name, figure in figures.items():
+        if isinstance(figure.x_range, FactorRange):
+            assert len(figure.x_range.factors) >= len(PAID), name
+        elif name != "plot_forecast":   # the forecast has its own result
+            assert (figure.x_range.start, figure.x_range.end) != (0, 1), name
+        assert figure.y_range.end not in (1, 1.2, 1.15), name
+
+
 def test_shown_section_fits_in_place_and_names_baseline_channels(section):
     model = section.model
     assert model is not None and not section.fitting and section.progress == 100
