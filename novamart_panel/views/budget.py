@@ -805,8 +805,11 @@ class BudgetSection(Section):
         columns = ["Effect", "Estimate", "Low", "High"]
         if self.result is None or self.result.mediation is None:
             return pd.DataFrame(columns=columns)
-        effects = self.result.mediation.effects
-        return pd.DataFrame({"Effect": [EFFECT_LABELS[e] for e in effects.index],
+        # Social spend → clicks is a fraction of a click per rupee: shown per ₹1,000, it is not 0.00.
+        effects = self.result.mediation.effects[["estimate", "low", "high"]].copy()
+        effects.loc["a"] *= 1000
+        labels = {**EFFECT_LABELS, "a": EFFECT_LABELS["a"].replace("(per ₹)", "(per ₹1,000)")}
+        return pd.DataFrame({"Effect": [labels[e] for e in effects.index],
                              "Estimate": effects["estimate"].to_numpy(), "Low": effects["low"].to_numpy(),
                              "High": effects["high"].to_numpy()})
 

@@ -287,7 +287,13 @@ def test_share_insight_names_the_most_over_funded_channel(section):
 def test_mediation_is_reported_in_words(section):
     text = section.insight_mediation()
     assert "Facebook and Instagram" in text and "Google Ads clicks" in text
-    assert len(section.mediation_table()) == 6
+    table = section.mediation_table().set_index("Effect")
+    assert len(table) == 6
+    # Clicks per rupee are tiny: the table shows them per ₹1,000, the other rows as estimated.
+    effects = section.result.mediation.effects
+    assert table.loc["social spend → mediator (per ₹1,000)", "Estimate"] == pytest.approx(
+        1000 * effects.loc["a", "estimate"])
+    assert table.loc["total effect (per ₹)", "High"] == pytest.approx(effects.loc["total", "high"])
 
 
 def test_every_insight_reads_as_text(section):
