@@ -353,11 +353,11 @@ def chart(plot_fn, height: int = 380, framewise: bool = True, rebuild_on: tuple[
     group and label (prefix). `framewise` rescales the axes to each new frame (a filter change), which resets
     a zoom; charts whose extent does not move with their controls can keep the zoom with False.
     `rebuild_on` names the section's params that change what the chart *is* (e.g. an online tile layer):
-    only those build new models. BokehJS 3.10 can interleave two updates of one glyph and fail with
+    only those build new models. `rescale_layers` rescales an overlay's layers too (framewise on each), for a
+    chart drawn empty before its data exists (a model fit): not for charts that follow every filter change,
+    where BokehJS 3.10 then fails with "Size mismatch" and UnknownReference errors on quick changes.
+    BokehJS 3.10 can interleave two updates of one glyph and fail with
     "Size mismatch" when the length changes; the app's extension loads `GLYPH_UPDATE_JS`, which serialises them.
-    `rescale_layers` rescales each layer of an overlay too (`framewise` alone reaches only the overlay), for a
-    chart drawn empty before its data exists (a model fit). It is not for charts that follow every filter
-    change: set on those, the browser tests met "Size mismatch" and UnknownReference errors again.
     """
     def dynamic():
         dmap = hv.DynamicMap(plot_fn)

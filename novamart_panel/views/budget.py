@@ -9,7 +9,6 @@ Pyodide) everything runs in place.
 """
 from __future__ import annotations
 
-import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -724,7 +723,7 @@ class BudgetSection(Section):
             return pn.pane.HTML('<div class="budget-optimizer" data-predicted=""></div>', sizing_mode="stretch_width")
         a = optimal.attrs
         cards = [kpi_card(f"Revenue per {self.period} today", rupees(a["predicted_current"])),
-                 kpi_card("With the optimal mix", rupees(a["predicted"]), change(a["lift"]), a["lift"] > 0,
+                 kpi_card(f"With the optimal mix", rupees(a["predicted"]), change(a["lift"]), a["lift"] > 0,
                           f"budget {rupees(a['total'])} per {self.period}")]
         return pn.pane.HTML(f'<div class="budget-optimizer" data-predicted="{a["predicted"]:.0f}" style="display:flex;'
                             f'gap:10px;flex-wrap:wrap">{"".join(cards)}</div>', sizing_mode="stretch_width")
@@ -912,35 +911,34 @@ class BudgetSection(Section):
         save.on_click(self.save_scenario)
         reset = pn.widgets.Button(label="Back to today", width=140)
         reset.on_click(self.reset_scenario)
-        # Served, the charts are drawn before the fit arrives: every layer rescales to it.
-        fitted_chart = functools.partial(chart, rescale_layers=True)
         views = [
             ("Model card: how far to trust the marketing-mix model",
-             [self.widget("grain", pn.widgets.RadioButtonGroup, label="Model grain")],
-             pn.Column(self.quality_cards, fitted_chart(self.plot_fit),
+             [pn.widgets.RadioButtonGroup.from_param(self.param.grain, label="Model grain")],
+             pn.Column(self.quality_cards, chart(self.plot_fit, rescale_layers=True),
                        self._table(self.folds_table, percent_columns=["MAPE"]), sizing_mode="stretch_width"),
              self.insight_fit, True),
-            ("Contribution over time", [], fitted_chart(self.plot_contributions), self.insight_contributions),
-            ("Share of revenue by channel", [], fitted_chart(self.plot_shares), self.insight_shares),
-            ("ROI by channel", [], fitted_chart(self.plot_roi), self.insight_roi),
-            ("Response curves", [], fitted_chart(self.plot_response), self.insight_response),
+            ("Contribution over time", [], chart(self.plot_contributions, rescale_layers=True), self.insight_contributions),
+            ("Share of revenue by channel", [], chart(self.plot_shares, rescale_layers=True), self.insight_shares),
+            ("ROI by channel", [], chart(self.plot_roi, rescale_layers=True), self.insight_roi),
+            ("Response curves", [], chart(self.plot_response, rescale_layers=True), self.insight_response),
             ("Budget optimizer",
-             [self.widget("budget", pn.widgets.FloatInput, label="Budget per period (₹)", step=1000, format="0,0",
-                          css_classes=["budget-total"]),
+             [pn.widgets.FloatInput.from_param(self.param.budget, label="Budget per period (₹)", step=1000,
+                                               format="0,0", css_classes=["budget-total"],
+                                               sizing_mode="stretch_width"),
               markdown("**Bounds per channel** (% of today's spend)"), self.bounds_sliders,
               self.optimizer_figures],
-             pn.Column(fitted_chart(self.plot_allocation), optimizer_table, sizing_mode="stretch_width"),
+             pn.Column(chart(self.plot_allocation, rescale_layers=True), optimizer_table, sizing_mode="stretch_width"),
              self.insight_optimizer),
             ("Scenario planner",
-             [self.scenario_sliders, self.widget("scenario_name", pn.widgets.TextInput, label="Scenario name"),
+             [self.scenario_sliders, pn.widgets.TextInput.from_param(self.param.scenario_name, label="Scenario name"),
               pn.Row(save, reset),
               csv_download(self.scenario_table, "novamart_budget_scenarios.csv", "Download scenarios (CSV)")],
              pn.Column(self.scenario_figures, scenario_table, sizing_mode="stretch_width"), self.insight_scenario),
             ("Forecast",
-             [self.widget("forecast_channel", label="Channel"),
-              self.widget("forecast_metric", pn.widgets.RadioButtonGroup, label="Metric"),
-              self.widget("horizon", pn.widgets.IntSlider, label="Days ahead")],
-             pn.Column(fitted_chart(self.plot_forecast),
+             [pn.widgets.Select.from_param(self.param.forecast_channel, label="Channel"),
+              pn.widgets.RadioButtonGroup.from_param(self.param.forecast_metric, label="Metric"),
+              pn.widgets.IntSlider.from_param(self.param.horizon, label="Days ahead")],
+             pn.Column(chart(self.plot_forecast, rescale_layers=True),
                        self._table(self.backtest_table, percent_columns=["Model MAPE", "Naive MAPE", "Model 80 % cover",
                                                                          "Model 95 % cover"]),
                        sizing_mode="stretch_width"), self.insight_forecast),

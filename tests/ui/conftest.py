@@ -51,8 +51,7 @@ class BrowserLog:
     def on_console(self, message) -> None:
         if message.type in ("error", "warning") and not any(p.search(message.text) for p in ALLOWED_CONSOLE):
             where = message.location.get("url", "").rsplit("/", 1)[-1]
-            origin = f" ({where}:{message.location.get('lineNumber')})" if where else ""
-            self.console.append(f"{message.type}: {message.text}{origin}")
+            self.console.append(f"{message.type}: {message.text}" + (f" ({where}:{message.location.get('lineNumber')})" if where else ""))
 
     def on_page_error(self, error) -> None:
         # The first frames of the stack say which model failed (a bare message rarely does).
