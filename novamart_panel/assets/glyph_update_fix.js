@@ -5,7 +5,9 @@
 // of another length during those awaits, a later step selects the new columns with the old indices and
 // throws "Size mismatch"; the unhandled rejection then leaves Panel's Tabulator waiting on the document's
 // ready promise. Here each view runs one set_data at a time, and a call that a newer one has superseded is
-// skipped (the newer call redraws from the current data).
+// skipped (the newer call redraws from the current data). Visuals recomputed outside set_data (a CDSView
+// mask change, a selection) while the source already holds the next frame would select the new columns with
+// the old indices too: they wait for the set_data that follows, which recomputes them.
 (function patchGlyphUpdates(attempt) {
   const Bokeh = window.Bokeh;
   if (!(Bokeh && Bokeh.Models && typeof Bokeh.Models.get === "function")) {
@@ -41,6 +43,14 @@
     };
     this.__novamartQueue = (this.__novamartQueue || Promise.resolve()).then(run, run);
     return this.__novamartQueue;
+  };
+  const setVisuals = View.prototype.set_visuals;
+  View.prototype.set_visuals = async function () {
+    const length = this.model.data_source.get_length();
+    if (this.all_indices != null && length != null && this.all_indices.size !== length) {
+      return;
+    }
+    return await setVisuals.call(this);
   };
   View.prototype.__novamartSerialised = true;
   window.__novamartGlyphUpdatesSerialised = true;

@@ -337,33 +337,35 @@ def house_opts(element: hv.Element, **options) -> hv.Element:
 
 
 def framewise_options() -> list:
-    """`framewise=True` for every element type: set on a DynamicMap it reaches only the type the map returns,
-    for an Overlay the overlay itself, so its layers keep the axis ranges of the first frame."""
-    return [getattr(hv.opts, element.__name__)(framewise=True) for element in hv.Store.registry["bokeh"]
-            if issubclass(element, hv.Element) and hasattr(hv.opts, element.__name__)]
+    """`framewise=True` for every element type (and Overlay): set on a DynamicMap alone it reaches only the type
+    the map returns, for an Overlay the overlay itself, so its layers keep the axis ranges of the first frame."""
+    return [hv.opts.Overlay(framewise=True), hv.opts.NdOverlay(framewise=True),
+            *(getattr(hv.opts, element.__name__)(framewise=True) for element in hv.Store.registry["bokeh"]
+              if issubclass(element, hv.Element) and hasattr(hv.opts, element.__name__))]
 
 
-def chart(plot_fn, height: int = 380, framewise: bool = True, rebuild_on: tuple[str, ...] = (),
-          rescale_layers: bool = False) -> pn.viewable.Viewable:
+def chart(plot_fn, height: int = 380, framewise: bool = True,
+          rebuild_on: tuple[str, ...] = ()) -> pn.viewable.Viewable:
     """A chart that updates in place: `plot_fn` is a param-dependent method wrapped in a DynamicMap, so a
     change sends new data into the Bokeh models built once, instead of building new ones.
 
     `plot_fn` must return the same element types and overlay layers on every call (a layer without data
     stays, empty and hidden): HoloViews matches the layers of each new frame to the plots it built by type,
-    group and label (prefix). `framewise` rescales the axes to each new frame (a filter change), which resets
-    a zoom; charts whose extent does not move with their controls can keep the zoom with False.
+    group and label (prefix). `framewise` rescales the axes to each new frame (a filter change, a model fit
+    arriving), which resets a zoom; charts whose extent does not move with their controls can keep the zoom with
+    False. It is set on every element type (`framewise_options`): on the DynamicMap alone it reaches only the
+    overlay, whose layers then keep the axes of the first frame.
     `rebuild_on` names the section's params that change what the chart *is* (e.g. an online tile layer):
-    only those build new models. `rescale_layers` rescales an overlay's layers too (framewise on each), for a
-    chart drawn empty before its data exists (a model fit): not for charts that follow every filter change,
-    where BokehJS 3.10 then fails with "Size mismatch" and UnknownReference errors on quick changes.
-    BokehJS 3.10 can interleave two updates of one glyph and fail with
-    "Size mismatch" when the length changes; the app's extension loads `GLYPH_UPDATE_JS`, which serialises them.
+    only those build new models.
+    BokehJS 3.10 can interleave two updates of one glyph, or recompute its visuals between the new data and
+    the new indices, and fail with "Size mismatch" when the length changes; the app's extension loads
+    `GLYPH_UPDATE_JS`, which serialises the updates and defers those visuals.
     """
     def dynamic():
         dmap = hv.DynamicMap(plot_fn)
         # linked_axes=False: Panel would otherwise merge categorical axes of unrelated charts in one page.
         if framewise:
-            dmap = dmap.opts(*framewise_options()) if rescale_layers else dmap.opts(framewise=True)
+            dmap = dmap.opts(*framewise_options())
         return pn.pane.HoloViews(dmap, sizing_mode="stretch_width",
                                  min_height=height, linked_axes=False)
 

@@ -174,6 +174,16 @@ class CampaignSection(Section):
         self.paid_channels = sorted(everything.loc[everything["spend"] > 0, "channel"])
         self.param.update(year=years[-1], calendar_year=years[-1], trend_range=(lo, hi), month=months[0].date())
 
+    @param.depends("date_range", watch=True)
+    def _month_in_selection(self) -> None:
+        """The animated month moves to the first month of a date selection that leaves it out (else the bubbles
+        show a month with no data)."""
+        if self.date_range is None or self.month is None:
+            return
+        lo, hi = (_month_start(day) for day in self.date_range)
+        if not lo <= self.month <= hi:
+            self.month = lo
+
     # -- data (DuckDB aggregates; pandas only reshapes the small results) -------------------------
     def _state(self) -> FilterState:
         return self.filter_state()
@@ -451,9 +461,16 @@ class CampaignSection(Section):
         frame = with_hover_text(self.roas_trend())
         frame["month_text"] = [f"{m:%b %Y}" for m in frame["month"]]
         # One curve per channel that ever spent, hidden when the filters leave it out (the layers stay).
+        log = self.roas_scale == "log"
+        values = frame["roas"].dropna()
+        top = max(float(values.max()) if len(values) else 1.0, 1.0)
+        # The break-even line must stay in view whatever the data's range. (A dimension range, not ylim: an
+        # in-place update keeps the plot options of the first frame.)
+        roas = hv.Dimension("roas", label="ROAS (×)", range=(
+            min(0.8, float(values.min()) * 0.8) if len(values) else 0.8, top * 1.3) if log else (0, top * 1.05))
         curves = [
-            hv.Curve(group, "month", [hv.Dimension("roas", label="ROAS (×)"), "channel", "month_text", "roas_text",
-                                      "revenue_text", "spend_text"], label=channel).opts(
+            hv.Curve(group, "month", [roas, "channel", "month_text", "roas_text", "revenue_text", "spend_text"],
+                     label=channel).opts(
                 color=self.colors["channel"].get(channel, "#888888"), line_width=2, tools=["hover"],
                 visible=not group.empty, hover_tooltips=tooltips("roas", "revenue", "spend", first=CHANNEL_TIP)
                 + [("Month", "@{month_text}")])
@@ -461,14 +478,9 @@ class CampaignSection(Section):
             for group in [frame[frame["channel"] == channel]]
         ]
         breakeven = hv.HLine(1.0).opts(color=BAD, line_dash="dashed", line_width=2)
-        log = self.roas_scale == "log"
-        values = frame["roas"].dropna()
-        top = max(float(values.max()) if len(values) else 1.0, 1.0)
-        # The break-even line must stay in view whatever the data's range.
-        ylim = (min(0.8, float(values.min()) * 0.8) if len(values) else 0.8, top * 1.3) if log else (0, top * 1.05)
         return hv.Overlay([*curves, breakeven]).opts(
             responsive=True, height=360, toolbar="above", legend_position="right", xlabel="Month",
-            logy=log, ylim=ylim, title="Monthly ROAS by channel (dashed: break-even, ROAS = 1)")
+            logy=log, title="Monthly ROAS by channel (dashed: break-even, ROAS = 1)")
 
     @param.depends(*FILTER_DEPS)
     def plot_leaderboard(self) -> hv.Overlay:
@@ -503,12 +515,13 @@ class CampaignSection(Section):
         frame["size"] = 8 + 40 * np.sqrt(frame["conversions"].to_numpy(dtype=float) / peak_conv)
         xmax = float(every_month["spend"].max()) if len(every_month) else 1.0
         ymax = float(every_month["revenue"].max()) if len(every_month) else 1.0
-        points = hv.Scatter(frame, kdims=[hv.Dimension("spend", label="Spend")],
-                            vdims=[hv.Dimension("revenue", label="Revenue"), "channel", "size", "spend_text",
-                                   "revenue_text", "conversions_text", "roas_text"])
+        # The axes span every month of the selection, so the bubbles move between months and the axes do not.
+        # (Dimension ranges, not xlim/ylim: an in-place update keeps the plot options of the first frame.)
+        points = hv.Scatter(frame, kdims=[hv.Dimension("spend", label="Spend", range=(-0.03 * xmax, 1.1 * max(xmax, 1.0)))],
+                            vdims=[hv.Dimension("revenue", label="Revenue", range=(-0.03 * ymax, 1.1 * max(ymax, 1.0))),
+                                   "channel", "size", "spend_text", "revenue_text", "conversions_text", "roas_text"])
         return house_opts(points, color="channel", cmap=self.colors["channel"], size="size", alpha=0.8,
                           line_color="white", legend_position="right",
-                          xlim=(-0.03 * xmax, 1.1 * max(xmax, 1.0)), ylim=(-0.03 * ymax, 1.1 * max(ymax, 1.0)),
                           xformatter=rupee_ticks(), yformatter=rupee_ticks(),
                           hover_tooltips=tooltips("spend", "revenue", "conversions", "roas", first=CHANNEL_TIP),
                           title=f"Channels in {pd.Timestamp(self.month):%b %Y}: spend, revenue, conversions (size)")
@@ -639,7 +652,7 @@ class CampaignSection(Section):
              channel_table, self.insight_channel_table, True),
             ("7b. CPA vs ROAS", [], chart(self.plot_cpa_roas), self.insight_cpa_roas),
             ("7c. ROAS trend by channel", [self.widget("roas_scale", pn.widgets.RadioButtonGroup, name="Scale")],
-             chart(self.plot_roas_trend), self.insight_roas_trend),
+             chart(self.plot_roas_trend, rebuild_on=("roas_scale",)), self.insight_roas_trend),
             ("8. Campaign leaderboard", [], chart(self.plot_leaderboard, height=700), self.insight_leaderboard),
             ("Month by month: channel spend and revenue (press play)",
              [pn.widgets.DiscretePlayer.from_param(self.param.month, name="Month", interval=900, loop_policy="once",
