@@ -17,7 +17,8 @@ from ui_helpers import nav_button
 
 pytestmark = pytest.mark.ui
 
-# The shown figure whose title starts with `title`: its model, its first glyph's data source and row count.
+# The shown figure whose title starts with `title`: its model, its first glyph's data source and row count,
+# and the extent of its y axis.
 FIGURE_JS = """
 (title) => {
   const seen = new Set(), found = [];
@@ -32,7 +33,8 @@ FIGURE_JS = """
   for (const view of Object.values(Bokeh.index)) walk(view);
   if (found.length !== 1) return null;
   const glyphs = found[0].renderers.filter((r) => r.data_source != null);
-  return {figure: found[0].id, source: glyphs[0].data_source.id, rows: glyphs[0].data_source.get_length()};
+  return {figure: found[0].id, source: glyphs[0].data_source.id, rows: glyphs[0].data_source.get_length(),
+          y_end: found[0].y_range.end};
 }
 """
 REVENUE_CARD = '.kpi-card[data-kpi="revenue"] .kpi-value'
@@ -62,6 +64,10 @@ def test_a_filter_change_updates_the_charts_in_place(page, browser_log, open_app
     page.wait_for_function(f"() => ({FIGURE_JS})('Revenue by channel').rows === 1")
     after = figure(page, "Revenue by channel")
     assert (after["figure"], after["source"]) == (before["figure"], before["source"])   # new data, same models
+    # An overlay's axes follow the new data too (its layers used to keep the first frame's, all channels').
+    cumulative = page.evaluate(f"() => ({FIGURE_JS})('Cumulative conversions by channel')")
+    email = packaged_store.scalar("SELECT sum(conversions) FROM campaigns WHERE channel = 'Email'")
+    assert email <= cumulative["y_end"] < 1.5 * email
 
     # Resizing after updates of another length (new window sizes, the sidebar folded away and back) used to
     # throw "Size mismatch" and freeze the page.
