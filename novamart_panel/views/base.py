@@ -339,9 +339,8 @@ def house_opts(element: hv.Element, **options) -> hv.Element:
 def framewise_options() -> list:
     """`framewise=True` for every element type (and Overlay): set on a DynamicMap alone it reaches only the type
     the map returns, for an Overlay the overlay itself, so its layers keep the axis ranges of the first frame."""
-    return [hv.opts.Overlay(framewise=True), hv.opts.NdOverlay(framewise=True),
-            *(getattr(hv.opts, element.__name__)(framewise=True) for element in hv.Store.registry["bokeh"]
-              if issubclass(element, hv.Element) and hasattr(hv.opts, element.__name__))]
+    return [getattr(hv.opts, element.__name__)(framewise=True) for element in hv.Store.registry.get("bokeh", {})
+            if issubclass(element, (hv.Element, hv.Overlay, hv.NdOverlay)) and hasattr(hv.opts, element.__name__)]
 
 
 def chart(plot_fn, height: int = 380, framewise: bool = True,
@@ -366,6 +365,9 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
         # linked_axes=False: Panel would otherwise merge categorical axes of unrelated charts in one page.
         if framewise:
             dmap = dmap.opts(*framewise_options())
+        # The pane gives the figure its min_height and HoloViews set its own (None) on the first update: a layout
+        # property change, so BokehJS laid the whole page out again on the first filter change of a session.
+        dmap = dmap.opts(min_height=height)
         return pn.pane.HoloViews(dmap, sizing_mode="stretch_width",
                                  min_height=height, linked_axes=False)
 

@@ -147,6 +147,10 @@ def axes(figure) -> dict:
             "scales": (type(figure.x_scale).__name__, type(figure.y_scale).__name__)}
 
 
+def layout_properties(figures: dict) -> dict:
+    return {name: (figure.min_height, figure.sizing_mode) for name, (_, _, figure) in figures.items()}
+
+
 def test_charts_updated_in_place_take_the_axes_of_a_fresh_render(packaged_dir):
     # A filter change sends new data into the figures drawn for the first state. Their axes must then be those
     # a fresh render of the new state gets: overlay layers used to keep the axes of the first frame (the
@@ -161,6 +165,7 @@ def test_charts_updated_in_place_take_the_axes_of_a_fresh_render(packaged_dir):
             if not rebuild_on:
                 figures[f"{section.slug}.{plot.__name__}"] = (section, plot, pane.get_root().select_one({"type": Plot}))
     assert len(figures) >= 25
+    layout = layout_properties(figures)
     for state in ({"channels": ["Email"]}, {"date_range": (dt.date(2024, 6, 1), dt.date(2024, 6, 30))}):
         app.filters.param.update(**{"date_range": app.filters.full_range, "channels": [], **state})
         stale = []
@@ -169,6 +174,8 @@ def test_charts_updated_in_place_take_the_axes_of_a_fresh_render(packaged_dir):
             if axes(figure) != axes(hv.render(plot(), backend="bokeh")):
                 stale.append(f"{name}: {axes(figure)} != {axes(hv.render(plot(), backend='bokeh'))}")
         assert not stale, f"{state}:\n" + "\n".join(stale)
+        # An update changes no layout property (each change makes the browser lay out the whole page again).
+        assert layout_properties(figures) == layout
 
 
 def test_roas_trend_scale_switches_in_place(packaged_dir):
