@@ -336,11 +336,25 @@ def house_opts(element: hv.Element, **options) -> hv.Element:
     return element.opts(**defaults)
 
 
-def framewise_options() -> list:
-    """`framewise=True` for every element type (and Overlay): set on a DynamicMap alone it reaches only the type
-    the map returns, for an Overlay the overlay itself, so its layers keep the axis ranges of the first frame."""
-    return [getattr(hv.opts, element.__name__)(framewise=True) for element in hv.Store.registry.get("bokeh", {})
+def framewise_options(framewise: bool = True) -> list:
+    """`framewise` for every element type and overlay: set on a DynamicMap alone it reaches only the type the map
+    returns, for an Overlay the overlay itself, so its layers keep the axis ranges of the first frame."""
+    return [getattr(hv.opts, element.__name__)(framewise=framewise) for element in hv.Store.registry.get("bokeh", {})
             if issubclass(element, (hv.Element, hv.Overlay, hv.NdOverlay)) and hasattr(hv.opts, element.__name__)]
+
+
+@functools.cache
+def framewise_by_default() -> None:
+    """Make every chart rescale its axes to each new frame, once per process: as HoloViews defaults, because
+    options set on a DynamicMap are applied again to every frame it returns (a new option tree per element type,
+    about a third of a filter change on the server, and memory a closed session did not give back)."""
+    import holoviews.plotting.bokeh  # noqa: F401 - registers the Bokeh element types and their options
+    from holoviews.core.options import Options
+
+    defaults = hv.Store.options(backend="bokeh")
+    for element in hv.Store.registry["bokeh"]:
+        if issubclass(element, (hv.Element, hv.Overlay, hv.NdOverlay)):
+            setattr(defaults, element.__name__, Options("norm", framewise=True))
 
 
 def chart(plot_fn, height: int = 380, framewise: bool = True,
@@ -350,21 +364,22 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
 
     `plot_fn` must return the same element types and overlay layers on every call (a layer without data
     stays, empty and hidden): HoloViews matches the layers of each new frame to the plots it built by type,
-    group and label (prefix). `framewise` rescales the axes to each new frame (a filter change, a model fit
-    arriving), which resets a zoom; charts whose extent does not move with their controls can keep the zoom with
-    False. It is set on every element type (`framewise_options`): on the DynamicMap alone it reaches only the
-    overlay, whose layers then keep the axes of the first frame.
+    group and label (prefix). Every chart rescales its axes to each new frame (a filter change, a model fit
+    arriving; `framewise_by_default`), which resets a zoom; charts whose extent does not move with their controls
+    can keep the zoom with `framewise=False`.
     `rebuild_on` names the section's params that change what the chart *is* (e.g. an online tile layer):
     only those build new models.
     BokehJS 3.10 can interleave two updates of one glyph, or recompute its visuals between the new data and
     the new indices, and fail with "Size mismatch" when the length changes; the app's extension loads
     `GLYPH_UPDATE_JS`, which serialises the updates and defers those visuals.
     """
+    framewise_by_default()
+
     def dynamic():
         dmap = hv.DynamicMap(plot_fn)
         # linked_axes=False: Panel would otherwise merge categorical axes of unrelated charts in one page.
-        if framewise:
-            dmap = dmap.opts(*framewise_options())
+        if not framewise:
+            dmap = dmap.opts(*framewise_options(False))
         # The pane gives the figure its min_height and HoloViews set its own (None) on the first update: a layout
         # property change, so BokehJS laid the whole page out again on the first filter change of a session.
         dmap = dmap.opts(min_height=height)

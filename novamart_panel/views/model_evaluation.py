@@ -22,7 +22,8 @@ from ..analytics.classification import (
 )
 from ..data import lead_queries
 from ..format import count, escape_markdown, percent, rupees, strong
-from .base import GOOD, NEUTRAL, Section, chart, house_opts, insight, markdown, notice, rupee_ticks, section_header
+from .base import (GOOD, NEUTRAL, Section, chart, framewise_by_default, framewise_options, house_opts, insight,
+                   markdown, notice, rupee_ticks, section_header)
 
 # Defaults of the cost-aware threshold, in rupees: a sales call or field visit per contacted lead,
 # and the gross margin of a converted B2B lead.
@@ -561,10 +562,10 @@ def _ratio(value: float) -> str:
 
 def _marked_chart(plot_fn, marker_fn, framewise: bool = True, height: int = 380, **options) -> pn.pane.HoloViews:
     """`chart` of curves overlaid with a threshold marker from its own DynamicMap (updated alone)."""
-    curves = hv.DynamicMap(plot_fn)
-    if framewise:
-        curves = curves.opts(framewise=True)
-    marked = house_opts(curves * hv.DynamicMap(marker_fn), **options)
+    framewise_by_default()
+    marked = house_opts(hv.DynamicMap(plot_fn) * hv.DynamicMap(marker_fn), **options)
+    if not framewise:   # keeps a zoom while the threshold moves
+        marked = marked.opts(*framewise_options(False))
     return pn.pane.HoloViews(marked, sizing_mode="stretch_width", min_height=height, linked_axes=False)
 
 
