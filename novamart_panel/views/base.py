@@ -336,11 +336,17 @@ def house_opts(element: hv.Element, **options) -> hv.Element:
     return element.opts(**defaults)
 
 
+def _bokeh_chart_types() -> list[type]:
+    """Every element and overlay type the Bokeh backend draws (empty before the backend is loaded)."""
+    return [element for element in hv.Store.registry.get("bokeh", {})
+            if issubclass(element, (hv.Element, hv.Overlay, hv.NdOverlay))]
+
+
 def framewise_options(framewise: bool = True) -> list:
     """`framewise` for every element type and overlay: set on a DynamicMap alone it reaches only the type the map
     returns, for an Overlay the overlay itself, so its layers keep the axis ranges of the first frame."""
-    return [getattr(hv.opts, element.__name__)(framewise=framewise) for element in hv.Store.registry.get("bokeh", {})
-            if issubclass(element, (hv.Element, hv.Overlay, hv.NdOverlay)) and hasattr(hv.opts, element.__name__)]
+    return [getattr(hv.opts, element.__name__)(framewise=framewise) for element in _bokeh_chart_types()
+            if hasattr(hv.opts, element.__name__)]
 
 
 @functools.cache
@@ -352,9 +358,8 @@ def framewise_by_default() -> None:
     from holoviews.core.options import Options
 
     defaults = hv.Store.options(backend="bokeh")
-    for element in hv.Store.registry["bokeh"]:
-        if issubclass(element, (hv.Element, hv.Overlay, hv.NdOverlay)):
-            setattr(defaults, element.__name__, Options("norm", framewise=True))
+    for element in _bokeh_chart_types():
+        setattr(defaults, element.__name__, Options("norm", framewise=True))
 
 
 def chart(plot_fn, height: int = 380, framewise: bool = True,

@@ -517,9 +517,10 @@ class CampaignSection(Section):
         ymax = float(every_month["revenue"].max()) if len(every_month) else 1.0
         # The axes span every month of the selection, so the bubbles move between months and the axes do not.
         # (Dimension ranges, not xlim/ylim: an in-place update keeps the plot options of the first frame.)
-        points = hv.Scatter(frame, kdims=[hv.Dimension("spend", label="Spend", range=(-0.03 * xmax, 1.1 * max(xmax, 1.0)))],
-                            vdims=[hv.Dimension("revenue", label="Revenue", range=(-0.03 * ymax, 1.1 * max(ymax, 1.0))),
-                                   "channel", "size", "spend_text", "revenue_text", "conversions_text", "roas_text"])
+        spend = hv.Dimension("spend", label="Spend", range=(-0.03 * xmax, 1.1 * max(xmax, 1.0)))
+        revenue = hv.Dimension("revenue", label="Revenue", range=(-0.03 * ymax, 1.1 * max(ymax, 1.0)))
+        points = hv.Scatter(frame, kdims=[spend], vdims=[revenue, "channel", "size", "spend_text", "revenue_text",
+                                                         "conversions_text", "roas_text"])
         return house_opts(points, color="channel", cmap=self.colors["channel"], size="size", alpha=0.8,
                           line_color="white", legend_position="right",
                           xformatter=rupee_ticks(), yformatter=rupee_ticks(),

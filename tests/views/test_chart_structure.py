@@ -141,8 +141,9 @@ def axes(figure) -> dict:
     def extent(axis_range):
         if isinstance(axis_range, FactorRange):
             return list(axis_range.factors)
-        return [pytest.approx(float(pd.Timestamp(v).value / 1e6) if isinstance(v, (dt.date, np.datetime64, pd.Timestamp))
-                              else v, rel=1e-6, abs=1e-9) for v in (axis_range.start, axis_range.end)]
+        dates = (dt.date, np.datetime64, pd.Timestamp)
+        return [pytest.approx(float(pd.Timestamp(v).value / 1e6) if isinstance(v, dates) else v, rel=1e-6, abs=1e-9)
+                for v in (axis_range.start, axis_range.end)]
     return {"x": extent(figure.x_range), "y": extent(figure.y_range),
             "scales": (type(figure.x_scale).__name__, type(figure.y_scale).__name__)}
 
