@@ -17,7 +17,7 @@ from .format import escape_markdown
 from .session import release_when_closed, served, shown_folder
 from .url_state import clean_url_values, shown
 from .views.attribution import AttributionSection
-from .views.base import Section, markdown
+from .views.base import Section, html, markdown
 from .views.budget import BudgetSection
 from .views.campaigns import CampaignSection
 from .views.customers import CustomerSection
@@ -133,7 +133,7 @@ class App(pn.viewable.Viewer):
             for name, slugs in NAVIGATION:
                 slugs = [slug for slug in slugs if slug in titles]
                 if slugs:
-                    items.append(pn.pane.HTML(f'<div class="nav-group">{name}</div>', margin=(6, 10, 0, 10),
+                    items.append(html(f'<div class="nav-group">{name}</div>', margin=(6, 10, 0, 10),
                                               styles={"font-size": "0.8em", "font-weight": "600", "opacity": "0.75"}))
                 for slug in slugs:
                     button = pn.widgets.Button(label=titles[slug], color="primary", sizing_mode="stretch_width",
@@ -264,9 +264,11 @@ class App(pn.viewable.Viewer):
 
     def template(self) -> pn.template.BaseTemplate:
         """The served page: sidebar navigation and filters, the shown section, light/dark toggle."""
+        # Bootstrap, not Fast: the Fast design pulls its font from a CDN and the app must work offline.
+        # The session's design is set before any pane is built (views.base.text_pane).
+        pn.config.design = pn.theme.Bootstrap
         # The URL first: the section it names is the only one built for the first page.
         self.sync_url()
-        # Bootstrap, not Fast: the Fast design pulls its font from a CDN and the app must work offline.
         template = pn.template.BootstrapTemplate(
             title=TITLE, sidebar=[self.sidebar()], main=[self.main], header=[theme_toggle()],
             sidebar_width=320, header_background="#0072B5",

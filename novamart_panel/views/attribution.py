@@ -29,7 +29,7 @@ from ..data.contract import ATTRIBUTION_MODELS
 from ..data.queries import FilterState, campaign_totals
 from ..palette import colours as palette_colours
 from ..format import count, number, percent
-from .base import BAD, GOOD, Section, chart, house_opts, insight, markdown, notice, readable_text_colours, \
+from .base import BAD, GOOD, Section, card, chart, house_opts, insight, markdown, notice, readable_text_colours, \
     section_header, table_label, memoized
 
 PROVIDED, COMPUTED = "Provided (channel_attribution.csv)", "Computed from journeys"
@@ -534,7 +534,7 @@ class AttributionSection(Section):
         """A card of the view `build()` makes, or a notice when none of `tables` can feed it."""
         ready = [t for t in tables if self.has_view(t)]
         body = build() if ready else [notice(" ".join(self.view_problem(t) for t in tables), kind="warning")]
-        return pn.Card(*body, title=title, collapsible=False, sizing_mode="stretch_width", margin=(10, 0))
+        return card(title, *body, margin=(10, 0))
 
     def _side(self, *items, width: int = 340) -> pn.Column:
         return pn.Column(*items, width=width, margin=(10, 10))

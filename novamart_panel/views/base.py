@@ -308,13 +308,33 @@ def safe_markdown_options() -> dict:
                 disable_math=True)
 
 
+def text_pane(pane: type[pn.pane.HTML], obj, **params) -> pn.pane.HTML:
+    """An HTML, Markdown or Str pane; one whose text changes (a method or param) carries the page's design.
+
+    Inside a template, Panel (1.10) renders a pane with part of the design's stylesheets, and sends the
+    whole list with the pane's first new text: in the browser each of those stylesheet changes lays out
+    the whole page again (0.25 s each, about 3 s for the campaigns tab's first filter change). A pane
+    with its own design renders with the whole list, so a new text changes only the text. Panes of fixed
+    text keep the template's styles (Bootstrap's own would enlarge the headings). Outside a session that
+    set a design (a notebook) every pane keeps Panel's default.
+    """
+    if not isinstance(obj, str) and pn.config.design is not None:
+        params.setdefault("design", pn.config.design)
+    return pane(obj, **params)
+
+
+def html(obj="", **params) -> pn.pane.HTML:
+    """An HTML pane. Data text in `obj` must already be escaped (format.escape_html)."""
+    return text_pane(pn.pane.HTML, obj, **params)
+
+
 def markdown(obj="", pane: type[pn.pane.Markdown] = pn.pane.Markdown, **params) -> pn.pane.Markdown:
     """A Markdown pane (or subclass such as `pn.pane.Alert`) that renders no raw HTML, images or math.
 
     Use it for every Markdown pane; `obj` may be a string or a param-dependent method returning one.
     """
     params.setdefault("sizing_mode", "stretch_width")
-    return pane(obj, **{**safe_markdown_options(), **params})
+    return text_pane(pane, obj, **{**safe_markdown_options(), **params})
 
 
 def notice(text: str, kind: str = "info") -> pn.pane.Alert:
@@ -329,11 +349,16 @@ def insight(text_fn) -> pn.pane.Markdown:
 
 
 def house_opts(element: hv.Element, **options) -> hv.Element:
-    """The options every chart shares: responsive, hover, a toolbar that stays out of the way."""
+    """The options every chart shares: responsive, hover, a toolbar that stays out of the way.
+
+    A width or height given as None is left unset: HoloViews counts one set to None on any layer as a fixed
+    size, and draws a figure meant to scale with its width at a fixed size.
+    """
     defaults = dict(responsive=True, height=360, tools=["hover"], active_tools=["wheel_zoom"],
                     toolbar="above", default_tools=["pan", "wheel_zoom", "box_zoom", "reset", "save"])
     defaults.update(options)
-    return element.opts(**defaults)
+    return element.opts(**{name: value for name, value in defaults.items()
+                           if value is not None or name not in ("width", "height")})
 
 
 def _bokeh_chart_types() -> list[type]:
@@ -362,8 +387,23 @@ def framewise_by_default() -> None:
         setattr(defaults, element.__name__, Options("norm", framewise=True))
 
 
+FIGURE_SIZES = ("min_width", "max_width", "min_height", "max_height")   # Panel layout params HoloViews also sets
+
+
+def holoviews_pane(obj, **layout) -> pn.pane.HoloViews:
+    """A HoloViews pane laid out by `layout` (Panel layout params; stretched to the width by default).
+
+    The pane gives its figure these sizes when it is drawn, and HoloViews sets its own (None) with the first
+    update: a layout property change that makes BokehJS lay out the whole page again (and a map lost its
+    bounds). `obj` gets the same sizes as plot options, so an update leaves them as they are.
+    """
+    layout = {"sizing_mode": "stretch_width", "linked_axes": False, **layout}
+    sizes = {name: layout[name] for name in FIGURE_SIZES if name in layout}
+    return pn.pane.HoloViews(obj.opts(**sizes) if sizes else obj, **layout)
+
+
 def chart(plot_fn, height: int = 380, framewise: bool = True,
-          rebuild_on: tuple[str, ...] = ()) -> pn.viewable.Viewable:
+          rebuild_on: tuple[str, ...] = (), **layout) -> pn.viewable.Viewable:
     """A chart that updates in place: `plot_fn` is a param-dependent method wrapped in a DynamicMap, so a
     change sends new data into the Bokeh models built once, instead of building new ones.
 
@@ -373,32 +413,40 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
     arriving; `framewise_by_default`), which resets a zoom; charts whose extent does not move with their controls
     can keep the zoom with `framewise=False`.
     `rebuild_on` names the section's params that change what the chart *is* (e.g. an online tile layer):
-    only those build new models.
+    only those build new models. `layout` holds Panel layout params besides the stretched width and
+    `min_height=height` (see `holoviews_pane`).
     BokehJS 3.10 can interleave two updates of one glyph, or recompute its visuals between the new data and
     the new indices, and fail with "Size mismatch" when the length changes; the app's extension loads
     `GLYPH_UPDATE_JS`, which serialises the updates and defers those visuals.
     """
     framewise_by_default()
+    layout = {"sizing_mode": "stretch_width", "min_height": height, **layout}
 
     def dynamic():
         dmap = hv.DynamicMap(plot_fn)
-        # linked_axes=False: Panel would otherwise merge categorical axes of unrelated charts in one page.
         if not framewise:
             dmap = dmap.opts(*framewise_options(False))
-        # The pane gives the figure its min_height and HoloViews set its own (None) on the first update: a layout
-        # property change, so BokehJS laid the whole page out again on the first filter change of a session.
-        dmap = dmap.opts(min_height=height)
-        return pn.pane.HoloViews(dmap, sizing_mode="stretch_width",
-                                 min_height=height, linked_axes=False)
+        # linked_axes=False (holoviews_pane): Panel would otherwise merge categorical axes of unrelated charts.
+        return holoviews_pane(dmap, **layout)
 
     if rebuild_on:
         owner = plot_fn.__self__
-        pane = pn.panel(pn.bind(lambda *_: dynamic(), *[owner.param[name] for name in rebuild_on]),
-                        sizing_mode="stretch_width", min_height=height)
+        pane = pn.panel(pn.bind(lambda *_: dynamic(), *[owner.param[name] for name in rebuild_on]), **layout)
     else:
         pane = dynamic()
     pane._novamart_chart = (plot_fn, tuple(rebuild_on))   # what tests (and the report) read back
     return pane
+
+
+def card(title: str, *objects, **params) -> pn.Card:
+    """A titled card that stays open, its objects in one column.
+
+    The Bootstrap design gives a card's direct children a margin of its own without telling the panes, and
+    a pane sends its own margin back with its first update: the whole page is then laid out again (0.1 s per
+    pane in the browser) and the content shifts. The column takes the design's margin and never re-sends it.
+    """
+    params = {"collapsible": False, "sizing_mode": "stretch_width", **params}
+    return pn.Card(pn.Column(*objects, sizing_mode="stretch_width"), title=title, **params)
 
 
 def view_card(title: str, controls: list, body, insight_fn, wide: bool = False, side_width: int = 320) -> pn.Card:

@@ -32,8 +32,8 @@ from ..data.store import DataStore
 from .. import palette
 from ..session import served
 from ..format import change, count, escape_html, escape_markdown, percent, ratio, rupees
-from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, csv_download, house_opts, kpi_card, markdown,
-                   notice, rupee_ticks, section_header, view_card)
+from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, csv_download, house_opts, html, kpi_card, markdown,
+                   notice, rupee_ticks, section_header, text_pane, view_card)
 
 SOCIAL = ("Facebook", "Instagram")
 SEARCH = "Google Ads"
@@ -649,15 +649,15 @@ class BudgetSection(Section):
     def quality_cards(self) -> pn.pane.HTML:
         """Held-out R², MAPE and NRMSE of the model against the baseline-only model."""
         if self.model is None:
-            return pn.pane.HTML("", sizing_mode="stretch_width")
+            return html("", sizing_mode="stretch_width")
         q = self.model.quality
         grade = bi.trust_verdict(self.model)[0]
         cards = [kpi_card("Held-out R²", f"{q['r2']:.2f}", caption=f"baseline only: {q['baseline_r2']:.2f}"),
                  kpi_card("Held-out MAPE", percent(q["mape"]), caption=f"baseline only: {percent(q['baseline_mape'])}"),
                  kpi_card("Held-out NRMSE", f"{q['nrmse']:.3f}", caption=f"baseline only: {q['baseline_nrmse']:.3f}"),
                  kpi_card("In-sample R²", f"{q['in_sample_r2']:.2f}", caption="all periods")]
-        return pn.pane.HTML(f'<div class="budget-quality" data-grade="{grade}" style="display:flex;gap:10px;'
-                            f'flex-wrap:wrap">{"".join(cards)}</div>', sizing_mode="stretch_width")
+        return html(f'<div class="budget-quality" data-grade="{grade}" style="display:flex;gap:10px;'
+                    f'flex-wrap:wrap">{"".join(cards)}</div>', sizing_mode="stretch_width")
 
     @param.depends("result")
     def folds_table(self) -> pd.DataFrame:
@@ -720,13 +720,13 @@ class BudgetSection(Section):
         """The predicted revenue today and with the optimal mix, as figures (read by the browser tests too)."""
         optimal = self.optimal()
         if self.model is None or not len(optimal):
-            return pn.pane.HTML('<div class="budget-optimizer" data-predicted=""></div>', sizing_mode="stretch_width")
+            return html('<div class="budget-optimizer" data-predicted=""></div>', sizing_mode="stretch_width")
         a = optimal.attrs
         cards = [kpi_card(f"Revenue per {self.period} today", rupees(a["predicted_current"])),
                  kpi_card(f"With the optimal mix", rupees(a["predicted"]), change(a["lift"]), a["lift"] > 0,
                           f"budget {rupees(a['total'])} per {self.period}")]
-        return pn.pane.HTML(f'<div class="budget-optimizer" data-predicted="{a["predicted"]:.0f}" style="display:flex;'
-                            f'gap:10px;flex-wrap:wrap">{"".join(cards)}</div>', sizing_mode="stretch_width")
+        return html(f'<div class="budget-optimizer" data-predicted="{a["predicted"]:.0f}" style="display:flex;'
+                    f'gap:10px;flex-wrap:wrap">{"".join(cards)}</div>', sizing_mode="stretch_width")
 
     @param.depends("result", "budget", "bounds")
     def optimizer_table(self) -> pd.DataFrame:
@@ -747,7 +747,7 @@ class BudgetSection(Section):
         """The working scenario's predicted revenue and ROAS beside today's and the optimal (browser-test hooks)."""
         table = self.scenario_table()
         if table.empty:
-            return pn.pane.HTML('<div class="budget-scenario" data-revenue=""></div>', sizing_mode="stretch_width")
+            return html('<div class="budget-scenario" data-revenue=""></div>', sizing_mode="stretch_width")
         rows = table.set_index("scenario")
         cards = []
         for name in ("Current", "Optimal", "Your scenario"):
@@ -758,8 +758,8 @@ class BudgetSection(Section):
                                       bool(row["vs_current"] > 0) if name != "Current" else None,
                                       f"spend {rupees(row['spend'])} · ROAS {ratio(row['roas'])}"))
         mine = rows.loc["Your scenario"]
-        return pn.pane.HTML(f'<div class="budget-scenario" data-revenue="{mine["revenue"]:.0f}" style="display:flex;'
-                            f'gap:10px;flex-wrap:wrap">{"".join(cards)}</div>', sizing_mode="stretch_width")
+        return html(f'<div class="budget-scenario" data-revenue="{mine["revenue"]:.0f}" style="display:flex;'
+                    f'gap:10px;flex-wrap:wrap">{"".join(cards)}</div>', sizing_mode="stretch_width")
 
     @param.depends("result", "budget", "bounds", "scenario", "saved")
     def scenario_display(self) -> pd.DataFrame:
@@ -895,7 +895,8 @@ class BudgetSection(Section):
         status = pn.Row(
             pn.indicators.Progress(value=self.param.progress, max=100, width=220, visible=self.param.fitting,
                                    bar_color="primary"),
-            pn.pane.Str(self.param.status, css_classes=["budget-status"]), sizing_mode="stretch_width")
+            text_pane(pn.pane.Str, self.param.status, css_classes=["budget-status"]),
+            sizing_mode="stretch_width")
         period_money = [f"{word} (₹/{period})" for period in ("day", "week")
                         for word in ("Today", "Optimal", "Revenue it adds today", "Revenue it adds, optimal")]
         optimizer_table = self._table(self.optimizer_table, money_columns=period_money, percent_columns=["Change"],

@@ -38,8 +38,8 @@ from ..data import customer_queries as cq
 from ..data.contract import FILTER_COLUMNS, SEGMENTS
 from ..data.queries import FilterState, campaign_sums_by, distinct_values
 from ..format import count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, house_opts, markdown, notice, \
-    rupee_ticks, section_header, view_card, memoized
+from .base import FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, holoviews_pane, house_opts, html, \
+    markdown, notice, rupee_ticks, section_header, view_card, memoized
 from .sunburst import Sunburst
 
 # The app's segment colours (novamart_panel.palette: Paul Tol's colour-blind-safe schemes).
@@ -794,9 +794,8 @@ class CustomerSection(Section):
         return io.BytesIO(page.encode("utf-8"))
 
     def layout(self) -> pn.viewable.Viewable:
-        bubble_pane = pn.pane.HoloViews(
-            (self._bubbles * hv.DynamicMap(self.plot_channel_labels)).opts(framewise=True),
-            sizing_mode="stretch_width", min_height=CHART_HEIGHT, linked_axes=False)
+        bubble_pane = holoviews_pane((self._bubbles * hv.DynamicMap(self.plot_channel_labels)).opts(framewise=True),
+                                     min_height=CHART_HEIGHT)
         clear = pn.widgets.Button(label="Clear channel filter", color="light", sizing_mode="stretch_width")
         clear.on_click(self.clear_channels)
         suggest = pn.widgets.Button(label="Use the data's threshold", color="light", sizing_mode="stretch_width",
@@ -811,8 +810,7 @@ class CustomerSection(Section):
             theme="midnight" if pn.config.theme == "dark" else "simple",   # Tabulator does not follow the page
             configuration={"columnDefaults": {"headerSort": False},
                            "placeholder": "No customer meets both conditions: see the sentence under the chart."})
-        tier_mix = chart(self.plot_tier_mix, height=CHART_HEIGHT)
-        tier_mix.param.update(min_width=TIER_MIX_MIN_WIDTH, styles={"flex": "1 1 0"})
+        tier_mix = chart(self.plot_tier_mix, height=CHART_HEIGHT, min_width=TIER_MIX_MIN_WIDTH, styles={"flex": "1 1 0"})
         views = [
             ("1. Age distribution", [self.widget("age_bin_width", pn.widgets.IntSlider),
                                      self.widget("age_by_segment", pn.widgets.Checkbox, css_classes=["age-by-segment"]),
@@ -829,9 +827,8 @@ class CustomerSection(Section):
              chart(self.plot_satisfaction, height=CHART_HEIGHT + 40), self.insight_satisfaction, True),
             ("4. Income vs lifetime value", [self.widget("trend_line", pn.widgets.RadioButtonGroup),
                                              markdown(self.scatter_note, css_classes=["scatter-note"]),
-                                             pn.pane.HTML(self.raster_legend)],
-             pn.pane.HoloViews(self.scatter_view(), sizing_mode="stretch_width", min_height=CHART_HEIGHT,
-                               linked_axes=False), self.insight_scatter),
+                                             html(self.raster_legend)],
+             holoviews_pane(self.scatter_view(), min_height=CHART_HEIGHT), self.insight_scatter),
             ("5. Channels: click-through vs conversion rate (campaign data)",
              [clear, markdown("Click a bubble to set the sidebar's channel filter (shift-click for "
                               "several); click empty space or the button to clear it. Every channel "
@@ -839,7 +836,7 @@ class CustomerSection(Section):
              channel_view, self.insight_channels),
             ("6. Region → city tier → segment", [markdown(
                 "Click a wedge to zoom into it; click the centre to go back up. Hover for counts and shares."),
-                pn.pane.HTML(segment_legend("Outer ring:"))],
+                html(segment_legend("Outer ring:"))],
              # Side by side where the card is wide enough, the bars below the sunburst where it is not.
              pn.FlexBox(self.sunburst, tier_mix, flex_wrap="wrap", align_items="flex-start",
                         sizing_mode="stretch_width"),

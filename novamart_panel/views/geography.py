@@ -97,10 +97,8 @@ def map_chart(plot_fn) -> pn.viewable.Viewable:
     """A reactive map as wide as its card and as tall as India's shape needs at that width (Bokeh's
     scale_width: one unit of longitude and of latitude stay equally long). Turning the online tiles on or off
     changes what the chart is, so only that rebuilds it."""
-    pane = chart(plot_fn, rebuild_on=("show_tiles",))
-    pane.param.update(sizing_mode="scale_width", aspect_ratio=MAP_ASPECT, min_height=None, min_width=MAP_MIN_WIDTH,
-                      max_width=MAP_MAX_WIDTH)
-    return pane
+    return chart(plot_fn, rebuild_on=("show_tiles",), sizing_mode="scale_width", aspect_ratio=MAP_ASPECT,
+                 min_height=None, min_width=MAP_MIN_WIDTH, max_width=MAP_MAX_WIDTH)
 
 
 def shape_names(states) -> list[str | None]:
@@ -185,13 +183,13 @@ class GeographySection(Section):
     def _map_opts(self, element: hv.Element, **options) -> hv.Element:
         """House options for a map of India: undistorted, no axes, every state metric in the hover."""
         options.setdefault("hover_tooltips", HOVER_TOOLTIPS)
-        return house_opts(element, responsive="width", height=None, data_aspect=1, xaxis=None, yaxis=None,
+        return house_opts(element, responsive="width", width=None, height=None, data_aspect=1, xaxis=None, yaxis=None,
                           **options)
 
     def _with_tiles(self, overlay: hv.Overlay) -> hv.Overlay:
         # Tiles only when asked: offline by default, nothing leaves the machine.
         layers = hv.element.tiles.OSM() * overlay if self.show_tiles else overlay
-        return layers.opts(responsive="width", data_aspect=1, width=None, height=None, show_legend=False)
+        return layers.opts(responsive="width", data_aspect=1, show_legend=False)
 
     @param.depends(*FILTER_DEPS, "metric", "show_tiles")
     def plot_choropleth(self) -> hv.Overlay:

@@ -22,8 +22,8 @@ from ..analytics.classification import (
 )
 from ..data import lead_queries
 from ..format import count, escape_markdown, percent, rupees, strong
-from .base import (GOOD, NEUTRAL, Section, chart, framewise_by_default, framewise_options, house_opts, insight,
-                   markdown, notice, rupee_ticks, section_header)
+from .base import (GOOD, NEUTRAL, Section, chart, framewise_by_default, framewise_options, holoviews_pane,
+                   house_opts, html, insight, markdown, notice, rupee_ticks, section_header)
 
 # Defaults of the cost-aware threshold, in rupees: a sales call or field visit per contacted lead,
 # and the gross margin of a converted B2B lead.
@@ -513,7 +513,7 @@ class ModelEvaluationSection(Section):
             section_header(self, description),
             _card("Threshold", pn.Row(
                 pn.Column(threshold, pn.Row(markdown("Set to:", align="center"), to_youden, to_profit),
-                          pn.pane.HTML(self.metrics_html),
+                          html(self.metrics_html),
                           insight(self.insight_threshold), sizing_mode="stretch_width"),
                 chart(self.plot_confusion, height=330),
             )),
@@ -566,7 +566,7 @@ def _marked_chart(plot_fn, marker_fn, framewise: bool = True, height: int = 380,
     marked = house_opts(hv.DynamicMap(plot_fn) * hv.DynamicMap(marker_fn), **options)
     if not framewise:   # keeps a zoom while the threshold moves
         marked = marked.opts(*framewise_options(False))
-    return pn.pane.HoloViews(marked, sizing_mode="stretch_width", min_height=height, linked_axes=False)
+    return holoviews_pane(marked, min_height=height)
 
 
 def _card(title: str, body) -> pn.Card:

@@ -23,8 +23,8 @@ from ..data.customer_queries import customer_count
 from ..data.queries import (FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals,
                             daily_campaign_activity, revenue_trend)
 from ..format import change, count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, chart, house_opts, html_download, insight, kpi_card, markdown, rupee_ticks, \
-    section_header, memoized
+from .base import FILTER_DEPS, Section, card, chart, house_opts, html, html_download, insight, kpi_card, markdown, \
+    rupee_ticks, section_header, memoized
 from .campaigns import NO_DATES
 
 # KPI cards from campaign sums: name → (label, formatter).
@@ -385,9 +385,6 @@ class OverviewSection(Section):
                                                    css_classes=["kpi-comparison"]),
             markdown(self.kpi_note, css_classes=["kpi-note"], align="center"), sizing_mode="stretch_width")
 
-        def card(title, *objects):
-            return pn.Card(*objects, title=title, collapsible=False, sizing_mode="stretch_width")
-
         header = section_header(self, "How revenue, spend and returns are moving under the filters: the last 90 "
                                       "days against the 90 days before (or a year earlier, or all the selected "
                                       "dates); unusual days; the channels behind it.")
@@ -395,7 +392,7 @@ class OverviewSection(Section):
         return pn.Column(
             header,
             kpi_controls,
-            pn.pane.HTML(self.kpi_html, sizing_mode="stretch_width"),
+            html(self.kpi_html, sizing_mode="stretch_width"),
             pn.Row(
                 card("Top insights", markdown(self.insight_top)),
                 card("Channel comparison", chart(self.plot_channels), insight(self.insight_channels)),

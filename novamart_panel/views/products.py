@@ -22,7 +22,7 @@ from ..analytics.treemap import layout_children, tile_at
 from ..data import product_queries as pq
 from ..format import LAKH, escape_html, strong
 from .base import BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, memoized, \
-    house_opts, html_download, insight, readable_text_colours, rupee_ticks, section_header
+    house_opts, html, html_download, insight, readable_text_colours, rupee_ticks, section_header
 from .filters import FILTER_LABELS
 
 LEVELS = ("category", "subcategory", "product_name")
@@ -242,7 +242,7 @@ class ProductSection(Section):
                                            sizing_mode=None)
                 button.on_click(lambda event, level=level: self.go_to(level))
                 self._crumbs.append(button)
-            self._crumb_marks = [pn.pane.HTML("›", margin=(10, 2), sizing_mode=None, width=12)
+            self._crumb_marks = [html("›", margin=(10, 2), sizing_mode=None, width=12)
                                  for _ in range(len(LEVELS) - 1)]
             items = [self._crumbs[0]]
             for mark, button in zip(self._crumb_marks, self._crumbs[1:]):
@@ -414,7 +414,9 @@ class ProductSection(Section):
         labels = hv.DynamicMap(self.plot_tile_labels).opts(framewise=True)
         self.treemap_tap = hv.streams.Tap(source=tiles, x=None, y=None)
         self.treemap_tap.add_subscriber(self._on_tap)
-        return pn.pane.HoloViews(tiles * labels, linked_axes=False, css_classes=["treemap"])
+        # Sized by its frame (see plot_tiles): the overlay's own plot would set "fixed" with each update.
+        treemap = (tiles * labels).opts(backend_opts={"plot.sizing_mode": None})
+        return pn.pane.HoloViews(treemap, linked_axes=False, css_classes=["treemap"])
 
     def layout(self) -> pn.viewable.Viewable:
         def card(title, body, *side, side_width=320):
@@ -428,7 +430,7 @@ class ProductSection(Section):
         back.on_click(self.back_up)
         treemap = pn.Card(
             pn.Row(back, self.breadcrumb(), sizing_mode="stretch_width"),
-            pn.pane.HTML(self.level_text, sizing_mode="stretch_width", margin=(0, 10)),
+            html(self.level_text, sizing_mode="stretch_width", margin=(0, 10)),
             pn.Row(self.treemap_chart(), pn.Column(insight(self.insight_treemap), sizing_mode="stretch_width",
                                                    min_width=200, margin=(10, 10)), sizing_mode="stretch_width"),
             title="Product hierarchy: sales (area) and profit margin (colour) — click a tile to drill down",

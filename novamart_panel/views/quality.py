@@ -18,7 +18,7 @@ from bokeh.models.widgets.tables import NumberFormatter
 
 from ..data import quality
 from ..format import count, escape_markdown, number, percent
-from .base import Section, chart, house_opts, insight, markdown, section_header
+from .base import Section, card, chart, house_opts, insight, markdown, section_header
 
 BAR_COLOUR = "#e45756"
 ISSUE_FILTERS = {
@@ -172,8 +172,8 @@ class QualitySection(Section):
             section_header(self, "Does the data folder meet the contract, and what should you know before "
                                  "trusting its numbers? The checks cover whole files; the download is the "
                                  "issue list."),
-            self._card("Files", insight(self.insight_verdict()), self._table(self.file_summary(), pagination=None)),
-            self._card("Issues found while loading (filter by any column)",
+            card("Files", insight(self.insight_verdict()), self._table(self.file_summary(), pagination=None)),
+            card("Issues found while loading (filter by any column)",
                        self._table(self.issue_list(), header_filters=ISSUE_FILTERS, page_size=15, layout="fit_columns",
                                    widths={"severity": 90, "file": 210, "column": 150, "row": 80, "check": 100},
                                    formatters={"message": {"type": "textarea"}})),
@@ -197,7 +197,7 @@ class QualitySection(Section):
         bar = pn.indicators.Progress(value=round(self.checks.progress * 100), max=100, bar_color="info",
                                      sizing_mode="stretch_width")
         message = markdown(self.progress_message())
-        holder.objects = [self._card("Data-quality checks", message, bar)]
+        holder.objects = [card("Data-quality checks", message, bar)]
         if not served:
             return holder
 
@@ -222,25 +222,22 @@ class QualitySection(Section):
         threshold = pn.widgets.FloatSlider.from_param(self.param.z_threshold, name="Anomaly threshold (|z|)",
                                                       width=260)
         return [
-            self._card("Empty values", insight(self.insight_nulls()),
+            card("Empty values", insight(self.insight_nulls()),
                        self._table(self.columns_with_nulls(), formatters={"share": NumberFormatter(format="0.00%")})),
-            self._card("Duplicate keys", insight(self.insight_duplicates()), self._table(self.duplicates())),
-            self._card("Campaign file: stored ratios and calendar columns against a recomputation",
+            card("Duplicate keys", insight(self.insight_duplicates()), self._table(self.duplicates())),
+            card("Campaign file: stored ratios and calendar columns against a recomputation",
                        insight(self.insight_reconciliation()),
                        self._table(self.reconciliation(), pagination=None, formatters={"max_difference": decimals}),
                        markdown("**Rows that differ by more than rounding** (first 10)"),
                        self._table(self.reconciliation_examples(),
                                    formatters={c: decimals for c in ("stored", "recomputed", "difference")})),
-            self._card("Values outside the contract's ranges", insight(self.insight_ranges()),
+            card("Values outside the contract's ranges", insight(self.insight_ranges()),
                        self._table(self.out_of_range())),
-            self._card("Anomalies: campaign values far from their campaign's median", threshold,
+            card("Anomalies: campaign values far from their campaign's median", threshold,
                        chart(self.plot_anomalies, height=360), insight(self.insight_anomalies),
                        self._table(self.anomaly_examples)),
         ]
 
-    @staticmethod
-    def _card(title, *objects) -> pn.Card:
-        return pn.Card(*objects, title=title, collapsible=False, sizing_mode="stretch_width")
 
     @staticmethod
     def _table(frame, **options) -> pn.widgets.Tabulator:

@@ -29,7 +29,7 @@ from ..analytics import unit_economics as ue
 from ..data import segment_queries as sq
 from ..data.queries import FilterState, date_bounds
 from ..format import count, escape_markdown, number, percent, ratio, rupees, strong
-from .base import BAD, GOOD, NEUTRAL, Section, chart, contrast_labels, csv_download, house_opts, html_download, \
+from .base import BAD, GOOD, NEUTRAL, Section, chart, contrast_labels, csv_download, house_opts, html, html_download, \
     kpi_card, markdown, notice, readable_text_colours, rupee_ticks, section_header, view_card
 
 CUSTOMER_DEPS = ("regions",)
@@ -1194,7 +1194,7 @@ class SegmentSection(Section):
             part2 = [
                 markdown("### 2. The CRM export: campaign response and whom to contact"),
                 view_card("Data quality and the pilot's economics", [],
-                          pn.Column(pn.pane.HTML(self.economics_html, sizing_mode="stretch_width"),
+                          pn.Column(html(self.economics_html, sizing_mode="stretch_width"),
                                     self._table(self.crm_quality()), sizing_mode="stretch_width"),
                           self.insight_crm_economics, wide=True),
                 view_card("CRM clusters", [self.widget("crm_k", pn.widgets.IntSlider)], self._table(self.crm_profile_display),
@@ -1206,7 +1206,7 @@ class SegmentSection(Section):
                           [self.widget("crm_segment_by", pn.widgets.RadioButtonGroup, name="Segment by"),
                            self.widget("contact_cost", pn.widgets.FloatInput), self.widget("response_revenue", pn.widgets.FloatInput),
                            csv_download(self.contact_list, "novamart_contact_list.csv", "Download contact list (CSV)")],
-                          pn.Column(pn.pane.HTML(self.policy_html, sizing_mode="stretch_width"),
+                          pn.Column(html(self.policy_html, sizing_mode="stretch_width"),
                                     self._table(self.policy_display), sizing_mode="stretch_width"),
                           self.insight_policy, wide=True),
             ]

@@ -204,8 +204,8 @@ def test_the_tab_shows_progress_until_the_checks_are_ready(reference_store, monk
     monkeypatch.setattr(pn.state, "add_periodic_callback", lambda poll, period: callbacks.append(poll) or Callback())
     view = section.checks_view(served=True)
     (card,) = view.objects
-    bar = next(o for o in card.objects if isinstance(o, pn.indicators.Progress))
-    message = next(o for o in card.objects if isinstance(o, pn.pane.Markdown))
+    (bar,) = card.select(pn.indicators.Progress)
+    (message,) = card.select(pn.pane.Markdown)
     assert bar.value == 40 and "step 3 of 5: stored ratios" in message.object and "5,858" not in message.object
     running.done, running.step = 3, "value ranges"
     callbacks[0]()
@@ -221,7 +221,8 @@ def test_a_failure_of_the_checks_is_shown_not_raised(reference_store, monkeypatc
     section.checks = failed = RunningChecks()
     failed.state, failed.error = "failed", "IOException: <disk> full"
     (card,) = section.checks_view(served=True).objects
-    text = next(o for o in card.objects if isinstance(o, pn.pane.Markdown)).object
+    (message,) = card.select(pn.pane.Markdown)
+    text = message.object
     assert f"could not be computed ({escape_markdown('IOException: <disk> full')})" in text
     assert "<disk>" not in text   # the error text is shown as text, never as markup
 
