@@ -265,7 +265,7 @@ class App(pn.viewable.Viewer):
     def template(self) -> pn.template.BaseTemplate:
         """The served page: sidebar navigation and filters, the shown section, light/dark toggle."""
         # Bootstrap, not Fast: the Fast design pulls its font from a CDN and the app must work offline.
-        # The session's design is set before any pane is built (views.base.text_pane).
+        # The session's design is set before any pane is built (views.base.text_pane gives text panes theirs).
         pn.config.design = pn.theme.Bootstrap
         # The URL first: the section it names is the only one built for the first page.
         self.sync_url()

@@ -308,18 +308,23 @@ def safe_markdown_options() -> dict:
                 disable_math=True)
 
 
-def text_pane(pane: type[pn.pane.HTML], obj, **params) -> pn.pane.HTML:
-    """An HTML, Markdown or Str pane; one whose text changes (a method or param) carries the page's design.
+class BootstrapText(pn.theme.Bootstrap):
+    """The app's design (Bootstrap) for its text panes: the theme's stylesheets without Bootstrap's own.
 
-    Inside a template, Panel (1.10) renders a pane with part of the design's stylesheets, and sends the
-    whole list with the pane's first new text: in the browser each of those stylesheet changes lays out
-    the whole page again (0.25 s each, about 3 s for the campaigns tab's first filter change). A pane
-    with its own design renders with the whole list, so a new text changes only the text. Panes of fixed
-    text keep the template's styles (Bootstrap's own would enlarge the headings). Outside a session that
-    set a design (a notebook) every pane keeps Panel's default.
+    Inside a template, Panel (1.10) renders a pane with part of the design's stylesheets and sends the whole
+    list with the pane's first new text; in the browser each of those changes lays the whole page out again
+    (0.25 s each, about 3 s of the campaigns tab's first filter change). A pane with a design of its own
+    renders with the whole list, so a new text changes only the text. Without Bootstrap's 230 kB stylesheet
+    in every pane, which slowed each first switch to a section by a third and would restyle the headings.
     """
-    if not isinstance(obj, str) and pn.config.design is not None:
-        params.setdefault("design", pn.config.design)
+    _resources = {}
+
+
+def text_pane(pane: type[pn.pane.HTML], obj, **params) -> pn.pane.HTML:
+    """An HTML, Markdown or Str pane with the app's text design (`BootstrapText`) in a session that uses
+    Bootstrap; elsewhere (a notebook) with Panel's default."""
+    if pn.config.design is pn.theme.Bootstrap:
+        params.setdefault("design", BootstrapText)
     return pane(obj, **params)
 
 
