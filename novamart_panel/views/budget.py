@@ -723,7 +723,7 @@ class BudgetSection(Section):
             return html('<div class="budget-optimizer" data-predicted=""></div>', sizing_mode="stretch_width")
         a = optimal.attrs
         cards = [kpi_card(f"Revenue per {self.period} today", rupees(a["predicted_current"])),
-                 kpi_card(f"With the optimal mix", rupees(a["predicted"]), change(a["lift"]), a["lift"] > 0,
+                 kpi_card("With the optimal mix", rupees(a["predicted"]), change(a["lift"]), a["lift"] > 0,
                           f"budget {rupees(a['total'])} per {self.period}")]
         return html(f'<div class="budget-optimizer" data-predicted="{a["predicted"]:.0f}" style="display:flex;'
                     f'gap:10px;flex-wrap:wrap">{"".join(cards)}</div>', sizing_mode="stretch_width")
