@@ -134,7 +134,7 @@ class App(pn.viewable.Viewer):
                 slugs = [slug for slug in slugs if slug in titles]
                 if slugs:
                     items.append(html(f'<div class="nav-group">{name}</div>', margin=(6, 10, 0, 10),
-                                              styles={"font-size": "0.8em", "font-weight": "600", "opacity": "0.75"}))
+                                      styles={"font-size": "0.8em", "font-weight": "600", "opacity": "0.75"}))
                 for slug in slugs:
                     button = pn.widgets.Button(label=titles[slug], color="primary", sizing_mode="stretch_width",
                                                height=30, margin=(1, 10), stylesheets=[NAV_BUTTON_CSS])
