@@ -183,7 +183,7 @@ class GeographySection(Section):
     def _map_opts(self, element: hv.Element, **options) -> hv.Element:
         """House options for a map of India: undistorted, no axes, every state metric in the hover."""
         options.setdefault("hover_tooltips", HOVER_TOOLTIPS)
-        return house_opts(element, responsive="width", width=None, height=None, data_aspect=1, xaxis=None, yaxis=None,
+        return house_opts(element, responsive="width", height=None, data_aspect=1, xaxis=None, yaxis=None,
                           **options)
 
     def _with_tiles(self, overlay: hv.Overlay) -> hv.Overlay:

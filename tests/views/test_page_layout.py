@@ -12,7 +12,7 @@ import asyncio
 
 import pytest
 from bokeh.document import Document
-from bokeh.models import LayoutDOM, UIElement
+from bokeh.models import UIElement
 from panel.io.state import set_curdoc
 
 from novamart_panel.app import App, extension
@@ -36,7 +36,7 @@ def layout_of(doc: Document) -> dict:
         return getattr(model, name, None)
     return {model.id: (type(model).__name__, {name: value(model, name) for name in LAYOUT_PROPERTIES
                                               if name in model.properties()})
-            for model in doc.models if isinstance(model, (LayoutDOM, UIElement))}
+            for model in doc.models if isinstance(model, UIElement)}
 
 
 def changed_layout(before: dict, after: dict) -> list[str]:
