@@ -31,6 +31,10 @@ LEVEL_NAMES = ("Category", "Subcategory", "Product")
 TOP_NAME = "All categories"
 # The treemap is laid out in data units whose aspect equals the frame's pixel aspect, so squares stay square.
 TREEMAP_FRAME = (640, 400)
+# Sized by its frame, as small as it fits ("min" policies): Bokeh's "fixed" mode would also want a width and
+# height (W-1005 FIXED_SIZING_MODE). With no policy the browser drew the treemap stretched and without its
+# colour bar until some later change laid the page out again.
+TREEMAP_SIZING = {"plot.sizing_mode": None, "plot.width_policy": "min", "plot.height_policy": "min"}
 TREEMAP_BOX = (0.0, 0.0, 160.0, 100.0)
 TREEMAP_CMAP = "RdYlGn"  # red = thin margins, green = rich ones
 HEATMAP_CMAP = "viridis"
@@ -278,8 +282,7 @@ class ProductSection(Section):
             rects, color="margin", cmap=TREEMAP_CMAP, clim=self.treemap_colour_limits(), colorbar=True,
             clabel="Profit margin (%)", line_color="white", line_width=1.5, responsive=False, height=None,
             frame_width=TREEMAP_FRAME[0], frame_height=TREEMAP_FRAME[1], xaxis=None, yaxis=None,
-            # Sized by its frame: Bokeh's "fixed" mode also wants width and height (W-1005 FIXED_SIZING_MODE).
-            backend_opts={"plot.sizing_mode": None},
+            backend_opts=TREEMAP_SIZING,
             xlim=(x, x + width), ylim=(y, y + height), active_tools=[], default_tools=["reset", "save"],
             hover_tooltips=hover_tooltips([(LEVEL_NAMES[len(self.path)], "@name"),
                                            ("Share of sales here", "@share_text")]),
@@ -414,8 +417,8 @@ class ProductSection(Section):
         labels = hv.DynamicMap(self.plot_tile_labels).opts(framewise=True)
         self.treemap_tap = hv.streams.Tap(source=tiles, x=None, y=None)
         self.treemap_tap.add_subscriber(self._on_tap)
-        # Sized by its frame (see plot_tiles): the overlay's own plot would set "fixed" with each update.
-        treemap = (tiles * labels).opts(backend_opts={"plot.sizing_mode": None})
+        # The overlay's own plot would set its sizing with each update: it gets the same as the tiles.
+        treemap = (tiles * labels).opts(backend_opts=TREEMAP_SIZING)
         return pn.pane.HoloViews(treemap, linked_axes=False, css_classes=["treemap"])
 
     def layout(self) -> pn.viewable.Viewable:
