@@ -45,8 +45,20 @@ NAVIGATION: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Data", ("quality",)),
 )
 GLYPH_UPDATE_JS = Path(__file__).parent / "assets" / "glyph_update_fix.js"
-# Compact, left-aligned section buttons: eleven of them and the filters fit a 768-px-high laptop screen.
-NAV_BUTTON_CSS = ":host .bk-btn { padding: 2px 10px; text-align: left; font-size: 0.92em; }"
+# Compact, left-aligned section buttons: eleven of them and the filters fit a 768-px-high laptop screen. The
+# shown section's button is filled through two CSS variables its column sets (see `nav_column_css`).
+NAV_BUTTON_CSS = (":host .bk-btn { padding: 2px 10px; text-align: left; font-size: 0.92em; }\n"
+                  ":host(.section-nav) .bk-btn.bk-btn-primary { background-color: var(--nav-fill, transparent); "
+                  "color: var(--nav-text, var(--background-text-color)); }")
+
+
+def nav_column_css(slugs) -> str:
+    """The navigation column's stylesheet: with class `nav-at-<slug>` it fills the button of class `nav-<slug>`.
+    The shown section is one property of one model (the column's classes), so a browser can never show two
+    buttons filled: moving the highlight between two buttons took two messages, and a browser busy drawing a
+    section could apply the second one many seconds after the first."""
+    selectors = ", ".join(f":host(.nav-at-{slug}) .nav-{slug}" for slug in slugs)
+    return f"{selectors} {{ --nav-fill: var(--primary-color); --nav-text: var(--button-primary-text-color, #fff); }}"
 
 # Filter params mirrored in the URL, by query-string key.
 URL_FILTERS = {"date_range": "dates", "channels": "channels", "regions": "regions",
@@ -136,21 +148,22 @@ class App(pn.viewable.Viewer):
                     items.append(html(f'<div class="nav-group">{name}</div>', margin=(6, 10, 0, 10),
                                       styles={"font-size": "0.8em", "font-weight": "600", "opacity": "0.75"}))
                 for slug in slugs:
-                    button = pn.widgets.Button(label=titles[slug], color="primary", sizing_mode="stretch_width",
-                                               height=30, margin=(1, 10), stylesheets=[NAV_BUTTON_CSS])
+                    button = pn.widgets.Button(label=titles[slug], color="primary", variant="outline",
+                                               sizing_mode="stretch_width", height=30, margin=(1, 10),
+                                               css_classes=["section-nav", f"nav-{slug}"],
+                                               stylesheets=[NAV_BUTTON_CSS])
                     button.on_click(lambda event, slug=slug: setattr(self, "section", slug))
                     self._nav_buttons[slug] = button
                     items.append(button)
+            self._navigation = pn.Column(*items, sizing_mode="stretch_width",
+                                         stylesheets=[nav_column_css(self._nav_buttons)])
             self._mark_shown()
             self.param.watch(lambda event: self._mark_shown(), "section")
-            self._navigation = pn.Column(*items, sizing_mode="stretch_width")
         return self._navigation
 
     def _mark_shown(self) -> None:
-        for slug, button in self._nav_buttons.items():
-            shown = slug == self.section
-            button.param.update(variant="solid" if shown else "outline",
-                                css_classes=["section-nav", "nav-shown"] if shown else ["section-nav"])
+        if self._navigation is not None:   # None once the session has closed
+            self._navigation.css_classes = ["section-nav-list", f"nav-at-{self.section}"]
 
     def sidebar(self) -> pn.Column:
         import io

@@ -149,6 +149,29 @@ def test_sessions_keep_independent_filters(data_dirs):
     assert all(section.filters is first.filters for section in first.sections)
 
 
+def test_the_navigation_names_the_shown_section_in_one_property(data_dirs):
+    """One class on the navigation column fills the shown section's button: moving the highlight is a single
+    change, so a browser cannot show two sections filled while it applies the old and new button's changes."""
+    app = App(data_dirs["reference"])
+    navigation = app.navigation
+    buttons = [obj for obj in navigation if isinstance(obj, pn.widgets.Button)]
+    slug_of = {s.title: s.slug for s in app.sections}
+    assert len(buttons) == len(app.sections)
+    assert all(b.css_classes == ["section-nav", f"nav-{slug_of[b.label]}"] for b in buttons)
+    assert navigation.css_classes == ["section-nav-list", "nav-at-overview"]
+    before = [(b.css_classes, b.variant) for b in buttons]
+    next(b for b in buttons if b.label == "Geography").clicks += 1
+    assert app.section == "geography" and navigation.css_classes == ["section-nav-list", "nav-at-geography"]
+    assert [(b.css_classes, b.variant) for b in buttons] == before
+    root = navigation.get_root()
+    assert root.css_classes[-1] == "nav-at-geography"
+    app.section = "budget"
+    assert root.css_classes[-1] == "nav-at-budget"
+    # Every section's button has a rule that fills it when its section is shown.
+    css = " ".join(str(sheet) for sheet in navigation.stylesheets)
+    assert all(f":host(.nav-at-{s.slug}) .nav-{s.slug}" in css for s in app.sections)
+
+
 def test_cli_serve_answers_on_the_chosen_port_and_data(reference_dir, tmp_path):
     """`novamart-panel serve --port N --data DIR` serves the app at / and /serve_app, then stops."""
     script = Path(sys.executable).with_name("novamart-panel")

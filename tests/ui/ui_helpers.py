@@ -11,11 +11,12 @@ import panel as pn
 import pytest
 from playwright.sync_api import Page
 
-from novamart_panel.app import TITLE
+from novamart_panel.app import SECTIONS, TITLE
 
-# The sidebar's section navigation: one button per section, the shown one marked `nav-shown`.
+# The sidebar's section navigation: one button per section (class `nav-<slug>`); the column around them names
+# the shown section (class `nav-at-<slug>`), which fills that button.
 NAV_BUTTON = ".section-nav .bk-btn"
-ACTIVE_SECTION = ".section-nav.nav-shown .bk-btn"
+ACTIVE_SECTION = ", ".join(f".nav-at-{s.slug} .nav-{s.slug} .bk-btn" for s in SECTIONS)
 
 
 def nav_button(page: Page, title: str):
