@@ -52,7 +52,7 @@ NAV_BUTTON_CSS = (":host .bk-btn { padding: 2px 10px; text-align: left; font-siz
                   "color: var(--nav-text, var(--background-text-color)); }")
 
 
-def nav_column_css(slugs) -> str:
+def nav_column_css(slugs: list[str]) -> str:
     """The navigation column's stylesheet: with class `nav-at-<slug>` it fills the button of class `nav-<slug>`.
     The shown section is one property of one model (the column's classes), so a browser can never show two
     buttons filled: moving the highlight between two buttons took two messages, and a browser busy drawing a
@@ -156,7 +156,7 @@ class App(pn.viewable.Viewer):
                     self._nav_buttons[slug] = button
                     items.append(button)
             self._navigation = pn.Column(*items, sizing_mode="stretch_width",
-                                         stylesheets=[nav_column_css(self._nav_buttons)])
+                                         stylesheets=[nav_column_css(list(self._nav_buttons))])
             self._mark_shown()
             self.param.watch(lambda event: self._mark_shown(), "section")
         return self._navigation
