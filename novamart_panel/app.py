@@ -17,7 +17,7 @@ from .format import escape_markdown
 from .session import release_when_closed, served, shown_folder
 from .url_state import clean_url_values, shown
 from .views.attribution import AttributionSection
-from .views.base import Section, html, markdown
+from .views.base import Section, holoviews_defaults, html, markdown
 from .views.budget import BudgetSection
 from .views.campaigns import CampaignSection
 from .views.customers import CustomerSection
@@ -69,6 +69,7 @@ THEMES = ("default", "dark")
 def extension() -> None:
     """Load the Panel extensions the app needs (call once per process or notebook)."""
     pn.extension("tabulator", sizing_mode="stretch_width", throttled=True, notifications=True)
+    holoviews_defaults()
     # Inline (a data URL), so the served app, the notebook and the WebAssembly page load it offline.
     script = base64.b64encode(GLYPH_UPDATE_JS.read_bytes()).decode("ascii")
     pn.config.js_files = {**pn.config.js_files,

@@ -380,13 +380,23 @@ def framewise_options(framewise: bool = True) -> list:
 
 
 @functools.cache
-def framewise_by_default() -> None:
-    """Make every chart rescale its axes to each new frame, once per process: as HoloViews defaults, because
-    options set on a DynamicMap are applied again to every frame it returns (a new option tree per element type,
-    about a third of a filter change on the server, and memory a closed session did not give back)."""
+def holoviews_defaults() -> None:
+    """The app's HoloViews defaults, set once per process (the app owns its process; a notebook gets them with the
+    first chart):
+    - every chart rescales its axes to each new frame. As HoloViews defaults, because options set on a DynamicMap
+      are applied again to every frame it returns (a new option tree per element type, about a third of a filter
+      change on the server, and memory a closed session did not give back);
+    - figures draw on a 2-D canvas, not WebGL (HoloViews' default). Each WebGL figure copies the page's one GL
+      canvas into its own on every repaint, a synchronous read-back: on the campaigns tab that made a browser
+      repaint after a filter change 2.5 times as long (0.42 against 0.17 s, headless Chromium). The charts draw
+      hundreds to a few thousand glyphs, and Datashader draws more as one image, so WebGL has nothing to speed up.
+    """
     import holoviews.plotting.bokeh  # noqa: F401 - registers the Bokeh element types and their options
     from holoviews.core.options import Options
+    from holoviews.plotting.bokeh import BokehRenderer
 
+    # On the class: Panel's HoloViews pane draws with an instance of it made for the page's theme.
+    BokehRenderer.webgl = False
     defaults = hv.Store.options(backend="bokeh")
     for element in _bokeh_chart_types():
         setattr(defaults, element.__name__, Options("norm", framewise=True))
@@ -402,6 +412,7 @@ def holoviews_pane(obj, **layout) -> pn.pane.HoloViews:
     update: a layout property change that makes BokehJS lay out the whole page again (and a map lost its
     bounds). `obj` gets the same sizes as plot options, so an update leaves them as they are.
     """
+    holoviews_defaults()
     layout = {"sizing_mode": "stretch_width", "linked_axes": False, **layout}
     sizes = {name: layout[name] for name in FIGURE_SIZES if name in layout}
     return pn.pane.HoloViews(obj.opts(**sizes) if sizes else obj, **layout)
@@ -415,7 +426,7 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
     `plot_fn` must return the same element types and overlay layers on every call (a layer without data
     stays, empty and hidden): HoloViews matches the layers of each new frame to the plots it built by type,
     group and label (prefix). Every chart rescales its axes to each new frame (a filter change, a model fit
-    arriving; `framewise_by_default`), which resets a zoom; charts whose extent does not move with their controls
+    arriving; `holoviews_defaults`), which resets a zoom; charts whose extent does not move with their controls
     can keep the zoom with `framewise=False`.
     `rebuild_on` names the section's params that change what the chart *is* (e.g. an online tile layer):
     only those build new models. `layout` holds Panel layout params besides the stretched width and
@@ -424,7 +435,7 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
     the new indices, and fail with "Size mismatch" when the length changes; the app's extension loads
     `GLYPH_UPDATE_JS`, which serialises the updates and defers those visuals.
     """
-    framewise_by_default()
+    holoviews_defaults()
     layout = {"sizing_mode": "stretch_width", "min_height": height, **layout}
 
     def dynamic():

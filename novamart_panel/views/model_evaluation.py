@@ -22,7 +22,7 @@ from ..analytics.classification import (
 )
 from ..data import lead_queries
 from ..format import count, escape_markdown, percent, rupees, strong
-from .base import (GOOD, NEUTRAL, Section, chart, framewise_by_default, framewise_options, holoviews_pane,
+from .base import (GOOD, NEUTRAL, Section, chart, framewise_options, holoviews_pane,
                    house_opts, html, insight, markdown, notice, rupee_ticks, section_header)
 
 # Defaults of the cost-aware threshold, in rupees: a sales call or field visit per contacted lead,
@@ -562,7 +562,6 @@ def _ratio(value: float) -> str:
 
 def _marked_chart(plot_fn, marker_fn, framewise: bool = True, height: int = 380, **options) -> pn.pane.HoloViews:
     """`chart` of curves overlaid with a threshold marker from its own DynamicMap (updated alone)."""
-    framewise_by_default()
     marked = house_opts(hv.DynamicMap(plot_fn) * hv.DynamicMap(marker_fn), **options)
     if not framewise:   # keeps a zoom while the threshold moves
         marked = marked.opts(*framewise_options(False))
