@@ -88,7 +88,7 @@ class App(pn.viewable.Viewer):
         self.filters = Filters(self.store)
         self.sections = [cls(store=self.store, filters=self.filters, active=cls.slug == self.section)
                          for cls in SECTIONS]
-        self._main = None
+        self._main = self._holders = None
         self._navigation = None
         self._url_notice = None
         self.url_problems: list[str] = []
@@ -110,7 +110,7 @@ class App(pn.viewable.Viewer):
         """Only the shown section follows the filters; the others catch up when next shown."""
         for section in self.sections:
             section.active = section.slug == self.section
-        if self._main is None:
+        if self._holders is None:
             return
         if served():
             # Served: the navigation's highlight and the URL reach the browser first, then the section is
@@ -121,19 +121,30 @@ class App(pn.viewable.Viewer):
 
     def _reveal(self) -> None:
         """Build the shown section the first time, then keep it: switching back only unhides it."""
-        for section, holder in zip(self.sections, self._main.objects):
+        if self._holders is None:   # the session closed before this scheduled callback ran
+            return
+        for section, holder in zip(self.sections, self._holders):
             shown = section.slug == self.section
             if shown and not holder.objects:
                 holder.objects = [section]
             holder.visible = shown
 
     @property
-    def main(self) -> pn.Column:
-        """The main area: one holder per section, only the shown one visible."""
-        if self._main is None:
-            self._main = pn.Column(*[pn.Column(sizing_mode="stretch_width", visible=False, css_classes=[
-                f"section-{s.slug}"]) for s in self.sections], sizing_mode="stretch_width")
+    def holders(self) -> list[pn.Column]:
+        """One holder per section, only the shown one visible. In the served page each holder is a root of its
+        own: BokehJS lays out a whole root when one of its components is shown, hidden or resized, so a switch
+        lays out the two sections it swaps, not every section built so far."""
+        if self._holders is None:
+            self._holders = [pn.Column(sizing_mode="stretch_width", visible=False, css_classes=[f"section-{s.slug}"])
+                             for s in self.sections]
             self._reveal()
+        return self._holders
+
+    @property
+    def main(self) -> pn.Column:
+        """The main area inline (notebooks): the holders in one column."""
+        if self._main is None:
+            self._main = pn.Column(*self.holders, sizing_mode="stretch_width")
         return self._main
 
     @property
@@ -270,7 +281,7 @@ class App(pn.viewable.Viewer):
         """Let go of the views (their Panel and Bokeh objects) once the session has ended."""
         for section in self.sections:
             section._layout = None
-        self._main = self._navigation = self._url_notice = None
+        self._main = self._holders = self._navigation = self._url_notice = None
 
     def __panel__(self):
         """Inline layout (notebooks): navigation and filters beside the shown section."""
@@ -284,7 +295,7 @@ class App(pn.viewable.Viewer):
         # The URL first: the section it names is the only one built for the first page.
         self.sync_url()
         template = pn.template.BootstrapTemplate(
-            title=TITLE, sidebar=[self.sidebar()], main=[self.main], header=[theme_toggle()],
+            title=TITLE, sidebar=[self.sidebar()], main=self.holders, header=[theme_toggle()],
             sidebar_width=320, header_background="#0072B5",
         )
         release_when_closed(self)
