@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 SERVE_SCRIPT = Path(__file__).with_name("serve_app.py")
+SETUP_SCRIPT = Path(__file__).with_name("serve_setup.py")   # once per server process, see its docstring
 
 
 def serve_environment(data: str | os.PathLike | None = None) -> dict[str, str]:
@@ -26,8 +27,8 @@ def serve_environment(data: str | os.PathLike | None = None) -> dict[str, str]:
 
 def _serve(args) -> int:
     env = serve_environment(args.data)
-    command = [sys.executable, "-m", "panel", "serve", str(SERVE_SCRIPT), "--port", str(args.port),
-               "--num-procs", str(args.num_procs), "--index", "serve_app"]
+    command = [sys.executable, "-m", "panel", "serve", str(SERVE_SCRIPT), "--setup", str(SETUP_SCRIPT),
+               "--port", str(args.port), "--num-procs", str(args.num_procs), "--index", "serve_app"]
     if args.address:
         command += ["--address", args.address]
     for origin in args.allow_websocket_origin or []:
