@@ -13,6 +13,8 @@ customer totals (said on screen); without the CRM export part 2 is a sentence sa
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -66,21 +68,48 @@ DERIVED_NOTE = ("Purchase histories are therefore **approximated from customer_d
 NO_ORDER_DATES = ("orders.csv has no order date that can be read (see the Data quality tab: write dates as "
                   "YYYY-MM-DD), so the views that need orders cannot use it.")
 class _Memo:
-    """Results by key, the least recently used dropped beyond `size` (one per section: sessions never share)."""
+    """Results by key, the least recently used dropped beyond `size`; safe to share between threads (Bokeh runs
+    sessions' callbacks on worker threads). Two threads asking for a missing key both compute it."""
 
     def __init__(self, size: int = 32):
         self.size = size
         self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key, compute):
-        if key in self._entries:
-            self._entries.move_to_end(key)
-            return self._entries[key]
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
         value = compute()
-        self._entries[key] = value
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
         return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+SHARED_RESULTS = 16   # results kept per data folder: every key of a filter state or two
+_shared_results: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_shared_results_lock = threading.Lock()
+
+
+def shared_results(store) -> _Memo:
+    """The customer models, segmentations and tables computed from a store, shared by every session of the process.
+
+    They depend only on the data and the key they are stored under (filter values and the section's own
+    settings), never on a session, and they are never modified (pandas copy-on-write). The first session to open
+    Customer value & segments fits them; the others reuse the fit: at 1M customers, 10 s of work.
+    """
+    with _shared_results_lock:
+        memo = _shared_results.get(store)
+        if memo is None:
+            memo = _shared_results[store] = _Memo(SHARED_RESULTS)
+        return memo
 
 
 @dataclass(frozen=True)
@@ -169,7 +198,7 @@ class SegmentSection(Section):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._memo = _Memo()
+        self._memo = shared_results(self.store)
         self._k_follows_choice = False    # k tracks the chosen k until the user moves the slider
         self._choosing_k = False
         self.acquisition_channels: list[str] = []

@@ -20,7 +20,7 @@ from novamart_panel.format import escape_markdown
 from novamart_panel.report import _Omissions, section_content
 from novamart_panel.views import segments as seg
 from novamart_panel.views.filters import Filters
-from novamart_panel.views.segments import SegmentSection
+from novamart_panel.views.segments import SegmentSection, shared_results
 
 HOSTILE = "<script>alert(1)</script>*Promo*"
 
@@ -121,6 +121,7 @@ def test_the_region_filter_narrows_every_customer_view(packaged_store, customers
 
 
 def test_clv_controls_change_values_without_refitting(packaged_store, monkeypatch):
+    shared_results(packaged_store).clear()   # fitted by the tests above, for every session of the process
     view = fresh(packaged_store)
     calls = []
     original = clv.fit_bg_nbd
@@ -435,3 +436,25 @@ def test_k_follows_the_chosen_k_until_the_user_moves_it(packaged_store, monkeypa
     view.k = 7
     view.filters.regions = ["South"]
     assert view.k == 7                       # the user's k stays
+
+
+def test_sessions_of_one_folder_share_the_fitted_models(packaged_store, reference_store, monkeypatch):
+    # At 1M customers the fits and tables take 10 s: the first session to open the section pays for them, not
+    # every one. A session's own settings stay its own, and another folder gets its own fits.
+    calls = []
+    original = clv.fit_bg_nbd
+    monkeypatch.setattr(clv, "fit_bg_nbd", lambda *a, **k: calls.append(1) or original(*a, **k))
+    for store in (packaged_store, reference_store):
+        shared_results(store).clear()
+    first, second = fresh(packaged_store), fresh(packaged_store)
+    assert first.customer_model() is second.customer_model()
+    assert first.segmentation() is second.segmentation()
+    assert len(calls) == 1
+    second.horizon_months = 24
+    assert second.customer_values()["clv"].sum() > first.customer_values()["clv"].sum()
+    assert first.horizon_months == 12
+    other = fresh(reference_store)
+    assert other.customer_model() is not first.customer_model() and len(calls) == 2
+    first.filters.regions = ["North"]
+    first.catch_up()
+    assert len(first.customer_model().histories) < len(second.customer_model().histories)
