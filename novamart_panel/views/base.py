@@ -523,12 +523,12 @@ def readable_text_colours(values, cmap: str, clim: tuple[float, float]) -> list[
     return colours
 
 
-def contrast_labels(frame: pd.DataFrame, kdims: list[str], text: str, font_size: str) -> hv.Overlay:
-    """Text in black where `frame.text_color` says black, in white elsewhere: two layers of fixed colour.
-    (One layer mapping a colour column breaks in the browser when every row turns the same colour:
-    HoloViews then drops the column and Bokeh warns about the missing field.)"""
+def contrast_labels(frame: pd.DataFrame, kdims: list[str], text: str, font_size: str, **options) -> hv.Overlay:
+    """Text in black where `frame.text_color` says black, in white elsewhere: two layers of fixed colour, both
+    with `options`. (One layer mapping a colour column breaks in the browser when every row turns the same
+    colour: HoloViews then drops the column and Bokeh warns about the missing field.)"""
     on_light = frame["text_color"] == DARK_TEXT
     return hv.Overlay([
-        hv.Labels(frame[on_light], kdims, [text]).opts(text_color=DARK_TEXT, text_font_size=font_size),
-        hv.Labels(frame[~on_light], kdims, [text]).opts(text_color=LIGHT_TEXT, text_font_size=font_size),
+        hv.Labels(frame[on_light], kdims, [text]).opts(text_color=DARK_TEXT, text_font_size=font_size, **options),
+        hv.Labels(frame[~on_light], kdims, [text]).opts(text_color=LIGHT_TEXT, text_font_size=font_size, **options),
     ])

@@ -37,6 +37,7 @@ TREEMAP_FRAME = (640, 400)
 TREEMAP_SIZING = {"plot.sizing_mode": None, "plot.width_policy": "min", "plot.height_policy": "min"}
 TREEMAP_BOX = (0.0, 0.0, 160.0, 100.0)
 TREEMAP_CMAP = "RdYlGn"  # red = thin margins, green = rich ones
+TREEMAP_TOOLS = ["reset", "save"]   # besides hover and the tap that drills down: panning a treemap shows nothing new
 HEATMAP_CMAP = "viridis"
 LABEL_CHAR_PX, LABEL_LINE_PX = 7.0, 16.0  # rough size of a 9pt label character and line
 
@@ -283,7 +284,7 @@ class ProductSection(Section):
             clabel="Profit margin (%)", line_color="white", line_width=1.5, responsive=False, height=None,
             frame_width=TREEMAP_FRAME[0], frame_height=TREEMAP_FRAME[1], xaxis=None, yaxis=None,
             backend_opts=TREEMAP_SIZING,
-            xlim=(x, x + width), ylim=(y, y + height), active_tools=[], default_tools=["reset", "save"],
+            xlim=(x, x + width), ylim=(y, y + height), active_tools=[], default_tools=TREEMAP_TOOLS,
             hover_tooltips=hover_tooltips([(LEVEL_NAMES[len(self.path)], "@name"),
                                            ("Share of sales here", "@share_text")]),
             title=f"{scope} by {LEVEL_NAMES[len(self.path)].lower()}")
@@ -292,7 +293,8 @@ class ProductSection(Section):
     def plot_tile_labels(self) -> hv.Overlay:
         """Name and margin on every tile large enough to hold them, black or white for contrast."""
         tiles = self.treemap_tiles()
-        return contrast_labels(tiles[tiles["label"] != ""], ["x", "y"], "label", "9pt")
+        # The tiles' tools only: HoloViews' default pan and zooms would come with the labels (a tap drills down).
+        return contrast_labels(tiles[tiles["label"] != ""], ["x", "y"], "label", "9pt", default_tools=TREEMAP_TOOLS)
 
     def plot_treemap(self) -> hv.Overlay:
         """The treemap as it is now: tiles and their labels."""

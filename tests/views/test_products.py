@@ -391,3 +391,14 @@ def test_screen_on_a_hand_worked_frame():
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 75, 100)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "75th", "100th"]
     assert sorted(["Q2 2024", "Q4 2023", "Q1 2024"], key=quarter_key) == ["Q4 2023", "Q1 2024", "Q2 2024"]
+
+
+def test_the_treemap_toolbar_has_no_pan_or_zoom(section):
+    # A tap drills into a tile; panning or zooming a treemap shows nothing new (the labels' layer used to bring
+    # HoloViews' default pan and zoom tools into the overlay's toolbar).
+    from bokeh.models import Plot
+
+    root = section.treemap_chart().get_root()
+    figure, = root.select({"type": Plot})
+    tools = {type(tool).__name__ for tool in figure.toolbar.tools}
+    assert {"ResetTool", "SaveTool", "HoverTool"} <= tools <= {"ResetTool", "SaveTool", "HoverTool", "TapTool"}
