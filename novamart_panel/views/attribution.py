@@ -544,8 +544,9 @@ class AttributionSection(Section):
                        sizing_mode="stretch_width")]
 
     def _donut_view(self):
+        # One above the other: side by side, the two long source names overflowed the 380-px column.
         controls = [pn.widgets.RadioButtonGroup.from_param(self.param.credit_source, color="primary", variant="outline",
-                                                           sizing_mode="stretch_width"),
+                                                           orientation="vertical", sizing_mode="stretch_width"),
                     pn.widgets.Select.from_param(self.param.model, sizing_mode="stretch_width")]
         missing = [notice(self.view_problem(SOURCE_TABLES[source]) + " Only the other credit is shown.", kind="light")
                    for source in (PROVIDED, COMPUTED) if not self.has_view(SOURCE_TABLES[source])]
