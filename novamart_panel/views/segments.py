@@ -60,7 +60,12 @@ LABEL_ACTIONS = {"Champions": "reward; ask for reviews and referrals", "Loyal": 
                  "Lost": "exclude from paid contact, or one last offer"}
 SEGMENT_BY = ("RFM label", "Cluster")
 WRAPPED_COLUMNS = ("What to do", "Profile", "Detail", "Check", "From campaign channels", "Segment", "Label")
-COLUMN_WIDTHS = {"Segment": 170, "Label": 150, "Acquisition channel": 140, "Profile": 230, "What to do": 250,
+# Ten columns share a card 950 px wide on a 1366-px screen: at these widths and a smaller header font, every
+# header word ("Customers", "Purchases") fits beside its sort arrow.
+MIN_COLUMN_WIDTH = 80
+TABLE_HEADER_CSS = ".tabulator-col-title { font-size: 0.8em; }"
+COLUMN_WIDTHS = {"Segment": 170, "Label": 120, "Acquisition channel": 140, "Profile": 230, "What to do": 180,
+                 "Customers": 92, "Purchases": 92,
                  "Detail": 420, "Check": 270, "Band": 120, "From campaign channels": 170, "Customer": 120}
 CAC_BASES = {"Customers acquired (customer_data.csv)": "customers",
              "Conversions reported by the campaigns": "conversions"}
@@ -1189,8 +1194,9 @@ class SegmentSection(Section):
         return pn.widgets.Tabulator(value_fn, show_index=False, disabled=True, layout="fit_columns",
                                     sizing_mode="stretch_width", max_height=440,
                                     formatters={column: {"type": "textarea"} for column in WRAPPED_COLUMNS},
-                                    widths=dict(COLUMN_WIDTHS),
-                                    configuration={"columnDefaults": {"headerWordWrap": True}}, **options)
+                                    widths=dict(COLUMN_WIDTHS), stylesheets=[TABLE_HEADER_CSS],
+                                    configuration={"columnDefaults": {"headerWordWrap": True,
+                                                                      "minWidth": MIN_COLUMN_WIDTH}}, **options)
 
     def layout(self) -> pn.viewable.Viewable:
         if self.k is None:
