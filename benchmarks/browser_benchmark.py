@@ -13,7 +13,8 @@ drives a headless Chromium (Debian's /usr/bin/chromium through Playwright; no br
   picked in the sidebar → on the Executive overview the revenue KPI card text and the "Revenue by channel"
   chart updated; on Campaign analytics its "Revenue by channel" chart updated; and the page quiet again;
 - first switch to each section, in another session: click → its first chart drawn (its content shown
-  when it has no chart), all its charts drawn, the page quiet, and how long the server stayed busy after;
+  when it has no chart), all its charts drawn (a section sends its first views, then the rest: "all" waits
+  for the rest), the page quiet, and how long the server stayed busy after;
 - server memory (RSS of the `panel serve` process, and its peak) once every section was visited;
 - the channel filter cases again, now with every section's views in the page.
 
@@ -115,13 +116,20 @@ window.__nmlib = (() => {
     return out;
   };
   // What the shown section has drawn: {slug, shown, figures, first, all} (first/all: painted).
+  // A section sends its first views, then the others in place of a line of class "views-pending" (app.py).
+  lib.pending = (root) => {
+    let found = false;
+    lib.walk((v) => { if (found) return false; if ((v.model.css_classes || []).includes("views-pending")) found = true; }, [root]);
+    return found;
+  };
   lib.state = (root) => {
     const holder = root ?? lib.shownHolder();
     if (holder == null || !lib.visible(holder) || children(holder).length === 0) return null;
     const plots = lib.plots(holder);
     const done = plots.filter((p) => p.has_finished());
+    const pending = lib.pending(holder);
     return {slug: sectionOf(holder), figures: plots.length, first: plots.length > 0 && plots[0].has_finished(),
-            all: plots.length > 0 && done.length === plots.length, finished: done.length};
+            all: !pending && plots.length > 0 && done.length === plots.length, finished: done.length, pending};
   };
   lib.figure = (title) => {
     const found = [];
@@ -203,7 +211,7 @@ window.__nmlib = (() => {
         if (t.shown == null) t.shown = now;
         if (s.first && t.first == null) t.first = now;
         if (s.all) { if (t.all == null) t.all = now; } else t.all = null;
-        t.figures = s.figures; t.finished = s.finished;
+        t.figures = s.figures; t.finished = s.finished; t.pending = s.pending;
       }
       requestAnimationFrame(tick);
     };
@@ -469,7 +477,8 @@ class Round:
                 "() => ({...window.__nmlib.tracking, t0: window.__nmlib.t0, now: performance.now(),"
                 " last: window.__nmlib.lastChange})")
             shown = state.get("shown") is not None
-            charts_done = state.get("all") is not None or (shown and state.get("figures", 0) == 0)
+            charts_done = state.get("all") is not None or (shown and state.get("figures", 0) == 0
+                                                           and not state.get("pending", True))
             if shown and charts_done and state["now"] - state["last"] >= QUIET_MS:
                 break
             time.sleep(0.1)

@@ -64,6 +64,8 @@ def nav_column_css(slugs: list[str]) -> str:
 URL_FILTERS = {"date_range": "dates", "channels": "channels", "regions": "regions",
                "campaign_types": "types"}
 THEMES = ("default", "dark")
+FIRST_VIEWS = 3   # a section's header and first two views: the first screen, sent before the rest is built
+PENDING_CLASS = "views-pending"   # the line standing for a section's views still being built
 
 
 def extension() -> None:
@@ -126,8 +128,25 @@ class App(pn.viewable.Viewer):
         for section, holder in zip(self.sections, self._holders):
             shown = section.slug == self.section
             if shown and not holder.objects:
-                holder.objects = [section]
+                holder.objects = [self._first_views(section)]
             holder.visible = shown
+
+    def _first_views(self, section: Section) -> pn.viewable.Viewable:
+        """The section's layout; served, with only its header and first views at first: the rest is built and
+        sent in a callback of its own, so the top of the section is drawn while the server builds the rest
+        (building every chart of a section takes 1–2 s)."""
+        layout = section.__panel__()
+        if served() and isinstance(layout, pn.Column) and len(layout) > FIRST_VIEWS:
+            rest = layout.objects[FIRST_VIEWS:]
+            pending = markdown("*Loading the other views of this section…*", css_classes=[PENDING_CLASS])
+            layout.objects = [*layout.objects[:FIRST_VIEWS], pending]
+            pn.state.execute(functools.partial(self._add_views, layout, rest), schedule=True)
+        return layout
+
+    def _add_views(self, layout: pn.Column, rest: list) -> None:
+        """The rest of a section's views, in place of the line saying they are coming."""
+        if self._holders is not None:   # else the session closed meanwhile
+            layout.objects = [*layout.objects[:FIRST_VIEWS], *rest]
 
     @property
     def holders(self) -> list[pn.Column]:

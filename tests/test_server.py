@@ -193,6 +193,31 @@ def test_each_section_is_a_root_of_its_own_in_the_served_page(data_dirs):
         assert built == {"overview", "geography", "experiments"}
 
 
+def test_a_served_section_sends_its_first_views_then_the_rest(data_dirs, monkeypatch):
+    """Served, a section's header and first views go to the page first, with a line saying more is coming; the
+    rest replaces that line in a callback of its own, so the top is drawn while the server builds the rest."""
+    import novamart_panel.app as app_module
+
+    scheduled = []
+    monkeypatch.setattr(app_module, "served", lambda: True)
+    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(callback))
+    app = App(data_dirs["reference"])
+    holder = app.holders[[s.slug for s in app.sections].index("overview")]
+    layout = holder.objects[0]
+    full = len(app.section_view("overview").layout())
+    assert len(layout) == app_module.FIRST_VIEWS + 1 < full + 1
+    assert layout[-1].css_classes[-1] == app_module.PENDING_CLASS
+    scheduled.pop()()
+    assert len(layout) == full and all(app_module.PENDING_CLASS not in obj.css_classes for obj in layout)
+    app.section = "campaigns"   # served: the switch itself is scheduled, then the campaigns' rest
+    scheduled.pop(0)()
+    campaigns = app.holders[1].objects[0]
+    assert campaigns[-1].css_classes[-1] == app_module.PENDING_CLASS
+    app.close()
+    scheduled.pop(0)()   # the session closed meanwhile: nothing to build
+    assert campaigns[-1].css_classes[-1] == app_module.PENDING_CLASS
+
+
 def test_cli_serve_answers_on_the_chosen_port_and_data(reference_dir, tmp_path):
     """`novamart-panel serve --port N --data DIR` serves the app at / and /serve_app, then stops."""
     script = Path(sys.executable).with_name("novamart-panel")
