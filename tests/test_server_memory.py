@@ -45,8 +45,9 @@ class Server:
     def __init__(self, data_dir: Path, log: Path) -> None:
         self.port = free_port()
         self.log = log
-        command = [sys.executable, "-m", "panel", "serve", str(SERVE_SCRIPT), str(PROBE), "--setup", str(SETUP_SCRIPT),
-                   "--port", str(self.port), "--address", "127.0.0.1", "--unused-session-lifetime", "1000", "--check-unused-sessions", "500"]
+        command = [sys.executable, "-m", "panel", "serve", str(SERVE_SCRIPT), str(PROBE),
+                   "--setup", str(SETUP_SCRIPT), "--port", str(self.port), "--address", "127.0.0.1",
+                   "--unused-session-lifetime", "1000", "--check-unused-sessions", "500"]
         with log.open("wb") as output:
             self.process = subprocess.Popen(command, env=serve_environment(data_dir), stdin=subprocess.DEVNULL,
                                             stdout=output, stderr=subprocess.STDOUT, start_new_session=True)

@@ -435,7 +435,6 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
     the new indices, and fail with "Size mismatch" when the length changes; the app's extension loads
     `GLYPH_UPDATE_JS`, which serialises the updates and defers those visuals.
     """
-    holoviews_defaults()
     layout = {"sizing_mode": "stretch_width", "min_height": height, **layout}
 
     def dynamic():

@@ -80,7 +80,7 @@ class _Memo:
     """Results by key, the least recently used dropped beyond `size`; safe to share between threads (Bokeh runs
     sessions' callbacks on worker threads). Two threads asking for a missing key both compute it."""
 
-    def __init__(self, size: int = 32):
+    def __init__(self, size: int):
         self.size = size
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
@@ -106,6 +106,7 @@ SHARED_RESULTS = 16   # results kept per data folder: every key of a filter stat
 WARM_UP_CUSTOMERS = 100_000   # above this many customers a server fits the unfiltered models in the background
 _shared_results: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _shared_results_lock = threading.Lock()
+_warmed_up: weakref.WeakSet = weakref.WeakSet()   # stores whose unfiltered results were (or are being) computed
 
 
 def shared_results(store) -> _Memo:
@@ -1296,8 +1297,6 @@ def _rule_markdown() -> str:
     return ("Scores are quintiles (5 = best; recency reversed; ties by customer id). Labels by rule, first match "
             "wins:\n\n" + "\n".join(lines))
 
-
-_warmed_up: weakref.WeakSet = weakref.WeakSet()   # stores whose unfiltered results were (or are being) computed
 
 
 def warm_up(store) -> None:
