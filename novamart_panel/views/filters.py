@@ -20,7 +20,13 @@ FILTER_LABELS = {
 
 class TextMultiChoice(pn.widgets.MultiChoice):
     """A MultiChoice whose option names show as text: Bokeh's Choices.js inserts labels as HTML, so a name
-    from the data such as `<img onerror=…>` would otherwise run. Values stay the unescaped names."""
+    from the data such as `<img onerror=…>` would otherwise run. Values stay the unescaped names.
+
+    A pick is sent to the server at once: Panel holds every widget change for 50 ms in case more follow
+    (typing), which a pick from a list never has.
+    """
+
+    _priority_changes = ["value"]
 
     @property
     def labels(self):
