@@ -6,6 +6,8 @@
   the sessions that closed together) one full garbage collection and `malloc_trim` give the memory back, so
   a server's memory returns near its baseline once its visitors leave. `novamart-panel serve` runs Python
   with the C allocator (cli.serve_environment) so that freed memory can be returned.
+- `recompute_models_when_changed(doc)`: the session's document walks its model graph after a held change
+  only when the change altered the graph, not after every change.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import panel as pn
+from bokeh.document import Document
+from bokeh.document.models import DocumentModelManager
 
 if TYPE_CHECKING:
     from .app import App
@@ -118,3 +122,51 @@ def release_when_closed(app: App) -> None:
         COLLECTOR.schedule()
 
     pn.state.on_session_destroyed(release)
+
+
+class ModelsRecomputedWhenChanged(DocumentModelManager):
+    """A document's set of models, recomputed at the end of a freeze only when the model graph changed in it.
+
+    Bokeh (3.10) recomputes the set at the end of every freeze, changed or not: a walk over every model reachable
+    from the roots that reads each property, defaults included. Panel holds a filter change in one freeze and
+    HoloViews freezes each plot update, so every change paid for a walk of the whole page: 35 ms with two
+    sections, 165 ms with every section built (3,400 models). A change that only sends new data or text leaves
+    the graph as it is. The graph changes only through a property whose old or new value references models
+    (`Model.trigger` then calls `invalidate`) or through a root added or removed; either makes the end of the
+    freeze recompute, as before.
+    """
+
+    _changed = False
+    _roots_at_freeze: tuple = ()
+
+    def invalidate(self) -> None:
+        if self._freeze_count == 0:
+            self.recompute()
+        else:
+            self._changed = True
+
+    def recompute(self) -> None:
+        self._changed = False
+        super().recompute()
+
+    def _push_freeze(self) -> None:
+        if self._freeze_count == 0:
+            self._changed = False
+            self._roots_at_freeze = self._roots()
+        super()._push_freeze()
+
+    def _pop_freeze(self) -> None:
+        self._freeze_count -= 1
+        if self._freeze_count == 0 and (self._changed or self._roots() != self._roots_at_freeze):
+            self.recompute()
+
+    def _roots(self) -> tuple:
+        document = self._document()
+        return tuple(id(root) for root in document.roots) if document is not None else ()
+
+
+def recompute_models_when_changed(doc: Document | None) -> None:
+    """Give `doc` (a session's document) a model set recomputed only when its graph changes (see
+    `ModelsRecomputedWhenChanged`); nothing without a document."""
+    if doc is not None and type(doc.models) is DocumentModelManager:
+        doc.models.__class__ = ModelsRecomputedWhenChanged

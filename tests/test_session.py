@@ -1,4 +1,5 @@
-"""Who may see the data folder's full path (SPEC §7), and the environment the CLI serves with."""
+"""Who may see the data folder's full path (SPEC §7), the environment the CLI serves with, and the session's
+document walking its models only when their graph changed."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,3 +61,51 @@ def test_the_clean_up_collects_when_there_is_no_event_loop():
     runs = session.COLLECTOR.runs
     session.COLLECTOR.schedule()
     assert session.COLLECTOR.runs == runs + 1
+
+
+def _document_with_a_chart():
+    from bokeh.document import Document
+    from bokeh.plotting import figure
+
+    doc = Document()
+    fig = figure()
+    fig.scatter([1, 2], [3, 4])
+    doc.add_root(fig)
+    session.recompute_models_when_changed(doc)
+    doc.models.flush_synced()
+    return doc, fig
+
+
+def test_a_held_change_of_data_only_does_not_walk_the_models(monkeypatch):
+    """Bokeh walks every model of the page at the end of each freeze; a change that only sends new data (what a
+    filter change sends a chart) leaves the model graph as it is, so the session's document skips the walk."""
+    doc, fig = _document_with_a_chart()
+    assert isinstance(doc.models, session.ModelsRecomputedWhenChanged)
+    walks = []
+    original = session.ModelsRecomputedWhenChanged.recompute
+    monkeypatch.setattr(session.ModelsRecomputedWhenChanged, "recompute",
+                        lambda self: (walks.append(1), original(self)))
+    source = fig.renderers[0].data_source
+    with doc.models.freeze():
+        source.data = {"x": [5, 6, 7], "y": [1, 2, 3]}
+        fig.title.text = "New data"
+    assert walks == []
+
+
+def test_a_held_change_that_adds_models_or_roots_still_registers_them():
+    """New models (a renderer, a root) reach the document's model set at the end of the freeze, as in Bokeh: the
+    browser's events address them by id."""
+    from bokeh.models import ColumnDataSource, Div
+
+    doc, fig = _document_with_a_chart()
+    with doc.models.freeze():
+        renderer = fig.line("x", "y", source=ColumnDataSource({"x": [1, 2], "y": [2, 1]}))
+    assert doc.get_model_by_id(renderer.id) is renderer
+    assert doc.get_model_by_id(renderer.data_source.id) is renderer.data_source
+    div = Div(text="added")
+    with doc.models.freeze():
+        doc.add_root(div)
+    assert doc.get_model_by_id(div.id) is div
+    with doc.models.freeze():
+        fig.renderers = fig.renderers[:1]
+    assert doc.get_model_by_id(renderer.id) is None
