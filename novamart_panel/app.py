@@ -14,7 +14,7 @@ import param
 
 from .data.store import DataStore
 from .format import escape_markdown
-from .session import release_when_closed, served, shown_folder
+from .session import recompute_models_when_changed, release_when_closed, served, shown_folder
 from .url_state import clean_url_values, shown
 from .views.attribution import AttributionSection
 from .views.base import Section, holoviews_defaults, html, markdown
@@ -64,7 +64,6 @@ def nav_column_css(slugs: list[str]) -> str:
 URL_FILTERS = {"date_range": "dates", "channels": "channels", "regions": "regions",
                "campaign_types": "types"}
 THEMES = ("default", "dark")
-FIRST_VIEWS = 3   # a section's header and first two views: the first screen, sent before the rest is built
 PENDING_CLASS = "views-pending"   # the line standing for a section's views still being built
 
 
@@ -136,17 +135,19 @@ class App(pn.viewable.Viewer):
         sent in a callback of its own, so the top of the section is drawn while the server builds the rest
         (building every chart of a section takes 1–2 s)."""
         layout = section.__panel__()
-        if served() and isinstance(layout, pn.Column) and len(layout) > FIRST_VIEWS:
-            rest = layout.objects[FIRST_VIEWS:]
+        first = section.first_screen
+        if served() and isinstance(layout, pn.Column) and len(layout) > first:
+            rest = layout.objects[first:]
+            section.views_below(rest)   # a filter change refreshes them second, too
             pending = markdown("*Loading the other views of this section…*", css_classes=[PENDING_CLASS])
-            layout.objects = [*layout.objects[:FIRST_VIEWS], pending]
+            layout.objects = [*layout.objects[:first], pending]
             pn.state.execute(functools.partial(self._add_views, layout, rest), schedule=True)
         return layout
 
     def _add_views(self, layout: pn.Column, rest: list) -> None:
         """The rest of a section's views, in place of the line saying they are coming."""
         if self._holders is not None:   # else the session closed meanwhile
-            layout.objects = [*layout.objects[:FIRST_VIEWS], *rest]
+            layout.objects = [*layout.objects[:-1], *rest]
 
     @property
     def holders(self) -> list[pn.Column]:
@@ -299,7 +300,7 @@ class App(pn.viewable.Viewer):
     def close(self) -> None:
         """Let go of the views (their Panel and Bokeh objects) once the session has ended."""
         for section in self.sections:
-            section._layout = None
+            section.release()
         self._main = self._holders = self._navigation = self._url_notice = None
 
     def __panel__(self):
@@ -318,6 +319,7 @@ class App(pn.viewable.Viewer):
             sidebar_width=320, header_background="#0072B5",
         )
         release_when_closed(self)
+        recompute_models_when_changed(pn.state.curdoc)
         return template
 
     def servable(self, title: str | None = None, **kwargs):

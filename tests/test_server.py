@@ -22,6 +22,7 @@ import panel as pn
 import pytest
 
 from novamart_panel.app import SECTIONS, TITLE, App, create_app
+from novamart_panel.session import ModelsRecomputedWhenChanged
 from novamart_panel.views.base import table_label
 
 SLUGS = [section.slug for section in SECTIONS]
@@ -182,6 +183,7 @@ def test_each_section_is_a_root_of_its_own_in_the_served_page(data_dirs):
     with set_curdoc(doc):
         app = App(data_dirs["reference"])
         app.template().server_doc(doc)
+        assert isinstance(doc.models, ModelsRecomputedWhenChanged)   # the served page walks its models less
         main_roots = [root for root in doc.roots if "main" in root.tags]
         assert [root.css_classes[-1] for root in main_roots] == [f"section-{s.slug}" for s in app.sections]
         assert [root.visible for root in main_roots] == [s.slug == "overview" for s in app.sections]
@@ -204,8 +206,9 @@ def test_a_served_section_sends_its_first_views_then_the_rest(data_dirs, monkeyp
     app = App(data_dirs["reference"])
     holder = app.holders[[s.slug for s in app.sections].index("overview")]
     layout = holder.objects[0]
-    full = len(app.section_view("overview").layout())
-    assert len(layout) == app_module.FIRST_VIEWS + 1 < full + 1
+    overview = app.section_view("overview")
+    full = len(overview.layout())
+    assert len(layout) == overview.first_screen + 1 < full + 1
     assert layout[-1].css_classes[-1] == app_module.PENDING_CLASS
     scheduled.pop()()
     assert len(layout) == full and all(app_module.PENDING_CLASS not in obj.css_classes for obj in layout)

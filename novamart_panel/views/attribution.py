@@ -29,8 +29,8 @@ from ..data.contract import ATTRIBUTION_MODELS
 from ..data.queries import FilterState, campaign_totals
 from ..palette import colours as palette_colours
 from ..format import count, number, percent
-from .base import BAD, GOOD, Section, card, chart, house_opts, insight, markdown, notice, readable_text_colours, \
-    section_header, table_label, memoized
+from .base import (BAD, GOOD, Section, card, chart, data_table, house_opts, insight, markdown, memoized, notice,
+                   readable_text_colours, section_header, table_label)
 
 PROVIDED, COMPUTED = "Provided (channel_attribution.csv)", "Computed from journeys"
 SOURCE_TABLES = {PROVIDED: "attribution", COMPUTED: "journeys"}
@@ -508,7 +508,7 @@ class AttributionSection(Section):
 
     # -- layout -----------------------------------------------------------------------------------
     def _credit_table(self, frame_fn) -> pn.widgets.Tabulator:
-        return pn.widgets.Tabulator(
+        return data_table(
             frame_fn, show_index=False, disabled=True, layout="fit_columns", sizing_mode="stretch_width",
             formatters={c: NumberFormatter(format="0.0", nan_format="n/a") for c in
                         [*MODEL_LABELS.values(), "Markov removal effect (%)"]},

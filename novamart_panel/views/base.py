@@ -5,6 +5,10 @@ of the filter values (`FILTER_DEPS`), refreshed from the shared `Filters` while 
 marked stale while it is hidden, so only the visible section recomputes. Its data methods depend on those
 values and its own params and are memoised per state (`memoized`); its charts are DynamicMaps that push
 new data into the Bokeh models built once per session (`chart`).
+
+A filter change reaches the views of a section's first screen first: their charts and insights follow the
+filters through a `ViewRefresh` the section bumps, those of the first screen at once and the others in a
+callback of their own, so the page shows the top of the section updated while the server computes the rest.
 """
 from __future__ import annotations
 
@@ -29,12 +33,14 @@ from ..data.queries import FilterState, distinct_values
 from ..data.store import DataStore
 from ..export import safe_csv, standalone_html, with_units
 from ..format import escape_html
+from ..session import served
 from .filters import FILTER_LABELS, Filters, TextMultiChoice, filter_state  # noqa: F401 - sections import it here
 
 # The section's own copy of the global filter values: data methods depend on these, not on `filters`,
 # so a hidden section does not recompute when the filters change.
 FILTER_DEPS = ("date_range", "channels", "regions", "campaign_types")
 MEMO_SIZE = 32  # results kept per section: a few filter states × each data method
+FIRST_SCREEN = 3   # a section's header and first two views: what a first screen shows
 SAVED_CHART_WIDTH, SAVED_CHART_HEIGHT = 1000, 420   # a chart in a saved HTML page, where nothing stretches it
 
 GOOD, BAD, NEUTRAL = "#1a9850", "#d73027", "#7f7f7f"
@@ -78,6 +84,16 @@ def rupee_ticks() -> CustomJSTickFormatter:
     return CustomJSTickFormatter(code=RUPEE_TICKS_JS)
 
 
+class ViewRefresh(param.Parameterized):
+    """Tells one chart or insight to recompute for the section's new filter values (its section bumps `count`)."""
+
+    count = param.Integer(default=0)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.view: pn.viewable.Viewable | None = None   # the pane it refreshes (to know where it stands)
+
+
 class Section(pn.viewable.Viewer):
     """One tab of the app. Subclasses set `title`, `slug`, `tables` and implement `layout()`."""
 
@@ -86,6 +102,7 @@ class Section(pn.viewable.Viewer):
     tables: ClassVar[tuple[str, ...]] = ()   # tables the section cannot work without
     also_reads: ClassVar[tuple[str, ...]] = ()   # tables it uses when present (optional views)
     spec_section: ClassVar[str] = ""
+    first_screen: ClassVar[int] = FIRST_SCREEN   # objects of its layout a first screen shows
 
     store = param.ClassSelector(class_=DataStore, constant=True)
     filters = param.ClassSelector(class_=Filters, constant=True)
@@ -103,6 +120,9 @@ class Section(pn.viewable.Viewer):
         self._stale = False
         self._memo: OrderedDict = OrderedDict()
         self._dependencies: dict[str, list] = {}
+        self._refreshes: weakref.WeakSet[ViewRefresh] = weakref.WeakSet()   # views following the filters
+        self._below: set[int] = set()   # ids of the views below the first screen (refreshed second, served)
+        self._refresh_below_pending = False
         self._take_filters()
         self.filters.param.watch(self._on_filters, list(FILTER_DEPS))
         self.param.watch(self._on_active, "active")
@@ -116,7 +136,62 @@ class Section(pn.viewable.Viewer):
             # of the page once (HoloViews freezes and unfreezes the document per plot).
             with pn.io.hold(freeze=True):
                 self.param.update(**{k: list(v) if isinstance(v, list) else v for k, v in changed.items()})
+                self._refresh_views(below=False)
+            self._schedule_below()
         self._stale = False
+
+    # -- views following the filters: the first screen first -------------------------------------------
+    def follow_filters(self, fn) -> tuple[list, ViewRefresh | None]:
+        """What a view of `fn` (a method of this section) must follow: the params it depends on besides the
+        filter values, and a `ViewRefresh` the section bumps when those change (None when `fn` ignores them)."""
+        name = fn.__name__
+        dependencies = [(dep.inst or self, dep.name) for dep in self.param.method_dependencies(name)]
+        own = [owner.param[attr] for owner, attr in dependencies if not (owner is self and attr in FILTER_DEPS)]
+        if len(own) == len(dependencies):
+            return own, None
+        refresh = ViewRefresh()
+        self._refreshes.add(refresh)
+        return own, refresh
+
+    def reactive(self, fn) -> tuple:
+        """`fn` (a param-dependent method of this section) as a reference for a Panel pane, re-evaluated when
+        its own params change and when the section refreshes its view for new filter values; and that
+        `ViewRefresh` (None when `fn` ignores the filters: the reference is `fn` itself)."""
+        own, refresh = self.follow_filters(fn)
+        if refresh is None:
+            return fn, None
+        return pn.bind(lambda *_: fn(), *own, refresh.param.count), refresh
+
+    def views_below(self, objects: list) -> None:
+        """Mark the views inside `objects` (the layout below the first screen): a filter change refreshes them
+        in a callback of their own, after the first screen has been sent."""
+        inside = {id(obj) for top in objects for obj in top.select()}
+        self._below = {id(r) for r in self._refreshes if id(r.view) in inside}
+
+    def _refresh_views(self, below: bool) -> None:
+        for refresh in list(self._refreshes):
+            if (id(refresh) in self._below) == below:
+                refresh.count += 1
+
+    def _schedule_below(self) -> None:
+        if not self._below:
+            return
+        if not served():
+            self._refresh_views(below=True)
+        elif not self._refresh_below_pending:
+            self._refresh_below_pending = True
+            pn.state.execute(self._refresh_below, schedule=True)
+
+    def _refresh_below(self) -> None:
+        self._refresh_below_pending = False
+        if self._layout is not None:   # else the session closed meanwhile
+            with pn.io.hold(freeze=True):
+                self._refresh_views(below=True)
+
+    def release(self) -> None:
+        """Let go of the views once the session has ended."""
+        self._layout = None
+        self._refreshes, self._below = weakref.WeakSet(), set()
 
     def _on_filters(self, *events) -> None:
         if self.active:
@@ -325,7 +400,25 @@ def text_pane(pane: type[pn.pane.HTML], obj, **params) -> pn.pane.HTML:
     Bootstrap; elsewhere (a notebook) with Panel's default."""
     if pn.config.design is pn.theme.Bootstrap:
         params.setdefault("design", BootstrapText)
-    return pane(obj, **params)
+    return following(pane, obj, **params)
+
+
+def following(make, obj, **params):
+    """`make(obj, **params)` (a pane or widget showing `obj`); when `obj` is a method of a section, the view
+    follows the section's filters in its place on the page (see `Section.reactive`)."""
+    section = getattr(obj, "__self__", None)
+    if not isinstance(section, Section):
+        return make(obj, **params)
+    ref, refresh = section.reactive(obj)
+    view = make(ref, **params)
+    if refresh is not None:
+        refresh.view = view
+    return view
+
+
+def data_table(value, **params) -> pn.widgets.Tabulator:
+    """A Tabulator of `value` (a frame or a section's method returning one, see `following`)."""
+    return following(pn.widgets.Tabulator, value, **params)
 
 
 def html(obj="", **params) -> pn.pane.HTML:
@@ -436,19 +529,26 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
     `GLYPH_UPDATE_JS`, which serialises the updates and defers those visuals.
     """
     layout = {"sizing_mode": "stretch_width", "min_height": height, **layout}
+    owner = plot_fn.__self__
+    own, refresh = owner.follow_filters(plot_fn) if isinstance(owner, Section) else ([], None)
 
     def dynamic():
-        dmap = hv.DynamicMap(plot_fn)
+        if refresh is None:
+            dmap = hv.DynamicMap(plot_fn)
+        else:   # the filter values reach it through its section's refresh (the first screen first)
+            streams = [hv.streams.Params(parameterized=p.owner, parameters=[p.name]) for p in own]
+            dmap = hv.DynamicMap(lambda **_: plot_fn(), streams=[*streams, hv.streams.Params(refresh, ["count"])])
         if not framewise:
             dmap = dmap.opts(*framewise_options(False))
         # linked_axes=False (holoviews_pane): Panel would otherwise merge categorical axes of unrelated charts.
         return holoviews_pane(dmap, **layout)
 
     if rebuild_on:
-        owner = plot_fn.__self__
         pane = pn.panel(pn.bind(lambda *_: dynamic(), *[owner.param[name] for name in rebuild_on]), **layout)
     else:
         pane = dynamic()
+    if refresh is not None:
+        refresh.view = pane
     pane._novamart_chart = (plot_fn, tuple(rebuild_on))   # what tests (and the report) read back
     return pane
 

@@ -32,8 +32,8 @@ from ..data.store import DataStore
 from .. import palette
 from ..session import served
 from ..format import change, count, escape_html, escape_markdown, percent, ratio, rupees
-from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, csv_download, house_opts, html, kpi_card, markdown,
-                   notice, rupee_ticks, section_header, text_pane, view_card)
+from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, csv_download, data_table, house_opts, html, kpi_card,
+                   markdown, notice, rupee_ticks, section_header, text_pane, view_card)
 
 SOCIAL = ("Facebook", "Instagram")
 SEARCH = "Google Ads"
@@ -885,7 +885,7 @@ class BudgetSection(Section):
         multiple = NumberFormatter(format="0.00", nan_format="n/a", null_format="n/a")
         formatters = {**{c: money for c in money_columns}, **{c: pct for c in percent_columns},
                       **{c: multiple for c in ratio_columns}}
-        return pn.widgets.Tabulator(frame_fn, formatters=formatters, show_index=False, disabled=True,
+        return data_table(frame_fn, formatters=formatters, show_index=False, disabled=True,
                                     layout="fit_data_table", sizing_mode="stretch_width", titles=titles or {})
 
     def layout(self) -> pn.viewable.Viewable:

@@ -20,8 +20,8 @@ from ..analytics.metrics import SUM_COLUMNS, add_ratios
 from ..data.queries import FilterState, campaign_rows, campaign_sums_by, campaign_sums_over_time, campaign_years, \
     date_bounds, distinct_values
 from ..format import CRORE, LAKH, count, percent, ratio, rupees
-from .base import BAD, FILTER_DEPS, GOOD, Section, TextMultiChoice, chart, csv_download, house_opts, html_download, \
-    markdown, rupee_ticks, section_header, view_card, memoized
+from .base import (BAD, FILTER_DEPS, GOOD, Section, TextMultiChoice, chart, csv_download, data_table, house_opts,
+                   html_download, markdown, memoized, rupee_ticks, section_header, view_card)
 
 CHANNEL_METRICS = {"Revenue": "revenue", "Conversions": "conversions", "ROAS": "roas"}
 CALENDAR_METRICS = {"Revenue": "revenue", "Spend": "spend", "Conversions": "conversions", "Clicks": "clicks",
@@ -620,7 +620,7 @@ class CampaignSection(Section):
         return campaign_rows(self.store, self._state())
 
     def layout(self) -> pn.viewable.Viewable:
-        channel_table = pn.widgets.Tabulator(
+        channel_table = data_table(
             self.channel_table, formatters=self._table_formatters(), show_index=False, disabled=True,
             layout="fit_columns", sizing_mode="stretch_width", header_align="center",
             configuration={"columnDefaults": {"headerWordWrap": True}},

@@ -38,8 +38,8 @@ from ..data import customer_queries as cq
 from ..data.contract import FILTER_COLUMNS, SEGMENTS
 from ..data.queries import FilterState, campaign_sums_by, distinct_values
 from ..format import count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, holoviews_pane, house_opts, html, \
-    markdown, notice, rupee_ticks, section_header, view_card, memoized
+from .base import (FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, data_table, holoviews_pane, house_opts,
+                   html, markdown, memoized, notice, rupee_ticks, section_header, view_card)
 from .sunburst import Sunburst
 
 # The app's segment colours (novamart_panel.palette: Paul Tol's colour-blind-safe schemes).
@@ -804,7 +804,7 @@ class CustomerSection(Section):
         suggest.on_click(self.use_suggested_threshold)
         channel_view = (notice(self.missing_message("campaigns"), kind="warning")
                         if not self.store.has("campaigns") else bubble_pane)
-        at_risk_table = pn.widgets.Tabulator(
+        at_risk_table = data_table(
             self.at_risk_table, pagination="remote", page_size=10, show_index=False, disabled=True,
             layout="fit_data_stretch", sizing_mode="stretch_width",
             theme="midnight" if pn.config.theme == "dark" else "simple",   # Tabulator does not follow the page

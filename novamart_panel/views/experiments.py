@@ -19,7 +19,8 @@ from ..analytics import experiments as ex
 from ..data.contract import AB_TESTS
 from ..data.experiment_queries import experiment_names, experiment_rows
 from ..format import change, count, escape_markdown, percent, rupees, strong
-from .base import BAD, GOOD, NEUTRAL, Section, chart, csv_download, markdown, notice, section_header, view_card
+from .base import (BAD, GOOD, NEUTRAL, Section, chart, csv_download, data_table, markdown, notice, section_header,
+                   view_card)
 
 ALL_SEGMENTS = "All segments"
 MDE_KINDS = {"Relative (%)": True, "Absolute (pp)": False}
@@ -469,7 +470,7 @@ class ExperimentSection(Section):
         def table(frame_fn, widths: dict[str, int]):
             # Tabulator's "textarea" cells wrap (and escape their text), so an estimate and its interval fit
             # the card without a horizontal scroll.
-            return pn.widgets.Tabulator(frame_fn, show_index=False, disabled=True, layout="fit_columns",
+            return data_table(frame_fn, show_index=False, disabled=True, layout="fit_columns",
                                         sizing_mode="stretch_width", configuration={"columnDefaults": {
                                             "headerSort": False, "headerWordWrap": True}},
                                         formatters={c: {"type": "textarea"} for c in widths},

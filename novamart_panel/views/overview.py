@@ -23,8 +23,8 @@ from ..data.customer_queries import customer_count
 from ..data.queries import (FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals,
                             daily_campaign_activity, revenue_trend)
 from ..format import change, count, percent, ratio, rupees
-from .base import FILTER_DEPS, Section, card, chart, house_opts, html, html_download, insight, kpi_card, markdown, \
-    rupee_ticks, section_header, memoized
+from .base import (FILTER_DEPS, Section, card, chart, data_table, house_opts, html, html_download, insight, kpi_card,
+                   markdown, memoized, rupee_ticks, section_header)
 from .campaigns import NO_DATES
 
 # KPI cards from campaign sums: name → (label, formatter).
@@ -58,6 +58,7 @@ class OverviewSection(Section):
     tables = ("campaigns",)
     also_reads = ('customers',)
     spec_section = "4.1"
+    first_screen = 4   # header, KPI controls, KPI cards, and the row of top insights and the channel chart
 
     threshold = param.Number(default=3.5, bounds=(2.0, 8.0), step=0.5,
                              doc="Robust z-score above which a day counts as unusual")
@@ -375,7 +376,7 @@ class OverviewSection(Section):
     def layout(self) -> pn.viewable.Viewable:
         threshold = pn.widgets.FloatSlider.from_param(self.param.threshold, name="Alert threshold (|z|)",
                                                       width=260)
-        alerts = pn.widgets.Tabulator(self.anomaly_table, show_index=False, pagination="local", page_size=8,
+        alerts = data_table(self.anomaly_table, show_index=False, pagination="local", page_size=8,
                                       disabled=True, sizing_mode="stretch_width", layout="fit_columns",
                                       titles=ANOMALY_TITLES)
         kpi_controls = pn.Row(

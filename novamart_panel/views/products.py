@@ -21,8 +21,8 @@ from ..analytics.product_insights import PRODUCT_METRICS, text_column, with_marg
 from ..analytics.treemap import layout_children, tile_at
 from ..data import product_queries as pq
 from ..format import LAKH, escape_html, strong
-from .base import BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, memoized, \
-    house_opts, html, html_download, insight, readable_text_colours, rupee_ticks, section_header
+from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, data_table, house_opts,
+                   html, html_download, insight, memoized, readable_text_colours, rupee_ticks, section_header)
 from .filters import FILTER_LABELS
 
 LEVELS = ("category", "subcategory", "product_name")
@@ -440,7 +440,7 @@ class ProductSection(Section):
                                                    min_width=200, margin=(10, 10)), sizing_mode="stretch_width"),
             title="Product hierarchy: sales (area) and profit margin (colour) — click a tile to drill down",
             collapsible=False, sizing_mode="stretch_width", margin=(10, 0))
-        table = pn.widgets.Tabulator(
+        table = data_table(
             self.flagged_table, show_index=False, disabled=True, layout="fit_columns", sizing_mode="stretch_width",
             formatters={title: NumberFormatter(format=number, nan_format="n/a", null_format="n/a")
                         for title, number in TABLE_COLUMNS.values() if number},

@@ -34,8 +34,9 @@ from ..data import segment_queries as sq
 from ..data.queries import FilterState, date_bounds
 from ..format import count, escape_markdown, number, percent, ratio, rupees, strong
 from ..session import served
-from .base import BAD, GOOD, NEUTRAL, Section, chart, contrast_labels, csv_download, house_opts, html, html_download, \
-    kpi_card, markdown, notice, readable_text_colours, rupee_ticks, section_header, view_card
+from .base import (BAD, GOOD, NEUTRAL, Section, chart, contrast_labels, csv_download, data_table, house_opts, html,
+                   html_download, kpi_card, markdown, notice, readable_text_colours, rupee_ticks, section_header,
+                   view_card)
 from .filters import Filters
 
 CUSTOMER_DEPS = ("regions",)
@@ -1192,7 +1193,7 @@ class SegmentSection(Section):
 
     def _table(self, value_fn, **options) -> pn.widgets.Tabulator:
         """A read-only table that fits its card: columns share the width, long text wraps."""
-        return pn.widgets.Tabulator(value_fn, show_index=False, disabled=True, layout="fit_columns",
+        return data_table(value_fn, show_index=False, disabled=True, layout="fit_columns",
                                     sizing_mode="stretch_width", max_height=440,
                                     formatters={column: {"type": "textarea"} for column in WRAPPED_COLUMNS},
                                     widths=dict(COLUMN_WIDTHS), stylesheets=[TABLE_HEADER_CSS],

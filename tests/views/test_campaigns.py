@@ -119,6 +119,47 @@ def test_channel_bars_bokeh_source_follows_the_metric(section, rows):
     assert sorted(bar_source().data["value"]) == pytest.approx(sorted(paid["revenue"] / paid["spend"]))
 
 
+def test_served_a_filter_change_reaches_the_first_screen_first(section, monkeypatch):
+    """Served, a filter change updates the charts and insights of the section's first screen at once, and the
+    views below it in a callback of their own: the page shows the top updated while the server computes the rest."""
+    from novamart_panel.views import base
+
+    scheduled = []
+    monkeypatch.setattr(base, "served", lambda: True)
+    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(callback))
+    layout = section.__panel__()
+    section.views_below(layout.objects[section.first_screen:])
+    root = layout.get_root()
+    screens = {"first": root.children[:section.first_screen], "below": root.children[section.first_screen:]}
+
+    def seen() -> dict[str, list]:
+        """What each part of the page shows: its charts' data and its insight sentences."""
+        return {part: [[{k: list(map(str, v)) for k, v in source.data.items()}
+                        for model in models for source in model.select({"type": ColumnDataSource})],
+                       [text for model in models for text in _insight_texts(model)]]
+                for part, models in screens.items()}
+
+    before = seen()
+    section.filters.channels = ["Email"]
+    first_done = seen()
+    assert first_done["first"][0] != before["first"][0] and first_done["first"][1] != before["first"][1]
+    assert first_done["below"] == before["below"]
+    assert len(scheduled) == 1
+    scheduled.pop()()
+    below_done = seen()
+    assert below_done["below"][0] != before["below"][0] and below_done["below"][1] != before["below"][1]
+    assert below_done["first"] == first_done["first"]
+    section.filters.channels = ["Email", "Facebook"]
+    section.filters.regions = ["North"]
+    assert len(scheduled) == 1   # one pending refresh of the views below, however many changes come first
+
+
+def _insight_texts(model) -> list[str]:
+    from panel.models.markup import HTML
+
+    return [div.text for div in model.select({"type": HTML}) if "insight" in div.css_classes]
+
+
 # -- 2. region × quarter, year selector -----------------------------------------------------------
 
 def test_year_selector_options_come_from_the_data(section, rows):
