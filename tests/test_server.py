@@ -221,6 +221,23 @@ def test_a_served_section_sends_its_first_views_then_the_rest(data_dirs, monkeyp
     assert campaigns[-1].css_classes[-1] == app_module.PENDING_CLASS
 
 
+TABLES_FIRST = {"quality": "its first screen is the files and the issues found, the chart of checks below"}
+
+
+@pytest.mark.parametrize("slug", [s.slug for s in SECTIONS if s.slug not in TABLES_FIRST])
+def test_a_section_s_first_screen_holds_its_first_chart(data_dirs, slug):
+    """Served, a section sends its first screen first (and a filter change refreshes it first): a section with
+    charts has its first chart there, so the page draws one as soon as it can."""
+    app = App(data_dirs["reference"])
+    section = app.section_view(slug)
+    layout = section.__panel__()
+    if not isinstance(layout, pn.Column):
+        pytest.skip(f"{slug} is not split into first views and the rest")
+    charted = [i for i, obj in enumerate(layout.objects) if any(
+        getattr(view, "_novamart_chart", None) or isinstance(view, pn.pane.Bokeh) for view in obj.select())]
+    assert charted and charted[0] < section.first_screen
+
+
 def test_cli_serve_answers_on_the_chosen_port_and_data(reference_dir, tmp_path):
     """`novamart-panel serve --port N --data DIR` serves the app at / and /serve_app, then stops."""
     script = Path(sys.executable).with_name("novamart-panel")

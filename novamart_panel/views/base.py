@@ -521,6 +521,8 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
     group and label (prefix). Every chart rescales its axes to each new frame (a filter change, a model fit
     arriving; `holoviews_defaults`), which resets a zoom; charts whose extent does not move with their controls
     can keep the zoom with `framewise=False`.
+    The chart follows the section's filter values through the section's refresh (`Section.follow_filters`): on
+    the first screen at once, below it in a second message. Its other params update it at once.
     `rebuild_on` names the section's params that change what the chart *is* (e.g. an online tile layer):
     only those build new models. `layout` holds Panel layout params besides the stretched width and
     `min_height=height` (see `holoviews_pane`).

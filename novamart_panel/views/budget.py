@@ -158,6 +158,7 @@ class BudgetSection(Section):
     slug = "budget"
     tables = ("campaigns",)
     spec_section = "4.8"
+    first_screen = 4   # header, the fit status, the model notes and the model card with its fit chart
 
     # fit_mmm's search settings, as (name, value) pairs: the defaults; tests that only need a fit lower them.
     FIT_EFFORT: ClassVar[tuple[tuple[str, int], ...]] = ()

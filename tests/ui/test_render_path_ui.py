@@ -64,9 +64,11 @@ def test_a_filter_change_updates_the_charts_in_place(page, browser_log, open_app
     page.wait_for_function(f"() => ({FIGURE_JS})('Revenue by channel').rows === 1")
     after = figure(page, "Revenue by channel")
     assert (after["figure"], after["source"]) == (before["figure"], before["source"])   # new data, same models
-    # An overlay's axes follow the new data too (its layers used to keep the first frame's, all channels').
-    cumulative = page.evaluate(f"() => ({FIGURE_JS})('Cumulative conversions by channel')")
+    # The views below the first screen follow in a message of their own. An overlay's axes follow the new data
+    # too (its layers used to keep the first frame's, all channels').
     email = packaged_store.scalar("SELECT sum(conversions) FROM campaigns WHERE channel = 'Email'")
+    page.wait_for_function(f"() => ({FIGURE_JS})('Cumulative conversions by channel').y_end < {1.5 * email}")
+    cumulative = page.evaluate(f"() => ({FIGURE_JS})('Cumulative conversions by channel')")
     assert email <= cumulative["y_end"] < 1.5 * email
 
     # Resizing after updates of another length (new window sizes, the sidebar folded away and back) used to
