@@ -114,7 +114,7 @@ class GeographySection(Section):
     slug = "geography"
     tables = ("geography",)
     spec_section = "4.5"
-    first_screen = 4   # header, the join note, the region tiles and the map
+    first_screen = 4   # header, the join note, the online map tiles switch and the map
 
     metric = param.Selector(default="Revenue", objects=list(METRICS), doc="The metric that colours the states")
     show_tiles = param.Boolean(default=False, label="Online map tiles (OpenStreetMap)",
