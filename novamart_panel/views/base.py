@@ -144,23 +144,13 @@ class Section(pn.viewable.Viewer):
     def follow_filters(self, fn) -> tuple[list, ViewRefresh | None]:
         """What a view of `fn` (a method of this section) must follow: the params it depends on besides the
         filter values, and a `ViewRefresh` the section bumps when those change (None when `fn` ignores them)."""
-        name = fn.__name__
-        dependencies = [(dep.inst or self, dep.name) for dep in self.param.method_dependencies(name)]
+        dependencies = self._method_dependencies(fn.__name__)
         own = [owner.param[attr] for owner, attr in dependencies if not (owner is self and attr in FILTER_DEPS)]
         if len(own) == len(dependencies):
             return own, None
         refresh = ViewRefresh()
         self._refreshes.add(refresh)
         return own, refresh
-
-    def reactive(self, fn) -> tuple:
-        """`fn` (a param-dependent method of this section) as a reference for a Panel pane, re-evaluated when
-        its own params change and when the section refreshes its view for new filter values; and that
-        `ViewRefresh` (None when `fn` ignores the filters: the reference is `fn` itself)."""
-        own, refresh = self.follow_filters(fn)
-        if refresh is None:
-            return fn, None
-        return pn.bind(lambda *_: fn(), *own, refresh.param.count), refresh
 
     def views_below(self, objects: list) -> None:
         """Mark the views inside `objects` (the layout below the first screen): a filter change refreshes them
@@ -225,12 +215,16 @@ class Section(pn.viewable.Viewer):
         return filter_state(self.date_range, self.channels, self.regions, self.campaign_types)
 
     # -- memo: one result per state ------------------------------------------------------------------
-    def _memo_key(self, name: str) -> tuple:
+    def _method_dependencies(self, name: str) -> list[tuple[param.Parameterized, str]]:
+        """(owner, param name) of every parameter method `name` depends on, looked up once."""
         dependencies = self._dependencies.get(name)
         if dependencies is None:
             dependencies = [(dep.inst or self, dep.name) for dep in self.param.method_dependencies(name)]
             self._dependencies[name] = dependencies
-        return (name, *(_hashable(getattr(owner, attr)) for owner, attr in dependencies))
+        return dependencies
+
+    def _memo_key(self, name: str) -> tuple:
+        return (name, *(_hashable(getattr(owner, attr)) for owner, attr in self._method_dependencies(name)))
 
     @classmethod
     def reads(cls) -> tuple[str, ...]:
@@ -404,15 +398,15 @@ def text_pane(pane: type[pn.pane.HTML], obj, **params) -> pn.pane.HTML:
 
 
 def following(make, obj, **params):
-    """`make(obj, **params)` (a pane or widget showing `obj`); when `obj` is a method of a section, the view
-    follows the section's filters in its place on the page (see `Section.reactive`)."""
+    """`make(obj, **params)` (a pane or widget showing `obj`). When `obj` is a method of a section that depends
+    on the filter values, the view re-evaluates it when its other params change and when the section refreshes
+    it for new filter values, in its place on the page (see `Section.follow_filters`)."""
     section = getattr(obj, "__self__", None)
-    if not isinstance(section, Section):
+    own, refresh = section.follow_filters(obj) if isinstance(section, Section) else ([], None)
+    if refresh is None:
         return make(obj, **params)
-    ref, refresh = section.reactive(obj)
-    view = make(ref, **params)
-    if refresh is not None:
-        refresh.view = view
+    view = make(pn.bind(lambda *_: obj(), *own, refresh.param.count), **params)
+    refresh.view = view
     return view
 
 

@@ -887,7 +887,7 @@ class BudgetSection(Section):
         formatters = {**{c: money for c in money_columns}, **{c: pct for c in percent_columns},
                       **{c: multiple for c in ratio_columns}}
         return data_table(frame_fn, formatters=formatters, show_index=False, disabled=True,
-                                    layout="fit_data_table", sizing_mode="stretch_width", titles=titles or {})
+                          layout="fit_data_table", sizing_mode="stretch_width", titles=titles or {})
 
     def layout(self) -> pn.viewable.Viewable:
         self.refresh()

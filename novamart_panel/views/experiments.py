@@ -471,10 +471,10 @@ class ExperimentSection(Section):
             # Tabulator's "textarea" cells wrap (and escape their text), so an estimate and its interval fit
             # the card without a horizontal scroll.
             return data_table(frame_fn, show_index=False, disabled=True, layout="fit_columns",
-                                        sizing_mode="stretch_width", configuration={"columnDefaults": {
-                                            "headerSort": False, "headerWordWrap": True}},
-                                        formatters={c: {"type": "textarea"} for c in widths},
-                                        widths={c: f"{w}%" for c, w in widths.items()}, stylesheets=[TABLE_CSS])
+                              sizing_mode="stretch_width", configuration={"columnDefaults": {
+                                  "headerSort": False, "headerWordWrap": True}},
+                              formatters={c: {"type": "textarea"} for c in widths},
+                              widths={c: f"{w}%" for c, w in widths.items()}, stylesheets=[TABLE_CSS])
 
         selector = pn.Row(
             pn.Column(self.widget("experiment", name="Experiment"), width=340),

@@ -377,8 +377,8 @@ class OverviewSection(Section):
         threshold = pn.widgets.FloatSlider.from_param(self.param.threshold, name="Alert threshold (|z|)",
                                                       width=260)
         alerts = data_table(self.anomaly_table, show_index=False, pagination="local", page_size=8,
-                                      disabled=True, sizing_mode="stretch_width", layout="fit_columns",
-                                      titles=ANOMALY_TITLES)
+                            disabled=True, sizing_mode="stretch_width", layout="fit_columns",
+                            titles=ANOMALY_TITLES)
         kpi_controls = pn.Row(
             pn.widgets.RadioButtonGroup.from_param(self.param.kpi_period, name="KPI period", width=300,
                                                    css_classes=["kpi-period"]),

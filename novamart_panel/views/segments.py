@@ -1194,11 +1194,11 @@ class SegmentSection(Section):
     def _table(self, value_fn, **options) -> pn.widgets.Tabulator:
         """A read-only table that fits its card: columns share the width, long text wraps."""
         return data_table(value_fn, show_index=False, disabled=True, layout="fit_columns",
-                                    sizing_mode="stretch_width", max_height=440,
-                                    formatters={column: {"type": "textarea"} for column in WRAPPED_COLUMNS},
-                                    widths=dict(COLUMN_WIDTHS), stylesheets=[TABLE_HEADER_CSS],
-                                    configuration={"columnDefaults": {"headerWordWrap": True,
-                                                                      "minWidth": MIN_COLUMN_WIDTH}}, **options)
+                          sizing_mode="stretch_width", max_height=440,
+                          formatters={column: {"type": "textarea"} for column in WRAPPED_COLUMNS},
+                          widths=dict(COLUMN_WIDTHS), stylesheets=[TABLE_HEADER_CSS],
+                          configuration={"columnDefaults": {"headerWordWrap": True,
+                                                            "minWidth": MIN_COLUMN_WIDTH}}, **options)
 
     def layout(self) -> pn.viewable.Viewable:
         if self.k is None:
