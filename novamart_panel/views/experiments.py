@@ -111,6 +111,7 @@ class ExperimentSection(Section):
     slug = "experiments"
     tables = ("ab_tests",)
     spec_section = "4.10"
+    first_screen = 5   # header, experiment choice, split check, the readout and the difference-from-control chart
 
     experiment = param.Selector(default=None, objects=[], doc="Experiment shown")
     intended_split = param.String(default="", doc="Intended visitor split, e.g. 50/50 (empty = equal)")
