@@ -8,6 +8,8 @@
   with the C allocator (cli.serve_environment) so that freed memory can be returned.
 - `recompute_models_when_changed(doc)`: the session's document walks its model graph after a held change
   only when the change altered the graph, not after every change.
+- `stream_registry_thread_safe()`: HoloViews' process-wide registry of streams can be read while another
+  session's thread adds to it (Bokeh 3.10 runs each session's callbacks on a worker thread).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 import panel as pn
 from bokeh.document import Document
 from bokeh.document.models import DocumentModelManager
+from holoviews.streams import Stream, _StreamRegistry
 
 if TYPE_CHECKING:
     from .app import App
@@ -170,3 +173,28 @@ def recompute_models_when_changed(doc: Document | None) -> None:
     `ModelsRecomputedWhenChanged`); nothing without a document."""
     if doc is not None and type(doc.models) is DocumentModelManager:
         doc.models.__class__ = ModelsRecomputedWhenChanged
+
+
+class ThreadSafeStreamRegistry(_StreamRegistry):
+    """HoloViews' registry of streams by source, read from a snapshot taken in one step.
+
+    Bokeh 3.10 runs a session's callbacks on worker threads, so two sessions build or update charts at the same
+    time. HoloViews reads the whole registry each time it creates a plot, one entry at a time, and fails with
+    "dictionary changed size during iteration" when another session's chart registers a stream meanwhile (seen
+    when sixteen sessions opened at once). Copying the entries is a single step under the GIL; the copy is then
+    read at leisure.
+    """
+
+    def items(self):
+        entries = ((ref(), streams) for ref, streams in list(self.data.items()))
+        return [(source, self._alive(streams)) for source, streams in entries if source is not None]
+
+    def values(self):
+        return [self._alive(streams) for streams in list(self.data.values())]
+
+
+def stream_registry_thread_safe() -> None:
+    """Make HoloViews' stream registry safe to read while other threads change it (see
+    `ThreadSafeStreamRegistry`); once per process, nothing after that."""
+    if type(Stream.registry) is _StreamRegistry:
+        Stream.registry.__class__ = ThreadSafeStreamRegistry

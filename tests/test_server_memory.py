@@ -117,6 +117,14 @@ class Server:
             self.process.wait()
 
 
+def first_error(log: str) -> str:
+    """The first traceback of the server's log, cut to its innermost frames and the error itself."""
+    start = log.find("Traceback")
+    lines = log[start:].splitlines()
+    end = next((i for i, line in enumerate(lines[1:], 1) if line and not line.startswith(" ")), len(lines) - 1)
+    return "\n".join(lines[max(1, end - 8):end + 1])
+
+
 @pytest.fixture
 def event_loop_for_clients():
     """The websocket clients run on an event loop of their own, closed afterwards."""
@@ -147,7 +155,7 @@ def test_memory_returns_near_its_baseline_after_sessions_close(packaged_dir, tmp
     finally:
         server.stop()
     log = (tmp_path / "serve.log").read_text(errors="replace")
-    assert "Traceback" not in log
+    assert "Traceback" not in log, first_error(log)
     grown = peak - baseline
     print(f"baseline {baseline:.0f} MB, {SESSIONS} open sessions {peak:.0f} MB, all closed {after:.0f} MB")
     assert grown > 20, "the sessions should have cost memory; the test measures nothing otherwise"

@@ -109,3 +109,68 @@ def test_a_held_change_that_adds_models_or_roots_still_registers_them():
     with doc.models.freeze():
         fig.renderers = fig.renderers[:1]
     assert doc.get_model_by_id(renderer.id) is None
+
+
+def _read_while_another_thread_registers(registry, seconds: float = 1.5) -> list[BaseException]:
+    """Read `registry` over and over while a second thread registers and drops streams; the errors raised."""
+    import sys
+    import threading
+    import time
+
+    import holoviews as hv
+
+    sources = [hv.Curve([1, 2]) for _ in range(400)]
+    for source in sources[:200]:
+        registry.register(source, hv.streams.Pipe(data=[]))
+    stop = threading.Event()
+
+    def register_and_drop() -> None:
+        i = 0
+        while not stop.is_set():
+            source, i = sources[200 + i % 200], i + 1
+            stream = hv.streams.Pipe(data=[])
+            registry.register(source, stream)
+            registry.unregister(source, stream)
+
+    errors: list[BaseException] = []
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)   # switch threads as often as possible, so that a race shows within the test
+    writer = threading.Thread(target=register_and_drop)
+    writer.start()
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                registry.items()
+                registry.values()
+            except RuntimeError as error:
+                errors.append(error)
+    finally:
+        stop.set()
+        writer.join()
+        sys.setswitchinterval(interval)
+    return errors
+
+
+def test_the_stream_registry_can_be_read_while_another_session_registers_streams():
+    """Served, sessions build charts on worker threads at once (Bokeh 3.10). HoloViews' own registry fails then
+    (the CI log showed it with sixteen sessions); the app's registry reads a snapshot."""
+    import holoviews as hv
+    from holoviews.streams import _StreamRegistry
+
+    assert _read_while_another_thread_registers(_StreamRegistry()), "the race should show with HoloViews' registry"
+    assert _read_while_another_thread_registers(session.ThreadSafeStreamRegistry()) == []
+
+    registry = session.ThreadSafeStreamRegistry()
+    curve, kept = hv.Curve([1, 2]), hv.streams.Pipe(data=[])
+    registry.register(curve, kept)
+    assert registry.items() == [(curve, [kept])] and registry.values() == [[kept]]
+
+
+def test_the_app_s_holoviews_defaults_make_the_stream_registry_thread_safe():
+    from holoviews.streams import Stream
+
+    from novamart_panel.views.base import holoviews_defaults
+
+    holoviews_defaults()
+    assert type(Stream.registry) is session.ThreadSafeStreamRegistry

@@ -33,7 +33,7 @@ from ..data.queries import FilterState, distinct_values
 from ..data.store import DataStore
 from ..export import safe_csv, standalone_html, with_units
 from ..format import escape_html
-from ..session import served
+from ..session import served, stream_registry_thread_safe
 from .filters import FILTER_LABELS, Filters, TextMultiChoice, filter_state  # noqa: F401 - sections import it here
 
 # The section's own copy of the global filter values: data methods depend on these, not on `filters`,
@@ -473,6 +473,7 @@ def holoviews_defaults() -> None:
     - every chart rescales its axes to each new frame. As HoloViews defaults, because options set on a DynamicMap
       are applied again to every frame it returns (a new option tree per element type, about a third of a filter
       change on the server, and memory a closed session did not give back);
+    - HoloViews' stream registry can be read while another session's thread adds to it (`session.py`);
     - figures draw on a 2-D canvas, not WebGL (HoloViews' default). Each WebGL figure copies the page's one GL
       canvas into its own on every repaint, a synchronous read-back: on the campaigns tab that made a browser
       repaint after a filter change 2.5 times as long (0.42 against 0.17 s, headless Chromium). The charts draw
@@ -482,6 +483,7 @@ def holoviews_defaults() -> None:
     from holoviews.core.options import Options
     from holoviews.plotting.bokeh import BokehRenderer
 
+    stream_registry_thread_safe()
     # On the class: Panel's HoloViews pane draws with an instance of it made for the page's theme.
     BokehRenderer.webgl = False
     defaults = hv.Store.options(backend="bokeh")
