@@ -25,10 +25,16 @@ def serve_environment(data: str | os.PathLike | None = None) -> dict[str, str]:
     return env
 
 
+def serve_command(port: int, *beside: Path, num_procs: int = 1) -> list[str]:
+    """The `panel serve` command line of the app on `port`, with the scripts `beside` served next to it (a
+    test's probe page); options that follow are passed to `panel serve`."""
+    return [sys.executable, "-m", "panel", "serve", str(SERVE_SCRIPT), *map(str, beside), "--setup", str(SETUP_SCRIPT),
+            "--port", str(port), "--num-procs", str(num_procs), "--index", "serve_app"]
+
+
 def _serve(args) -> int:
     env = serve_environment(args.data)
-    command = [sys.executable, "-m", "panel", "serve", str(SERVE_SCRIPT), "--setup", str(SETUP_SCRIPT),
-               "--port", str(args.port), "--num-procs", str(args.num_procs), "--index", "serve_app"]
+    command = serve_command(args.port, num_procs=args.num_procs)
     if args.address:
         command += ["--address", args.address]
     for origin in args.allow_websocket_origin or []:

@@ -12,7 +12,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from novamart_panel.app import SECTIONS
-from novamart_panel.cli import SERVE_SCRIPT, SETUP_SCRIPT, serve_environment
+from novamart_panel.cli import serve_command, serve_environment
 
 PROBE = Path(__file__).with_name("memory_probe.py")
 SESSIONS = 16
@@ -45,8 +44,7 @@ class Server:
     def __init__(self, data_dir: Path, log: Path) -> None:
         self.port = free_port()
         self.log = log
-        command = [sys.executable, "-m", "panel", "serve", str(SERVE_SCRIPT), str(PROBE),
-                   "--setup", str(SETUP_SCRIPT), "--port", str(self.port), "--address", "127.0.0.1",
+        command = [*serve_command(self.port, PROBE), "--address", "127.0.0.1",
                    "--unused-session-lifetime", "1000", "--check-unused-sessions", "500"]
         with log.open("wb") as output:
             self.process = subprocess.Popen(command, env=serve_environment(data_dir), stdin=subprocess.DEVNULL,
