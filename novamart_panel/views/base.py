@@ -6,9 +6,10 @@ marked stale while it is hidden, so only the visible section recomputes. Its dat
 values and its own params and are memoised per state (`memoized`); its charts are DynamicMaps that push
 new data into the Bokeh models built once per session (`chart`).
 
-A filter change reaches the views of a section's first screen first: their charts and insights follow the
-filters through a `ViewRefresh` the section bumps, those of the first screen at once and the others in a
-callback of their own, so the page shows the top of the section updated while the server computes the rest.
+A filter change reaches the views of a section's first screen first: its charts, insights and tables follow
+the filters through a `ViewRefresh` the section bumps. Served, the first screen's figures (charts, KPI cards,
+tables) are refreshed at once, its prose (insights, notes) in a callback of its own and the views below it in
+another, so the page shows the top of the section updated while the server computes the rest.
 """
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ from .filters import FILTER_LABELS, Filters, TextMultiChoice, filter_state  # no
 FILTER_DEPS = ("date_range", "channels", "regions", "campaign_types")
 MEMO_SIZE = 32  # results kept per section: a few filter states × each data method
 FIRST_SCREEN = 3   # a section's header and first two views: what a first screen shows
+# Served, a filter change refreshes a section's views in three steps, each sent before the next is computed: the
+# first screen's figures, then its prose, then the views below it (see `Section._step`).
+FIRST, PROSE, BELOW = FOLLOW_STEPS = ("first", "prose", "below")
 SAVED_CHART_WIDTH, SAVED_CHART_HEIGHT = 1000, 420   # a chart in a saved HTML page, where nothing stretches it
 
 GOOD, BAD, NEUTRAL = "#1a9850", "#d73027", "#7f7f7f"
@@ -121,8 +125,8 @@ class Section(pn.viewable.Viewer):
         self._memo: OrderedDict = OrderedDict()
         self._dependencies: dict[str, list] = {}
         self._refreshes: weakref.WeakSet[ViewRefresh] = weakref.WeakSet()   # views following the filters
-        self._below: set[int] = set()   # ids of the views below the first screen (refreshed second, served)
-        self._refresh_below_pending = False
+        self._below: set[int] = set()   # ids of the views below the first screen (refreshed last, served)
+        self._pending: set[str] = set()   # the later steps of a filter change scheduled and not yet run
         self._take_filters()
         self.filters.param.watch(self._on_filters, list(FILTER_DEPS))
         self.param.watch(self._on_active, "active")
@@ -136,11 +140,11 @@ class Section(pn.viewable.Viewer):
             # of the page once (HoloViews freezes and unfreezes the document per plot).
             with pn.io.hold(freeze=True):
                 self.param.update(**{k: list(v) if isinstance(v, list) else v for k, v in changed.items()})
-                self._refresh_views(below=False)
-            self._schedule_below()
+                self._refresh_views(FIRST)
+            self._schedule_later()
         self._stale = False
 
-    # -- views following the filters: the first screen first -------------------------------------------
+    # -- views following the filters: the first screen's figures first, then its prose, then the rest ----
     def follow_filters(self, fn) -> tuple[list, ViewRefresh | None]:
         """What a view of `fn` (a method of this section) must follow: the params it depends on besides the
         filter values, and a `ViewRefresh` the section bumps when those change (None when `fn` ignores them)."""
@@ -158,25 +162,37 @@ class Section(pn.viewable.Viewer):
         inside = {id(obj) for top in objects for obj in top.select()}
         self._below = {id(r) for r in self._refreshes if id(r.view) in inside}
 
-    def _refresh_views(self, below: bool) -> None:
+    def _step(self, refresh: ViewRefresh) -> str:
+        """When a filter change refreshes this view (`FOLLOW_STEPS`): below the first screen last; on it,
+        Markdown prose (insights, notes) right after the figures (charts, KPI cards, tables) it explains."""
+        if id(refresh) in self._below:
+            return BELOW
+        return PROSE if isinstance(refresh.view, pn.pane.Markdown) else FIRST
+
+    def _refresh_views(self, step: str) -> None:
         for refresh in list(self._refreshes):
-            if (id(refresh) in self._below) == below:
+            if self._step(refresh) == step:
                 refresh.count += 1
 
-    def _schedule_below(self) -> None:
-        if not self._below:
-            return
-        if not served():
-            self._refresh_views(below=True)
-        elif not self._refresh_below_pending:
-            self._refresh_below_pending = True
-            pn.state.execute(self._refresh_below, schedule=True)
+    def _schedule_later(self) -> None:
+        """The steps after the first, for the filter values now: at once outside a server; served, each in a
+        callback of its own, in order, so the page gets each part as soon as it is computed. A step already
+        waiting is not scheduled again (it reads the filter values when it runs)."""
+        steps = {self._step(refresh) for refresh in list(self._refreshes)}
+        for step in FOLLOW_STEPS[1:]:
+            if step not in steps:
+                continue
+            if not served():
+                self._refresh_views(step)
+            elif step not in self._pending:
+                self._pending.add(step)
+                pn.state.execute(functools.partial(self._refresh_later, step), schedule=True)
 
-    def _refresh_below(self) -> None:
-        self._refresh_below_pending = False
+    def _refresh_later(self, step: str) -> None:
+        self._pending.discard(step)
         if self._layout is not None:   # else the session closed meanwhile
             with pn.io.hold(freeze=True):
-                self._refresh_views(below=True)
+                self._refresh_views(step)
 
     def release(self) -> None:
         """Let go of the views once the session has ended."""
@@ -518,7 +534,7 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
     arriving; `holoviews_defaults`), which resets a zoom; charts whose extent does not move with their controls
     can keep the zoom with `framewise=False`.
     The chart follows the section's filter values through the section's refresh (`Section.follow_filters`): on
-    the first screen at once, below it in a second message. Its other params update it at once.
+    the first screen at once, below it in a later message. Its other params update it at once.
     `rebuild_on` names the section's params that change what the chart *is* (e.g. an online tile layer):
     only those build new models. `layout` holds Panel layout params besides the stretched width and
     `min_height=height` (see `holoviews_pane`).

@@ -120,8 +120,9 @@ def test_channel_bars_bokeh_source_follows_the_metric(section, rows):
 
 
 def test_served_a_filter_change_reaches_the_first_screen_first(section, monkeypatch):
-    """Served, a filter change updates the charts and insights of the section's first screen at once, and the
-    views below it in a callback of their own: the page shows the top updated while the server computes the rest."""
+    """Served, a filter change updates the charts of the section's first screen at once, their insights in a
+    callback of their own and the views below in another, in that order: the page shows the top's figures
+    updated while the server writes their sentences, then computes the rest."""
     from novamart_panel.views import base
 
     scheduled = []
@@ -141,17 +142,24 @@ def test_served_a_filter_change_reaches_the_first_screen_first(section, monkeypa
 
     before = seen()
     section.filters.channels = ["Email"]
-    first_done = seen()
-    assert first_done["first"][0] != before["first"][0] and first_done["first"][1] != before["first"][1]
-    assert first_done["below"] == before["below"]
-    assert len(scheduled) == 1
-    scheduled.pop()()
+    charts_done = seen()
+    assert charts_done["first"][0] != before["first"][0]
+    assert charts_done["first"][1] == before["first"][1] and charts_done["below"] == before["below"]
+    assert len(scheduled) == 2
+    scheduled.pop(0)()
+    insights_done = seen()
+    assert insights_done["first"][1] != before["first"][1] and insights_done["first"][0] == charts_done["first"][0]
+    assert insights_done["below"] == before["below"]
+    scheduled.pop(0)()
     below_done = seen()
     assert below_done["below"][0] != before["below"][0] and below_done["below"][1] != before["below"][1]
-    assert below_done["first"] == first_done["first"]
+    assert below_done["first"] == insights_done["first"]
     section.filters.channels = ["Email", "Facebook"]
     section.filters.regions = ["North"]
-    assert len(scheduled) == 1   # one pending refresh of the views below, however many changes come first
+    assert len(scheduled) == 2   # one pending callback per later step, however many changes come first
+    for callback in scheduled:
+        callback()
+    assert seen()["first"][1] != insights_done["first"][1]   # the sentences are those of the last change
 
 
 def _insight_texts(model) -> list[str]:
