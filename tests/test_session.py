@@ -1,7 +1,11 @@
 """Who may see the data folder's full path (SPEC §7), the environment the CLI serves with, and the session's
-document walking its models only when their graph changed."""
+document walking its models only when their graph changed, and HoloViews' stream registry read while other
+sessions' threads add to it."""
 from __future__ import annotations
 
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -113,10 +117,6 @@ def test_a_held_change_that_adds_models_or_roots_still_registers_them():
 
 def _read_while_another_thread_registers(registry, seconds: float = 1.5) -> list[BaseException]:
     """Read `registry` over and over while a second thread registers and drops streams; the errors raised."""
-    import sys
-    import threading
-    import time
-
     import holoviews as hv
 
     sources = [hv.Curve([1, 2]) for _ in range(400)]
