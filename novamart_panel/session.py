@@ -10,13 +10,19 @@
   only when the change altered the graph, not after every change.
 - `stream_registry_thread_safe()`: HoloViews' process-wide registry of streams can be read while another
   session's thread adds to it (Bokeh 3.10 runs each session's callbacks on a worker thread).
+- `warm_up_after_load(store, name, job)`: once per data store and process, a section's expensive unfiltered
+  results are computed in the background once the page has loaded, one warm-up at a time.
 """
 from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 import os
-from collections.abc import Mapping
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +45,49 @@ def served() -> bool:
     doc = pn.state.curdoc
     return bool(doc is not None and doc.session_context is not None
                 and getattr(doc.session_context, "server_context", None) is not None)
+
+
+_warm_ups: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # store -> names of the warm-ups started
+_warm_ups_lock = threading.Lock()
+
+
+def _warm_up_thread() -> ThreadPoolExecutor:
+    """The process's one warm-up thread: warm-ups queue there, so two never share the cores with a session."""
+    return pn.state.as_cached("novamart-warm-up", lambda: ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="novamart-warm-up"))
+
+
+def _started(store, name: str) -> bool:
+    with _warm_ups_lock:
+        return name in _warm_ups.get(store, ())
+
+
+def _warm_up(store, name: str, job: Callable[[], object]) -> None:
+    with _warm_ups_lock:
+        names = _warm_ups.setdefault(store, set())
+        if name in names:
+            return
+        names.add(name)
+    try:
+        job()
+    except Exception:  # noqa: BLE001 - the section computes again when shown and names the problem there
+        logging.getLogger(__name__).exception("Warming up %s failed", name)
+
+
+def warm_up_after_load(store, name: str, job: Callable[[], object]) -> None:
+    """Run `job()` in the background once this session's page has loaded (not to slow its first render), once
+    per store and `name` in the process (a session whose page never loads leaves it to the next). The job
+    computes a section's unfiltered results into the caches its sessions share, so that the first user to open
+    the section does not wait for them. A failure is logged and left to the section, which computes again when
+    shown."""
+    if not _started(store, name):
+        pn.state.onload(lambda: _warm_up_thread().submit(_warm_up, store, name, job))
+
+
+def forget_warm_up(store, name: str) -> None:
+    """Let the warm-up `name` of `store` be asked for again (tests)."""
+    with _warm_ups_lock:
+        _warm_ups.get(store, set()).discard(name)
 
 
 def request_host(headers) -> str:

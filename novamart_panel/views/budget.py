@@ -9,6 +9,7 @@ Pyodide) everything runs in place.
 """
 from __future__ import annotations
 
+import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -30,10 +31,11 @@ from ..data.budget_queries import OUTCOMES, channel_periods, channel_spend_total
 from ..data.queries import FilterState, distinct_values
 from ..data.store import DataStore
 from .. import palette
-from ..session import served
+from ..session import served, warm_up_after_load
 from ..format import change, count, escape_html, escape_markdown, percent, ratio, rupees
 from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, csv_download, data_table, house_opts, html, kpi_card,
                    markdown, notice, rupee_ticks, section_header, text_pane, view_card)
+from .filters import Filters
 
 SOCIAL = ("Facebook", "Instagram")
 SEARCH = "Google Ads"
@@ -197,6 +199,8 @@ class BudgetSection(Section):
         totals = channel_spend_totals(self.store)
         self.paid_channels = sorted(totals.index[totals > 0])   # a fixed set: every chart keeps its layers
         self.param.forecast_channel.objects = [ALL_CHANNELS, *channels]
+        if served():   # the model card then opens with its fit (the reference data's fits: 1–5 s)
+            warm_up_after_load(self.store, "Budget, forecast & mix", functools.partial(warm_up, self.store))
 
     # -- fitting -------------------------------------------------------------------------------------
     def _submit(self, kind: str, job, apply) -> None:
@@ -237,9 +241,18 @@ class BudgetSection(Section):
         if note is not None and self.fitting:
             self.param.update(progress=note[0], status=note[1])
 
+    def mix_args(self) -> tuple:
+        """`fit_mix`'s arguments for the current filters and grain."""
+        return self.store, self.filter_state(), self.grain, self.FIT_EFFORT
+
+    def forecast_args(self) -> tuple:
+        """`fit_forecast`'s arguments for the current filters and the chosen series and horizon."""
+        return (self.store, self.filter_state(), self.forecast_channel, FORECAST_METRICS[self.forecast_metric],
+                self.horizon)
+
     def refresh(self) -> None:
         """(Re)fit the model for the current filters and grain."""
-        state, grain = self.filter_state(), self.grain
+        args = self.mix_args()
         in_session = served()
 
         def progress(fraction, message):
@@ -252,7 +265,7 @@ class BudgetSection(Section):
         def job():
             token = _PROGRESS.set(progress)
             try:
-                return fit_mix(self.store, state, grain, self.FIT_EFFORT)
+                return fit_mix(*args)
             finally:
                 _PROGRESS.reset(token)
 
@@ -277,8 +290,7 @@ class BudgetSection(Section):
 
     def refresh_forecast(self) -> None:
         """(Re)fit the forecast of the chosen channel and metric."""
-        state = self.filter_state()
-        args = (self.store, state, self.forecast_channel, FORECAST_METRICS[self.forecast_metric], self.horizon)
+        args = self.forecast_args()
         self.forecasting = True
         self._submit("forecast", lambda: fit_forecast(*args), self._apply_forecast)
 
@@ -304,10 +316,9 @@ class BudgetSection(Section):
     def _settle(self) -> None:
         """Fit in place when nothing is fitted nor being fitted: the insights report of a tab never shown."""
         if self.result is None and not self.fitting:
-            self._apply_mix(fit_mix(self.store, self.filter_state(), self.grain, self.FIT_EFFORT))
+            self._apply_mix(fit_mix(*self.mix_args()))
         if self.forecast is None and not self.forecasting:
-            self._apply_forecast(fit_forecast(self.store, self.filter_state(), self.forecast_channel,
-                                              FORECAST_METRICS[self.forecast_metric], self.horizon))
+            self._apply_forecast(fit_forecast(*self.forecast_args()))
 
     @property
     def model(self) -> MarketingMixModel | None:
@@ -954,3 +965,13 @@ class BudgetSection(Section):
             "training window; channel, region and type filters narrow the data.")
         return pn.Column(section_header(self, description), status, self.model_notes,
                          *[view_card(*view) for view in views], sizing_mode="stretch_width")
+
+
+def warm_up(store: DataStore) -> None:
+    """Fit the marketing-mix model and the forecast for the unfiltered data and the section's defaults into the
+    process's caches (`fit_mix`, `fit_forecast`). A server runs this in the background once per store, after its
+    first session has loaded (`session.warm_up_after_load`), so the first user to open the section does not
+    wait for the fits. It fits in place, with the arguments a section with the default settings passes."""
+    section = BudgetSection(store=store, filters=Filters(store))
+    fit_mix(*section.mix_args())
+    fit_forecast(*section.forecast_args())

@@ -88,6 +88,32 @@ def test_nothing_is_fitted_before_the_tab_is_shown_but_a_report_gets_insights(pa
     assert section.result is None, "results of other filters are forgotten, not shown"
 
 
+def test_a_server_fits_the_unfiltered_model_and_forecast_in_the_background(packaged_store, monkeypatch):
+    # Served, a new section asks for a warm-up once its page has loaded, once per store in the process; the
+    # warm-up fits the model and the forecast of the unfiltered data into the process's caches, so the first
+    # session to show the tab gets both without fitting.
+    from novamart_panel import session
+    from novamart_panel.views import budget
+
+    loaded = []
+    monkeypatch.setattr(budget, "served", lambda: True)
+    monkeypatch.setattr(session.pn.state, "onload", loaded.append)
+    session.forget_warm_up(packaged_store, "Budget, forecast & mix")
+    fit_mix.clear()
+    budget.fit_forecast.clear()
+    BudgetSection(store=packaged_store, filters=Filters(packaged_store))
+    assert len(loaded) == 1
+    loaded[0]().result(600)   # the warm-up thread's future
+    BudgetSection(store=packaged_store, filters=Filters(packaged_store))
+    assert len(loaded) == 1   # warmed up already: no second warm-up
+    monkeypatch.setattr(budget, "served", lambda: False)
+    fits = []
+    monkeypatch.setattr(budget, "fit_mmm", lambda *a, **k: fits.append("mix"))
+    monkeypatch.setattr(budget, "forecast_series", lambda *a, **k: fits.append("forecast"))
+    section = shown(packaged_store)
+    assert fits == [] and section.model is not None and section.forecast.frame is not None
+
+
 def test_tables_have_the_same_columns_before_and_after_the_fit(packaged_store):
     # A result cached by an earlier session arrives right after the tab is drawn: a table whose columns
     # changed then was updated before the browser had built it (Tabulator "Table Not Initialized").

@@ -460,28 +460,23 @@ def test_sessions_of_one_folder_share_the_fitted_models(packaged_store, referenc
     assert len(first.customer_model().histories) < len(second.customer_model().histories)
 
 
-def test_a_server_fits_a_large_customer_base_in_the_background(packaged_store, monkeypatch):
-    # Served and above WARM_UP_CUSTOMERS, a new section asks for a warm-up once its page has loaded; the warm-up
-    # fills the shared results, so the section opens without fitting, and runs once per store.
-    import threading
-
+def test_a_server_fits_the_customer_models_in_the_background(packaged_store, monkeypatch):
+    # Served, a new section asks for a warm-up once its page has loaded, once per store in the process; the
+    # warm-up fills the shared results, so the section opens without fitting.
+    from novamart_panel import session
     from novamart_panel.views import segments
 
     loaded = []
     monkeypatch.setattr(segments, "served", lambda: True)
-    monkeypatch.setattr(segments, "WARM_UP_CUSTOMERS", 0)
-    monkeypatch.setattr(segments.pn.state, "onload", loaded.append)
-    segments._warmed_up.discard(packaged_store)
+    monkeypatch.setattr(session.pn.state, "onload", loaded.append)
+    session.forget_warm_up(packaged_store, "Customer value & segments")
     shared_results(packaged_store).clear()
     fresh(packaged_store)
     assert len(loaded) == 1
-    loaded[0]()
-    next(t for t in threading.enumerate() if t.name == "novamart-segments-warm-up").join(120)
+    loaded[0]().result(120)   # the warm-up thread's future
     calls = []
     monkeypatch.setattr(clv, "fit_bg_nbd", lambda *a, **k: calls.append(1))
     view = fresh(packaged_store)
     assert len(loaded) == 1   # warmed up already: no second warm-up
     view.customer_values(), view.segmentation(), view.clustering(), view.cohort_retention(), view.crm_model()
-    assert calls == []
-    segments.warm_up(packaged_store)   # a no-op the second time
     assert calls == []
