@@ -134,19 +134,26 @@ class App(pn.viewable.Viewer):
         """The section's layout; served, with only its header and first views at first: the rest is built and
         sent in a callback of its own, so the top of the section is drawn while the server builds the rest
         (building every chart of a section takes 1–2 s)."""
-        layout = section.__panel__()
+        if not served():
+            return section.__panel__()
+        with section.deferring():   # the sentences and tables below the first screen are computed later
+            layout = section.__panel__()
         first = section.first_screen
-        if served() and isinstance(layout, pn.Column) and len(layout) > first:
+        if isinstance(layout, pn.Column) and len(layout) > first:
             rest = layout.objects[first:]
             section.views_below(rest)   # a filter change refreshes them second, too
+            section.fill(layout.objects[:first])
             pending = markdown("*Loading the other views of this section…*", css_classes=[PENDING_CLASS])
             layout.objects = [*layout.objects[:first], pending]
-            pn.state.execute(functools.partial(self._add_views, layout, rest), schedule=True)
+            pn.state.execute(functools.partial(self._add_views, section, layout, rest), schedule=True)
+        else:
+            section.fill()
         return layout
 
-    def _add_views(self, layout: pn.Column, rest: list) -> None:
+    def _add_views(self, section: Section, layout: pn.Column, rest: list) -> None:
         """The rest of a section's views, in place of the line saying they are coming."""
         if self._holders is not None:   # else the session closed meanwhile
+            section.fill()
             layout.objects = [*layout.objects[:-1], *rest]
 
     @property

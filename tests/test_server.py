@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import panel as pn
 import pytest
 
@@ -219,6 +220,40 @@ def test_a_served_section_sends_its_first_views_then_the_rest(data_dirs, monkeyp
     app.close()
     scheduled.pop(0)()   # the session closed meanwhile: nothing to build
     assert campaigns[-1].css_classes[-1] == app_module.PENDING_CLASS
+
+
+def test_a_served_first_switch_computes_the_views_below_the_first_screen_when_it_sends_them(data_dirs, monkeypatch):
+    """Served, a first switch computes the sentences and tables of the section's first screen only: those below
+    it are built empty and computed in the callback that sends them, so the first screen leaves sooner."""
+    import novamart_panel.app as app_module
+
+    scheduled = []
+    monkeypatch.setattr(app_module, "served", lambda: True)
+    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(callback))
+    app = App(data_dirs["reference"])
+    app.holders   # the page: the overview's first views
+    scheduled.pop()()   # the overview's rest
+    app.section = "campaigns"
+    scheduled.pop(0)()   # the switch
+    section, layout, rest = scheduled[0].args
+
+    def shown(objects) -> tuple[list, list]:
+        """The insight sentences and table frames inside `objects`."""
+        insights = [pane.object for obj in objects for pane in obj.select(pn.pane.Markdown)
+                    if "insight" in pane.css_classes]
+        tables = [table.value for obj in objects for table in obj.select(pn.widgets.Tabulator)]
+        return insights, tables
+
+    first_insights, _ = shown(layout.objects)
+    assert first_insights and all(isinstance(text, str) and text for text in first_insights)
+    insights, tables = shown(rest)
+    assert insights and tables and not any(insights) and all(table is None for table in tables)
+    scheduled.pop(0)()
+    insights, tables = shown(layout.objects[section.first_screen:])
+    assert insights and all(isinstance(text, str) and text for text in insights)
+    assert tables and all(isinstance(table, pd.DataFrame) and len(table) for table in tables)
+    section.filters.channels = ["Email"]   # the views filled late follow the filters as the others do
+    assert any("Email" in text for text in shown(layout.objects)[0])
 
 
 TABLES_FIRST = {"quality": "its first screen is the files and the issues found, the chart of checks below"}

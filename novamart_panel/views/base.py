@@ -13,6 +13,7 @@ another, so the page shows the top of the section updated while the server compu
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import weakref
@@ -127,6 +128,8 @@ class Section(pn.viewable.Viewer):
         self._refreshes: weakref.WeakSet[ViewRefresh] = weakref.WeakSet()   # views following the filters
         self._below: set[int] = set()   # ids of the views below the first screen (refreshed last, served)
         self._pending: set[str] = set()   # the later steps of a filter change scheduled and not yet run
+        self._deferring = False   # building views empty (`deferring`)
+        self._unfilled: list = []   # (view, what it shows) of the views built empty and not filled yet
         self._take_filters()
         self.filters.param.watch(self._on_filters, list(FILTER_DEPS))
         self.param.watch(self._on_active, "active")
@@ -155,6 +158,36 @@ class Section(pn.viewable.Viewer):
         refresh = ViewRefresh()
         self._refreshes.add(refresh)
         return own, refresh
+
+    @contextlib.contextmanager
+    def deferring(self):
+        """Build views without computing what they show: the text panes and tables made inside stay empty
+        until `fill(...)` is called for them, so a served first switch computes the first screen's sentences and
+        tables, not those of the views below it (which are sent later)."""
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+
+    @property
+    def deferring_views(self) -> bool:
+        return self._deferring
+
+    def defer(self, view, source) -> None:
+        """Show `source` (a param method or bound function) in `view` (built empty) when filled."""
+        self._unfilled.append((view, source))
+
+    def fill(self, objects: list | None = None) -> None:
+        """Compute and show what the deferred views inside `objects` (all of them when None) show."""
+        inside = None if objects is None else {id(obj) for top in objects for obj in top.select()}
+        later = []
+        for view, source in self._unfilled:
+            if inside is None or id(view) in inside:   # a widget shows its value, a pane its object
+                view.param.update(**{"value" if isinstance(view, pn.widgets.Widget) else "object": source})
+            else:
+                later.append((view, source))
+        self._unfilled = later
 
     def views_below(self, objects: list) -> None:
         """Mark the views inside `objects` (the layout below the first screen): a filter change refreshes them
@@ -197,7 +230,7 @@ class Section(pn.viewable.Viewer):
     def release(self) -> None:
         """Let go of the views once the session has ended."""
         self._layout = None
-        self._refreshes, self._below = weakref.WeakSet(), set()
+        self._refreshes, self._below, self._unfilled = weakref.WeakSet(), set(), []
 
     def _on_filters(self, *events) -> None:
         if self.active:
@@ -416,13 +449,20 @@ def text_pane(pane: type[pn.pane.HTML], obj, **params) -> pn.pane.HTML:
 def following(make, obj, **params):
     """`make(obj, **params)` (a pane or widget showing `obj`). When `obj` is a method of a section that depends
     on the filter values, the view re-evaluates it when its other params change and when the section refreshes
-    it for new filter values, in its place on the page (see `Section.follow_filters`)."""
+    it for new filter values, in its place on the page (see `Section.follow_filters`). While the section is
+    `deferring`, the view is built empty and shows the method's result once the section fills it."""
     section = getattr(obj, "__self__", None)
-    own, refresh = section.follow_filters(obj) if isinstance(section, Section) else ([], None)
-    if refresh is None:
+    if not isinstance(section, Section):
         return make(obj, **params)
-    view = make(pn.bind(lambda *_: obj(), *own, refresh.param.count), **params)
-    refresh.view = view
+    own, refresh = section.follow_filters(obj)
+    source = obj if refresh is None else pn.bind(lambda *_: obj(), *own, refresh.param.count)
+    if section.deferring_views:
+        view = make(**params)
+        section.defer(view, source)
+    else:
+        view = make(source, **params)
+    if refresh is not None:
+        refresh.view = view
     return view
 
 
