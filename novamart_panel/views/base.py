@@ -180,7 +180,7 @@ class Section(pn.viewable.Viewer):
 
     def fill(self, objects: list | None = None) -> None:
         """Compute and show what the deferred views inside `objects` (all of them when None) show."""
-        inside = None if objects is None else {id(obj) for top in objects for obj in top.select()}
+        inside = None if objects is None else _ids_within(objects)
         later = []
         for view, source in self._unfilled:
             if inside is None or id(view) in inside:   # a widget shows its value, a pane its object
@@ -192,7 +192,7 @@ class Section(pn.viewable.Viewer):
     def views_below(self, objects: list) -> None:
         """Mark the views inside `objects` (the layout below the first screen): a filter change refreshes them
         in a callback of their own, after the first screen has been sent."""
-        inside = {id(obj) for top in objects for obj in top.select()}
+        inside = _ids_within(objects)
         self._below = {id(r) for r in self._refreshes if id(r.view) in inside}
 
     def _step(self, refresh: ViewRefresh) -> str:
@@ -329,6 +329,11 @@ class Section(pn.viewable.Viewer):
     def download_button(self, label: str = "Download data (CSV)") -> pn.widgets.FileDownload:
         """A CSV download of `export_frame()`, formula injection neutralised."""
         return csv_download(self.export_frame, f"novamart_{self.slug}.csv", label)
+
+
+def _ids_within(objects: list) -> set[int]:
+    """The ids of `objects` and of every Panel object inside them."""
+    return {id(obj) for top in objects for obj in top.select()}
 
 
 def tooltips_below(layout: pn.viewable.Viewable) -> pn.viewable.Viewable:
