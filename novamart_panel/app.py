@@ -44,7 +44,10 @@ NAVIGATION: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Marketing science", ("attribution", "budget", "experiments", "model")),
     ("Data", ("quality",)),
 )
-GLYPH_UPDATE_JS = Path(__file__).parent / "assets" / "glyph_update_fix.js"
+# Fixes to BokehJS 3.10 loaded into every page, by name: glyph updates serialised ("Size mismatch"), and a
+# figure whose axis changed size laid out alone instead of the whole page (see each file's header).
+PAGE_FIXES = {"novamart_glyph_updates": Path(__file__).parent / "assets" / "glyph_update_fix.js",
+              "novamart_plot_layout": Path(__file__).parent / "assets" / "plot_layout_fix.js"}
 # Compact, left-aligned section buttons: eleven of them and the filters fit a 768-px-high laptop screen. The
 # shown section's button is filled through two CSS variables its column sets (see `nav_column_css`).
 NAV_BUTTON_CSS = (":host .bk-btn { padding: 2px 10px; text-align: left; font-size: 0.92em; }\n"
@@ -71,10 +74,10 @@ def extension() -> None:
     """Load the Panel extensions the app needs (call once per process or notebook)."""
     pn.extension("tabulator", sizing_mode="stretch_width", throttled=True, notifications=True)
     holoviews_defaults()
-    # Inline (a data URL), so the served app, the notebook and the WebAssembly page load it offline.
-    script = base64.b64encode(GLYPH_UPDATE_JS.read_bytes()).decode("ascii")
+    # Inline (data URLs), so the served app, the notebook and the WebAssembly page load them offline.
     pn.config.js_files = {**pn.config.js_files,
-                          "novamart_glyph_updates": f"data:text/javascript;base64,{script}"}
+                          **{name: "data:text/javascript;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+                             for name, path in PAGE_FIXES.items()}}
 
 
 class App(pn.viewable.Viewer):

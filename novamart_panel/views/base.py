@@ -584,8 +584,8 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
     only those build new models. `layout` holds Panel layout params besides the stretched width and
     `min_height=height` (see `holoviews_pane`).
     BokehJS 3.10 can interleave two updates of one glyph, or recompute its visuals between the new data and
-    the new indices, and fail with "Size mismatch" when the length changes; the app's extension loads
-    `GLYPH_UPDATE_JS`, which serialises the updates and defers those visuals.
+    the new indices, and fail with "Size mismatch" when the length changes; the app's extension loads a fix
+    (`PAGE_FIXES`) that serialises the updates and defers those visuals.
     """
     layout = {"sizing_mode": "stretch_width", "min_height": height, **layout}
     owner = plot_fn.__self__

@@ -107,3 +107,71 @@ def test_a_hidden_section_shows_current_data_when_opened(page, browser_log, open
     nav_button(page, "Executive overview").click()
     expect(page.locator(REVENUE_CARD)).to_have_text(rupees(of_email))   # caught up with the filter
     browser_log.assert_clean()
+
+
+# Counts, from now on, the whole-page layouts (a root's compute_layout) that a figure's axis-size check starts
+# (PlotView._invalidate_layout_if_needed), and returns the view of the shown figure titled `title`.
+LAYOUT_PROBE_JS = """
+(title) => {
+  const PlotView = Bokeh.Models.get("Plot").prototype.default_view;
+  const LayoutDOMView = Object.getPrototypeOf(PlotView.prototype).constructor;
+  if (!window.__layoutProbe) {
+    const probe = window.__layoutProbe = {checking: 0, whole_page: 0, LayoutDOMView};
+    const check = PlotView.prototype._invalidate_layout_if_needed;
+    PlotView.prototype._invalidate_layout_if_needed = function () {
+      probe.checking += 1;
+      try { return check.call(this); } finally { probe.checking -= 1; }
+    };
+    const compute = LayoutDOMView.prototype.compute_layout;
+    LayoutDOMView.prototype.compute_layout = function () {
+      if (probe.checking > 0 && !(this.parent instanceof LayoutDOMView)) probe.whole_page += 1;
+      return compute.call(this);
+    };
+  }
+  const seen = new Set(), found = [];
+  const walk = (view) => {
+    if (view == null || seen.has(view)) return;
+    seen.add(view);
+    const text = view.model && view.model.title && view.model.title.text;
+    if (view instanceof PlotView && typeof text === "string" && text.startsWith(title)
+        && view.el.getClientRects().length > 0) found.push(view);
+    for (const child of view.child_views ?? []) walk(child);
+  };
+  for (const view of Object.values(Bokeh.index)) walk(view);
+  window.__layoutProbe.view = found.length === 1 ? found[0] : null;
+  return found.length;
+}
+"""
+# The probed figure's frame (its plotting area inside the axes), in the figure's own pixels.
+FRAME_JS = """
+() => {
+  const {left, top, width, height} = window.__layoutProbe.view.layout.center_panel.bbox;
+  return {left, top, width, height};
+}
+"""
+
+
+def test_a_figure_whose_axis_changed_size_is_laid_out_alone(page, browser_log, open_app):
+    # "Revenue by channel" lists the channels on its vertical axis: with Email alone the labels are narrower and
+    # the frame grows to the left. BokehJS then laid out the whole page again (every figure's tick labels
+    # measured, every figure repainted: most of a filter change's time in the page). The app's page fix lays out
+    # that figure alone, and the result is the one a whole-page layout gives.
+    open_app(page, "packaged", "?tab=campaigns", ready="h2:has-text('Campaign analytics')")
+    page.wait_for_function(f"() => ({FIGURE_JS})('Revenue by channel') !== null")
+    assert page.evaluate(LAYOUT_PROBE_JS, "Revenue by channel") == 1
+    before = page.evaluate(FRAME_JS)
+
+    choose_channel(page, "Email")
+    page.wait_for_function(f"() => ({FIGURE_JS})('Revenue by channel').rows === 1")
+    page.wait_for_function("() => window.__layoutProbe.view.layout.center_panel.bbox.left !== "
+                           f"{before['left']}")
+    page.wait_for_timeout(300)   # the views below the first screen update too
+    alone = page.evaluate(FRAME_JS)
+    assert alone["left"] < before["left"] and alone["width"] > before["width"]
+    assert (alone["top"], alone["height"]) == (before["top"], before["height"])
+    assert page.evaluate("() => window.__layoutProbe.whole_page") == 0
+
+    # The whole page laid out as BokehJS would have: the figure's frame stays where its own layout put it.
+    page.evaluate("() => window.__layoutProbe.LayoutDOMView.prototype.compute_layout.call(window.__layoutProbe.view)")
+    assert page.evaluate(FRAME_JS) == alone
+    browser_log.assert_clean()
