@@ -14,6 +14,7 @@ another, so the page shows the top of the section updated while the server compu
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import io
 import weakref
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import CustomJSTickFormatter, Model, Tooltip
+from bokeh.models import CustomJSTickFormatter, Model, NumeralTickFormatter, Tooltip
 from holoviews.plotting.util import process_cmap
 from panel.widgets._mixin import TooltipMixin
 
@@ -84,9 +85,32 @@ def data_colours(store: DataStore, kind: str) -> dict[str, str]:
     return per_store[kind]
 
 
+# The models a chart made for its options, by key, while `chart()` computes one of its frames (else None).
+_chart_models: contextvars.ContextVar[dict | None] = contextvars.ContextVar("novamart_chart_models", default=None)
+
+
+def chart_model(key: tuple, make) -> Model:
+    """`make()`: a Bokeh model for a chart option (a tick formatter). While `chart()` computes a frame, the one the
+    chart made for `key` before. HoloViews compares a frame's axis options with the last frame's, and a model
+    equals only itself: a new formatter per frame made it update both axes of the figure on every change
+    (a quarter of a chart's update on the server). Never shared between charts: Bokeh models belong to one
+    document, and a chart's plot method also draws into other documents (the report, downloads)."""
+    models = _chart_models.get()
+    if models is None:
+        return make()
+    if key not in models:
+        models[key] = make()
+    return models[key]
+
+
 def rupee_ticks() -> CustomJSTickFormatter:
-    """A fresh tick formatter for money axes (Bokeh models belong to one document, so never shared)."""
-    return CustomJSTickFormatter(code=RUPEE_TICKS_JS)
+    """The tick formatter for money axes (₹, lakh, crore; see `chart_model`)."""
+    return chart_model(("rupee",), lambda: CustomJSTickFormatter(code=RUPEE_TICKS_JS))
+
+
+def numeral_ticks(fmt: str) -> NumeralTickFormatter:
+    """A Numeral.js tick formatter (`"0,0"`, `"0%"`…; see `chart_model`)."""
+    return chart_model(("numeral", fmt), lambda: NumeralTickFormatter(format=fmt))
 
 
 class ViewRefresh(param.Parameterized):
@@ -596,7 +620,15 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
             dmap = hv.DynamicMap(plot_fn)
         else:   # the filter values reach it through its section's refresh (the first screen first)
             streams = [hv.streams.Params(parameterized=p.owner, parameters=[p.name]) for p in own]
-            dmap = hv.DynamicMap(lambda **_: plot_fn(), streams=[*streams, hv.streams.Params(refresh, ["count"])])
+            models = {}   # this chart's option models (`chart_model`), kept from frame to frame
+
+            def frame(**_):
+                token = _chart_models.set(models)
+                try:
+                    return plot_fn()
+                finally:
+                    _chart_models.reset(token)
+            dmap = hv.DynamicMap(frame, streams=[*streams, hv.streams.Params(refresh, ["count"])])
         if not framewise:
             dmap = dmap.opts(*framewise_options(False))
         # linked_axes=False (holoviews_pane): Panel would otherwise merge categorical axes of unrelated charts.

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import NumberFormatter, NumeralTickFormatter
+from bokeh.models import NumberFormatter
 
 from ..analytics import budget_insights as bi
 from ..analytics.forecast import DEFAULT_HORIZON, Backtest, backtest, forecast_series
@@ -34,7 +34,7 @@ from .. import palette
 from ..session import served, warm_up_after_load
 from ..format import change, count, escape_html, escape_markdown, percent, ratio, rupees
 from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, csv_download, data_table, house_opts, html, kpi_card,
-                   markdown, notice, rupee_ticks, section_header, text_pane, view_card)
+                   markdown, notice, numeral_ticks, rupee_ticks, section_header, text_pane, view_card)
 from .filters import Filters
 
 SOCIAL = ("Facebook", "Instagram")
@@ -545,7 +545,7 @@ class BudgetSection(Section):
         top = float(frame[high].max()) if len(frame) and np.isfinite(frame[high].max()) else 1.0
         # The ROI axis always shows the break-even line; shares are fractions drawn as percentages.
         options = {"ylim": (0, max(top * 1.1, 1.2))} if breakeven else {
-            "ylim": (0, max(top * 1.15, 0.01)), "yformatter": NumeralTickFormatter(format="0%")}
+            "ylim": (0, max(top * 1.15, 0.01)), "yformatter": numeral_ticks("0%")}
         return hv.Overlay([bars, errors, line]).opts(responsive=True, height=340, toolbar="above", title=title,
                                                      **options)
 

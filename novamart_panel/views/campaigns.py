@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import NumberFormatter, NumeralTickFormatter
+from bokeh.models import NumberFormatter
 
 from .. import palette
 from ..analytics import campaign_insights as ci
@@ -21,7 +21,7 @@ from ..data.queries import FilterState, campaign_rows, campaign_sums_by, campaig
     date_bounds, distinct_values
 from ..format import CRORE, LAKH, count, percent, ratio, rupees
 from .base import (BAD, FILTER_DEPS, GOOD, Section, TextMultiChoice, chart, csv_download, data_table, house_opts,
-                   html_download, markdown, memoized, rupee_ticks, section_header, view_card)
+                   html_download, markdown, memoized, numeral_ticks, rupee_ticks, section_header, view_card)
 
 CHANNEL_METRICS = {"Revenue": "revenue", "Conversions": "conversions", "ROAS": "roas"}
 CALENDAR_METRICS = {"Revenue": "revenue", "Spend": "spend", "Conversions": "conversions", "Clicks": "clicks",
@@ -385,7 +385,7 @@ class CampaignSection(Section):
             + [(channel, f"@{{{field}}}") for channel, field in reversed(fields.items())])
         return hv.Overlay([*layers, carrier]).opts(
             responsive=True, height=360, legend_position="top_left", toolbar="above",
-            yformatter=NumeralTickFormatter(format="0,0"), title="Cumulative conversions by channel",
+            yformatter=numeral_ticks("0,0"), title="Cumulative conversions by channel",
             ylabel="Conversions (cumulative)", xlabel="Date", active_tools=["wheel_zoom"])
 
     @param.depends(*FILTER_DEPS, "calendar_year", "calendar_metric")
@@ -402,7 +402,7 @@ class CampaignSection(Section):
         heatmap = hv.HeatMap(days, kdims=[hv.Dimension("week", label="Week"), hv.Dimension("weekday", label="Weekday")],
                              vdims=[hv.Dimension("value", label=metric), "date_text", "value_text"])
         money = CALENDAR_METRICS[metric] in ("revenue", "spend")
-        ticks = rupee_ticks() if money else NumeralTickFormatter(format="0,0.[00]")
+        ticks = rupee_ticks() if money else numeral_ticks("0,0.[00]")
         return house_opts(heatmap, cmap="Greens_r" if self._dark() else "Greens", colorbar=True, height=250,
                           colorbar_opts={"formatter": ticks},
                           invert_yaxis=True, yticks=list(enumerate(WEEKDAY_ABBR)), xticks=month_ticks,

@@ -28,7 +28,7 @@ import panel as pn
 import param
 from bokeh.embed import file_html
 from bokeh.layouts import column
-from bokeh.models import CustomJSHover, NumeralTickFormatter
+from bokeh.models import CustomJSHover
 from bokeh.resources import INLINE
 
 from .. import palette
@@ -39,7 +39,7 @@ from ..data.contract import FILTER_COLUMNS, SEGMENTS
 from ..data.queries import FilterState, campaign_sums_by, distinct_values
 from ..format import count, percent, ratio, rupees
 from .base import (FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, data_table, holoviews_pane, house_opts,
-                   html, markdown, memoized, notice, rupee_ticks, section_header, view_card)
+                   html, markdown, memoized, notice, numeral_ticks, rupee_ticks, section_header, view_card)
 from .sunburst import Sunburst
 
 # The app's segment colours (novamart_panel.palette: Paul Tol's colour-blind-safe schemes).
@@ -626,7 +626,7 @@ class CustomerSection(Section):
             points, color=hv.dim("channel").categorize(colours, default="#888888"), size="size", alpha=0.85,
             line_color="white", line_width=1.5, tools=["hover", "tap"], selected=selected, nonselection_alpha=0.2,
             framewise=True,
-            xformatter=NumeralTickFormatter(format="0.0%"), yformatter=NumeralTickFormatter(format="0.0%"), padding=0.2,
+            xformatter=numeral_ticks("0.0%"), yformatter=numeral_ticks("0.0%"), padding=0.2,
             hover_tooltips=[("Channel", "@{channel}"), ("CTR", "@{ctr_text}"), ("CVR", "@{cvr_text}"),
                             ("Spend", "@{spend_text}"), ("Impressions", "@{impressions_text}"),
                             ("Clicks", "@{clicks_text}"), ("Conversions", "@{conversions_text}"),
@@ -757,7 +757,7 @@ class CustomerSection(Section):
         marker = hv.VLine(self.churn_threshold).opts(color="#d62728", line_dash="dashed", line_width=2)
         return (overlay * marker).opts(
             responsive=True, height=CHART_HEIGHT, toolbar="above", legend_position="right",
-            xformatter=NumeralTickFormatter(format="0%"), xlabel="Churn probability", ylabel="Customers",
+            xformatter=numeral_ticks("0%"), xlabel="Churn probability", ylabel="Customers",
             title=f"Churn probability by segment (dashed: threshold {percent(self.churn_threshold, 0)})")
 
     @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")

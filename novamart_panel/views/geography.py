@@ -24,7 +24,7 @@ from ..analytics.geo_insights import (
 )
 from ..data import geography_queries
 from ..format import escape_html, escape_markdown
-from .base import FILTER_DEPS, Section, chart, house_opts, insight, memoized, notice, section_header
+from .base import FILTER_DEPS, Section, chart, chart_model, house_opts, insight, memoized, notice, section_header
 
 # The metrics a user may colour the states by (a closed set: label -> contract column).
 METRICS = {STATE_METRICS[column].label: column for column in (
@@ -65,8 +65,9 @@ switch (kind) {
 
 
 def colorbar_formatter(kind: str) -> CustomJSTickFormatter:
-    """A Bokeh tick formatter for a colour bar of this kind of metric (see VALUE_FORMATS)."""
-    return CustomJSTickFormatter(code=_COLOUR_BAR_TICKS_JS, args={"kind": kind})
+    """A Bokeh tick formatter for a colour bar of this kind of metric (see VALUE_FORMATS and `chart_model`)."""
+    return chart_model(("colour bar", kind),
+                       lambda: CustomJSTickFormatter(code=_COLOUR_BAR_TICKS_JS, args={"kind": kind}))
 
 
 def state_details(rows: pd.DataFrame) -> list[str]:

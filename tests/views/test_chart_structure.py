@@ -187,3 +187,38 @@ def test_roas_trend_scale_switches_in_place(packaged_dir):
     assert type(pane.get_root().select_one({"type": Plot}).y_scale).__name__ == "LogScale"
     section.roas_scale = "linear"
     assert type(pane.get_root().select_one({"type": Plot}).y_scale).__name__ == "LinearScale"
+
+
+def test_a_filter_change_leaves_the_axes_of_the_first_screen_charts_alone(packaged_dir, monkeypatch):
+    # HoloViews compares a frame's axis options with the last frame's; a tick formatter is a Bokeh model, equal only
+    # to itself, and the charts made a new one per frame: every update then rewrote both axes of the figure (each
+    # property compared on the server, a quarter of the chart's update). A chart now keeps the formatter models it
+    # made (`views.base.chart_model`), so a channel change leaves axes whose labels did not change alone.
+    from holoviews.plotting.bokeh import element
+
+    app = App(packaged_dir)
+    watched = {("overview", "plot_channels"), ("campaigns", "plot_channels"), ("campaigns", "plot_region_quarter")}
+    figures = {}
+    for section in app.sections:
+        for pane in pn.panel(section).select(lambda obj: hasattr(obj, "_novamart_chart")):
+            name = (section.slug, pane._novamart_chart[0].__name__)
+            if name in watched:
+                figures[name] = (section, pane.get_root().select_one({"type": Plot}))
+    assert len(figures) == len(watched)
+    axes_of = {id(axis): name for name, (_, figure) in figures.items() for axis in (*figure.xaxis, *figure.yaxis)}
+    formatters = {name: [axis.formatter for axis in (*figure.xaxis, *figure.yaxis)]
+                  for name, (_, figure) in figures.items()}
+    rewritten = []
+    update = element.recursive_model_update
+    monkeypatch.setattr(element, "recursive_model_update",
+                        lambda model, props: (rewritten.append(axes_of.get(id(model))), update(model, props)))
+    for channels in (["Email"], ["Google Ads", "Facebook"]):
+        app.filters.param.update(channels=channels)
+        for section, _ in figures.values():
+            section.catch_up()
+    assert not [name for name in rewritten if name is not None]
+    for name in (("overview", "plot_channels"), ("campaigns", "plot_channels")):   # the charts did update
+        (bars,) = [r for r in figures[name][1].renderers if hasattr(r, "data_source")]
+        assert len(bars.data_source.data["channel"]) == 2
+    assert formatters == {name: [axis.formatter for axis in (*figure.xaxis, *figure.yaxis)]
+                          for name, (_, figure) in figures.items()}
