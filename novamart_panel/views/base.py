@@ -616,10 +616,12 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
     own, refresh = owner.follow_filters(plot_fn) if isinstance(owner, Section) else ([], None)
 
     def dynamic():
-        if refresh is None:
+        if not isinstance(owner, Section):   # HoloViews follows the method's dependencies itself
             dmap = hv.DynamicMap(plot_fn)
-        else:   # the filter values reach it through its section's refresh (the first screen first)
+        else:
             streams = [hv.streams.Params(parameterized=p.owner, parameters=[p.name]) for p in own]
+            if refresh is not None:   # the filter values come through the section's refresh (first screen first)
+                streams.append(hv.streams.Params(refresh, ["count"]))
             models = {}   # this chart's option models (`chart_model`), kept from frame to frame
 
             def frame(**_):
@@ -628,7 +630,7 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
                     return plot_fn()
                 finally:
                     _chart_models.reset(token)
-            dmap = hv.DynamicMap(frame, streams=[*streams, hv.streams.Params(refresh, ["count"])])
+            dmap = hv.DynamicMap(frame, streams=streams)
         if not framewise:
             dmap = dmap.opts(*framewise_options(False))
         # linked_axes=False (holoviews_pane): Panel would otherwise merge categorical axes of unrelated charts.

@@ -17,9 +17,8 @@ from ui_helpers import nav_button
 
 pytestmark = pytest.mark.ui
 
-# The shown figure whose title starts with `title`: its model, its first glyph's data source and row count,
-# and the extent of its y axis.
-FIGURE_JS = """
+# The view of the one shown figure whose title starts with `title` (null when there is not exactly one).
+FIGURE_VIEW_JS = """
 (title) => {
   const seen = new Set(), found = [];
   const walk = (view) => {
@@ -27,15 +26,22 @@ FIGURE_JS = """
     seen.add(view);
     const model = view.model, text = model && model.title && model.title.text;
     if (model && model.type === "Figure" && typeof text === "string" && text.startsWith(title)
-        && view.el.getClientRects().length > 0) found.push(model);
+        && view.el.getClientRects().length > 0) found.push(view);
     for (const child of view.child_views ?? []) walk(child);
   };
   for (const view of Object.values(Bokeh.index)) walk(view);
-  if (found.length !== 1) return null;
-  const glyphs = found[0].renderers.filter((r) => r.data_source != null);
-  return {figure: found[0].id, source: glyphs[0].data_source.id, rows: glyphs[0].data_source.get_length(),
-          y_end: found[0].y_range.end};
+  return found.length === 1 ? found[0] : null;
 }
+"""
+# That figure's model, its first glyph's data source and row count, and the extent of its y axis.
+FIGURE_JS = f"""
+(title) => {{
+  const view = ({FIGURE_VIEW_JS})(title);
+  if (view == null) return null;
+  const figure = view.model, glyphs = figure.renderers.filter((r) => r.data_source != null);
+  return {{figure: figure.id, source: glyphs[0].data_source.id, rows: glyphs[0].data_source.get_length(),
+          y_end: figure.y_range.end}};
+}}
 """
 REVENUE_CARD = '.kpi-card[data-kpi="revenue"] .kpi-value'
 
@@ -110,37 +116,27 @@ def test_a_hidden_section_shows_current_data_when_opened(page, browser_log, open
 
 
 # Counts, from now on, the whole-page layouts (a root's compute_layout) that a figure's axis-size check starts
-# (PlotView._invalidate_layout_if_needed), and returns the view of the shown figure titled `title`.
-LAYOUT_PROBE_JS = """
-(title) => {
+# (PlotView._invalidate_layout_if_needed), and keeps the view of the shown figure titled `title` (false if none).
+LAYOUT_PROBE_JS = f"""
+(title) => {{
   const PlotView = Bokeh.Models.get("Plot").prototype.default_view;
   const LayoutDOMView = Object.getPrototypeOf(PlotView.prototype).constructor;
-  if (!window.__layoutProbe) {
-    const probe = window.__layoutProbe = {checking: 0, whole_page: 0, LayoutDOMView};
+  if (!window.__layoutProbe) {{
+    const probe = window.__layoutProbe = {{checking: 0, whole_page: 0, LayoutDOMView}};
     const check = PlotView.prototype._invalidate_layout_if_needed;
-    PlotView.prototype._invalidate_layout_if_needed = function () {
+    PlotView.prototype._invalidate_layout_if_needed = function () {{
       probe.checking += 1;
-      try { return check.call(this); } finally { probe.checking -= 1; }
-    };
+      try {{ return check.call(this); }} finally {{ probe.checking -= 1; }}
+    }};
     const compute = LayoutDOMView.prototype.compute_layout;
-    LayoutDOMView.prototype.compute_layout = function () {
+    LayoutDOMView.prototype.compute_layout = function () {{
       if (probe.checking > 0 && !(this.parent instanceof LayoutDOMView)) probe.whole_page += 1;
       return compute.call(this);
-    };
-  }
-  const seen = new Set(), found = [];
-  const walk = (view) => {
-    if (view == null || seen.has(view)) return;
-    seen.add(view);
-    const text = view.model && view.model.title && view.model.title.text;
-    if (view instanceof PlotView && typeof text === "string" && text.startsWith(title)
-        && view.el.getClientRects().length > 0) found.push(view);
-    for (const child of view.child_views ?? []) walk(child);
-  };
-  for (const view of Object.values(Bokeh.index)) walk(view);
-  window.__layoutProbe.view = found.length === 1 ? found[0] : null;
-  return found.length;
-}
+    }};
+  }}
+  window.__layoutProbe.view = ({FIGURE_VIEW_JS})(title);
+  return window.__layoutProbe.view != null;
+}}
 """
 # The probed figure's frame (its plotting area inside the axes), in the figure's own pixels.
 FRAME_JS = """
@@ -158,7 +154,7 @@ def test_a_figure_whose_axis_changed_size_is_laid_out_alone(page, browser_log, o
     # that figure alone, and the result is the one a whole-page layout gives.
     open_app(page, "packaged", "?tab=campaigns", ready="h2:has-text('Campaign analytics')")
     page.wait_for_function(f"() => ({FIGURE_JS})('Revenue by channel') !== null")
-    assert page.evaluate(LAYOUT_PROBE_JS, "Revenue by channel") == 1
+    assert page.evaluate(LAYOUT_PROBE_JS, "Revenue by channel")   # exactly one such figure is shown
     before = page.evaluate(FRAME_JS)
 
     choose_channel(page, "Email")

@@ -189,15 +189,8 @@ def test_roas_trend_scale_switches_in_place(packaged_dir):
     assert type(pane.get_root().select_one({"type": Plot}).y_scale).__name__ == "LinearScale"
 
 
-def test_a_filter_change_leaves_the_axes_of_the_first_screen_charts_alone(packaged_dir, monkeypatch):
-    # HoloViews compares a frame's axis options with the last frame's; a tick formatter is a Bokeh model, equal only
-    # to itself, and the charts made a new one per frame: every update then rewrote both axes of the figure (each
-    # property compared on the server, a quarter of the chart's update). A chart now keeps the formatter models it
-    # made (`views.base.chart_model`), so a channel change leaves axes whose labels did not change alone.
-    from holoviews.plotting.bokeh import element
-
-    app = App(packaged_dir)
-    watched = {("overview", "plot_channels"), ("campaigns", "plot_channels"), ("campaigns", "plot_region_quarter")}
+def chart_figures(app: App, watched: set[tuple[str, str]]) -> dict:
+    """(section slug, plot method) → (section, its figure) for the watched charts of the app's sections."""
     figures = {}
     for section in app.sections:
         for pane in pn.panel(section).select(lambda obj: hasattr(obj, "_novamart_chart")):
@@ -205,20 +198,64 @@ def test_a_filter_change_leaves_the_axes_of_the_first_screen_charts_alone(packag
             if name in watched:
                 figures[name] = (section, pane.get_root().select_one({"type": Plot}))
     assert len(figures) == len(watched)
+    return figures
+
+
+def axis_rewrites(monkeypatch, figures: dict) -> list:
+    """The names of the figures whose axes HoloViews rewrites from now on (one entry per axis update)."""
+    from holoviews.plotting.bokeh import element
+
     axes_of = {id(axis): name for name, (_, figure) in figures.items() for axis in (*figure.xaxis, *figure.yaxis)}
-    formatters = {name: [axis.formatter for axis in (*figure.xaxis, *figure.yaxis)]
-                  for name, (_, figure) in figures.items()}
     rewritten = []
     update = element.recursive_model_update
-    monkeypatch.setattr(element, "recursive_model_update",
-                        lambda model, props: (rewritten.append(axes_of.get(id(model))), update(model, props)))
+
+    def recording(model, props):
+        if id(model) in axes_of:
+            rewritten.append(axes_of[id(model)])
+        return update(model, props)
+    monkeypatch.setattr(element, "recursive_model_update", recording)
+    return rewritten
+
+
+def formatters_of(figures: dict) -> dict:
+    return {name: [axis.formatter for axis in (*figure.xaxis, *figure.yaxis)] for name, (_, figure) in figures.items()}
+
+
+def test_a_filter_change_leaves_the_axes_of_the_first_screen_charts_alone(packaged_dir, monkeypatch):
+    # HoloViews compares a frame's axis options with the last frame's; a tick formatter is a Bokeh model, equal only
+    # to itself, and the charts made a new one per frame: every update then rewrote both axes of the figure (each
+    # property compared on the server, a quarter of the chart's update). A chart now keeps the formatter models it
+    # made (`views.base.chart_model`), so a channel change leaves axes whose labels did not change alone.
+    app = App(packaged_dir)
+    figures = chart_figures(app, {("overview", "plot_channels"), ("campaigns", "plot_channels"),
+                                  ("campaigns", "plot_region_quarter")})
+    formatters = formatters_of(figures)
+    rewritten = axis_rewrites(monkeypatch, figures)
     for channels in (["Email"], ["Google Ads", "Facebook"]):
         app.filters.param.update(channels=channels)
         for section, _ in figures.values():
             section.catch_up()
-    assert not [name for name in rewritten if name is not None]
+    assert not rewritten
     for name in (("overview", "plot_channels"), ("campaigns", "plot_channels")):   # the charts did update
         (bars,) = [r for r in figures[name][1].renderers if hasattr(r, "data_source")]
         assert len(bars.data_source.data["channel"]) == 2
-    assert formatters == {name: [axis.formatter for axis in (*figure.xaxis, *figure.yaxis)]
-                          for name, (_, figure) in figures.items()}
+    assert formatters == formatters_of(figures)
+
+
+def test_a_chart_that_ignores_the_filters_keeps_its_axes_too(packaged_dir, monkeypatch):
+    # The forecast follows its own controls, not the global filters: its frames keep their formatters as well.
+    app = App(packaged_dir)
+    budget = app.section_view("budget")
+    budget.active = True
+    figures = chart_figures(app, {("budget", "plot_forecast")})
+    (_, figure), = figures.values()
+    formatters = formatters_of(figures)
+    rewritten = axis_rewrites(monkeypatch, figures)
+    lines = [r for r in figure.renderers if hasattr(r, "data_source")]
+    before = [dict(r.data_source.data) for r in lines]
+    for channel in budget.param.forecast_channel.objects[1:3]:
+        budget.forecast_channel = channel
+    assert not rewritten
+    assert any(not np.array_equal(old[key], r.data_source.data[key]) for old, r in zip(before, lines)
+               for key in old if key in r.data_source.data)   # the chart did update
+    assert formatters == formatters_of(figures)
