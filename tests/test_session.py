@@ -115,6 +115,36 @@ def test_a_held_change_that_adds_models_or_roots_still_registers_them():
     assert doc.get_model_by_id(renderer.id) is None
 
 
+def test_roots_added_one_at_a_time_walk_only_the_new_roots(monkeypatch):
+    """Panel adds a served page's template items as roots one by one; each addition walked every model of the page
+    again. An added root's models join the set as a whole recompute would put them there, without the walk."""
+    from bokeh.models import ColumnDataSource, Column, Div
+    from bokeh.plotting import figure
+
+    doc, fig = _document_with_a_chart()
+    walks = []
+    original = session.ModelsRecomputedWhenChanged.recompute
+    monkeypatch.setattr(session.ModelsRecomputedWhenChanged, "recompute",
+                        lambda self: (walks.append(1), original(self)))
+    second = figure()
+    second.line("x", "y", source=ColumnDataSource({"x": [1, 2], "y": [2, 1]}))
+    shared = Div(text="in two roots")
+    roots = [Column(Div(text="one"), shared), second, Column(shared)]
+    for root in roots:
+        doc.add_root(root)
+    assert walks == []
+    added = {model.id for root in roots for model in root.references()}
+    assert added <= set(doc.models._models)
+    assert all(doc.get_model_by_id(model_id).document is doc for model_id in added)
+    assert not added & {model.id for model in doc.models.synced_references}   # sent whole with the next message
+    kept = dict(doc.models._models)
+    original(doc.models)   # a whole recompute finds the same set
+    assert doc.models._models == kept
+    # Removing a root still walks the page and lets its models go.
+    doc.remove_root(second)
+    assert walks == [1] and doc.get_model_by_id(second.id) is None and second.document is None
+
+
 def _read_while_another_thread_registers(registry, seconds: float = 1.5) -> list[BaseException]:
     """Read `registry` over and over while a second thread registers and drops streams; the errors raised."""
     import holoviews as hv
