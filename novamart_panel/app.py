@@ -145,13 +145,22 @@ class App(pn.viewable.Viewer):
         if isinstance(layout, pn.Column) and len(layout) > first:
             rest = layout.objects[first:]
             section.views_below(rest)   # a filter change refreshes them second, too
-            section.fill(layout.objects[:first])
+            # The first screen's figures (charts, KPI cards, tables) now; its prose in the next callback, as a
+            # filter change sends them (the overview's top insights score every day of the history).
+            section.fill(layout.objects[:first], prose=False)
             pending = markdown("*Loading the other views of this section…*", css_classes=[PENDING_CLASS])
             layout.objects = [*layout.objects[:first], pending]
-            pn.state.execute(functools.partial(self._add_views, section, layout, rest), schedule=True)
+            pn.state.execute(functools.partial(self._add_prose, section, layout, rest), schedule=True)
         else:
             section.fill()
         return layout
+
+    def _add_prose(self, section: Section, layout: pn.Column, rest: list) -> None:
+        """The sentences of a section's first screen, after its figures; then the rest is scheduled (from here:
+        Bokeh runs a session's callbacks on worker threads, in no set order)."""
+        if self._holders is not None:   # else the session closed meanwhile
+            section.fill(layout.objects[:-1])
+            pn.state.execute(functools.partial(self._add_views, section, layout, rest), schedule=True)
 
     def _add_views(self, section: Section, layout: pn.Column, rest: list) -> None:
         """The rest of a section's views, in place of the line saying they are coming."""

@@ -196,9 +196,16 @@ def test_each_section_is_a_root_of_its_own_in_the_served_page(data_dirs):
         assert built == {"overview", "geography", "experiments"}
 
 
-def test_a_served_section_sends_its_first_views_then_the_rest(data_dirs, monkeypatch):
-    """Served, a section's header and first views go to the page first, with a line saying more is coming; the
-    rest replaces that line in a callback of its own, so the top is drawn while the server builds the rest."""
+def _sentences(objects) -> list:
+    """What the Markdown panes inside `objects` show (None for a pane not filled yet)."""
+    return [pane.object for obj in objects for pane in obj.select(pn.pane.Markdown)]
+
+
+def test_a_served_section_sends_its_first_views_then_their_prose_then_the_rest(data_dirs, monkeypatch):
+    """Served, a section's header and first figures go to the page first, with a line saying more is coming; the
+    first screen's sentences follow in a callback of their own (as after a filter change: the overview's top
+    insights score the whole history), then the rest replaces that line, so the top is drawn while the server
+    builds the rest."""
     import novamart_panel.app as app_module
 
     scheduled = []
@@ -211,15 +218,23 @@ def test_a_served_section_sends_its_first_views_then_the_rest(data_dirs, monkeyp
     full = len(overview.layout())
     assert len(layout) == overview.first_screen + 1 < full + 1
     assert layout[-1].css_classes[-1] == app_module.PENDING_CLASS
-    scheduled.pop()()
+    kpis = next(pane for pane in layout.select(pn.pane.HTML) if "data-kpi" in str(pane.object))
+    assert "data-kpi=\"revenue\"" in kpis.object   # the cards are figures: sent first
+    assert None in _sentences(layout.objects[:-1])   # the top insights and the chart's sentence wait
+    scheduled.pop(0)()
+    sentences = _sentences(layout.objects[:-1])
+    assert None not in sentences and overview.insight_top() in sentences and overview.insight_channels() in sentences
+    scheduled.pop(0)()
     assert len(layout) == full and all(app_module.PENDING_CLASS not in obj.css_classes for obj in layout)
-    app.section = "campaigns"   # served: the switch itself is scheduled, then the campaigns' rest
+    app.section = "campaigns"   # served: the switch itself is scheduled, then the campaigns' prose and rest
     scheduled.pop(0)()
     campaigns = app.holders[1].objects[0]
     assert campaigns[-1].css_classes[-1] == app_module.PENDING_CLASS
     app.close()
-    scheduled.pop(0)()   # the session closed meanwhile: nothing to build
+    while scheduled:
+        scheduled.pop(0)()   # the session closed meanwhile: nothing to compute or build
     assert campaigns[-1].css_classes[-1] == app_module.PENDING_CLASS
+    assert None in _sentences(campaigns.objects[:-1])
 
 
 def test_a_served_first_switch_computes_the_views_below_the_first_screen_when_it_sends_them(data_dirs, monkeypatch):
@@ -232,9 +247,11 @@ def test_a_served_first_switch_computes_the_views_below_the_first_screen_when_it
     monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(callback))
     app = App(data_dirs["reference"])
     app.holders   # the page: the overview's first views
-    scheduled.pop()()   # the overview's rest
+    scheduled.pop(0)()   # the overview's first prose, which schedules its rest
+    scheduled.pop(0)()   # the overview's rest
     app.section = "campaigns"
     scheduled.pop(0)()   # the switch
+    scheduled.pop(0)()   # the campaigns' first prose
     section, layout, rest = scheduled[0].args
 
     def shown(objects) -> tuple[list, list]:

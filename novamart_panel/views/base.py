@@ -151,7 +151,7 @@ class Section(pn.viewable.Viewer):
         self._dependencies: dict[str, list] = {}
         self._refreshes: weakref.WeakSet[ViewRefresh] = weakref.WeakSet()   # views following the filters
         self._below: set[int] = set()   # ids of the views below the first screen (refreshed last, served)
-        self._pending: set[str] = set()   # the later steps of a filter change scheduled and not yet run
+        self._pending: set[str] = set()   # the later steps of a filter change not yet run (one callback waits)
         self._deferring = False   # building views empty (`deferring`)
         self._unfilled: list = []   # (view, what it shows) of the views built empty and not filled yet
         self._take_filters()
@@ -202,12 +202,14 @@ class Section(pn.viewable.Viewer):
         """Show `source` (a param method or bound function) in `view` (built empty) when filled."""
         self._unfilled.append((view, source))
 
-    def fill(self, objects: list | None = None) -> None:
-        """Compute and show what the deferred views inside `objects` (all of them when None) show."""
+    def fill(self, objects: list | None = None, prose: bool = True) -> None:
+        """Compute and show what the deferred views inside `objects` (all of them when None) show; with
+        `prose=False`, not the Markdown prose (insights, notes): the figures it explains go first."""
         inside = None if objects is None else _ids_within(objects)
         later = []
         for view, source in self._unfilled:
-            if inside is None or id(view) in inside:   # a widget shows its value, a pane its object
+            if (inside is None or id(view) in inside) and (prose or not isinstance(view, pn.pane.Markdown)):
+                # a widget shows its value, a pane its object
                 view.param.update(**{"value" if isinstance(view, pn.widgets.Widget) else "object": source})
             else:
                 later.append((view, source))
@@ -233,23 +235,33 @@ class Section(pn.viewable.Viewer):
 
     def _schedule_later(self) -> None:
         """The steps after the first, for the filter values now: at once outside a server; served, each in a
-        callback of its own, in order, so the page gets each part as soon as it is computed. A step already
-        waiting is not scheduled again (it reads the filter values when it runs)."""
+        callback of its own, in order, so the page gets each part as soon as it is computed. One callback is
+        scheduled at a time and schedules the next: Bokeh (3.10) runs a session's callbacks on worker threads, in
+        no set order. A step already waiting is not added again (it reads the filter values when it runs)."""
         steps = {self._step(refresh) for refresh in list(self._refreshes)}
-        for step in FOLLOW_STEPS[1:]:
-            if step not in steps:
-                continue
-            if not served():
+        later = [step for step in FOLLOW_STEPS[1:] if step in steps]
+        if not served():
+            for step in later:
                 self._refresh_views(step)
-            elif step not in self._pending:
-                self._pending.add(step)
-                pn.state.execute(functools.partial(self._refresh_later, step), schedule=True)
+            return
+        waiting = bool(self._pending)
+        self._pending.update(later)
+        if later and not waiting:
+            pn.state.execute(self._refresh_later, schedule=True)
 
-    def _refresh_later(self, step: str) -> None:
+    def _refresh_later(self) -> None:
+        """Run the first step waiting, then schedule the next one."""
+        step = next(step for step in FOLLOW_STEPS if step in self._pending)
         self._pending.discard(step)
-        if self._layout is not None:   # else the session closed meanwhile
+        if self._layout is None:   # the session closed meanwhile
+            self._pending.clear()
+            return
+        try:
             with pn.io.hold(freeze=True):
                 self._refresh_views(step)
+        finally:
+            if self._pending:
+                pn.state.execute(self._refresh_later, schedule=True)
 
     def release(self) -> None:
         """Let go of the views once the session has ended."""
