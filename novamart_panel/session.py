@@ -216,16 +216,15 @@ class ModelsRecomputedWhenChanged(DocumentModelManager):
         document = self._document()
         if self._freeze_count or document is None:
             return
-        before, now = set(self._roots_at_freeze), {id(root) for root in document.roots}
+        before, now = set(self._roots_at_freeze), set(self._roots())
         if self._changed or not before <= now:
             self.recompute()
         elif now != before:
-            self._attach([root for root in document.roots if id(root) not in before])
+            self._attach(document, [root for root in document.roots if id(root) not in before])
 
-    def _attach(self, roots: list[Model]) -> None:
+    def _attach(self, document: Document, roots: list[Model]) -> None:
         """Add the models of new `roots` to the set, as `recompute` would when the existing roots' graphs are
         unchanged (their models stay; only the new ones are attached to the document and marked new)."""
-        document = self._document()
         for root in roots:
             for model in root.references():
                 if model.id not in self._models:

@@ -208,7 +208,7 @@ class Section(pn.viewable.Viewer):
         inside = None if objects is None else _ids_within(objects)
         later = []
         for view, source in self._unfilled:
-            if (inside is None or id(view) in inside) and (prose or not isinstance(view, pn.pane.Markdown)):
+            if (inside is None or id(view) in inside) and (prose or not is_prose(view)):
                 # a widget shows its value, a pane its object
                 view.param.update(**{"value" if isinstance(view, pn.widgets.Widget) else "object": source})
             else:
@@ -226,7 +226,7 @@ class Section(pn.viewable.Viewer):
         Markdown prose (insights, notes) right after the figures (charts, KPI cards, tables) it explains."""
         if id(refresh) in self._below:
             return BELOW
-        return PROSE if isinstance(refresh.view, pn.pane.Markdown) else FIRST
+        return PROSE if is_prose(refresh.view) else FIRST
 
     def _refresh_views(self, step: str) -> None:
         for refresh in list(self._refreshes):
@@ -365,6 +365,11 @@ class Section(pn.viewable.Viewer):
     def download_button(self, label: str = "Download data (CSV)") -> pn.widgets.FileDownload:
         """A CSV download of `export_frame()`, formula injection neutralised."""
         return csv_download(self.export_frame, f"novamart_{self.slug}.csv", label)
+
+
+def is_prose(view) -> bool:
+    """Whether a view is prose (a Markdown insight or note), sent after the figures it explains."""
+    return isinstance(view, pn.pane.Markdown)
 
 
 def _ids_within(objects: list) -> set[int]:
