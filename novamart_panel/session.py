@@ -30,6 +30,7 @@ import panel as pn
 from bokeh.document import Document
 from bokeh.document.models import DocumentModelManager
 from holoviews.streams import Stream, _StreamRegistry
+from panel.io.state import set_curdoc
 
 if TYPE_CHECKING:
     from bokeh.model import Model
@@ -47,6 +48,24 @@ def served() -> bool:
     doc = pn.state.curdoc
     return bool(doc is not None and doc.session_context is not None
                 and getattr(doc.session_context, "server_context", None) is not None)
+
+
+def next_on_loop(callback: Callable[[], None]) -> None:
+    """Run `callback` on the served session's next tick, on the event loop's thread with its document locked.
+
+    Bokeh (3.10) runs a plain session callback (`pn.state.execute`) on a worker thread, where Panel holds the
+    changes and has them sent by two more callbacks. On the loop's thread, each `pn.io.hold` writes its changes to
+    the browser as it exits. An error goes to Panel's exception handler, as with `pn.state.execute`."""
+    doc = pn.state.curdoc
+
+    async def on_loop() -> None:
+        with set_curdoc(doc):
+            try:
+                callback()
+            except Exception as error:  # noqa: BLE001 - reported as Panel reports a callback's error
+                pn.state._handle_exception(error)
+
+    doc.add_next_tick_callback(on_loop)
 
 
 _warm_ups: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # store -> names of the warm-ups started

@@ -204,3 +204,53 @@ def test_the_app_s_holoviews_defaults_make_the_stream_registry_thread_safe():
 
     holoviews_defaults()
     assert type(Stream.registry) is session.ThreadSafeStreamRegistry
+
+
+def test_a_step_scheduled_on_the_loop_runs_there_with_its_document_current_and_locked():
+    """`next_on_loop` runs its callback on the server's event-loop thread, with the session's document current
+    and locked (so Panel writes a hold's changes as it exits, not two callbacks later); an error is reported
+    as Panel reports a callback's."""
+    import socket
+    import urllib.request
+
+    import panel as pn
+
+    seen, errors, done = [], [], threading.Event()
+
+    def page():
+        doc = pn.state.curdoc
+
+        def step():
+            session_ = doc.session_context._session
+            seen.append((threading.current_thread(), pn.state.curdoc is doc, session_._pending_writes is not None))
+            raise ValueError("a step failed")
+
+        session.next_on_loop(step)
+        return pn.pane.Str("a page")
+
+    def report(error):
+        errors.append(error)
+        done.set()
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    pn.config.exception_handler = report
+    server = pn.serve({"page": page}, port=port, address="127.0.0.1", threaded=True, show=False, verbose=False)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/page", timeout=30) as response:
+                    assert response.status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not answer"
+                time.sleep(0.2)
+        assert done.wait(30), "the step never ran"
+        ((thread, current, locked),) = seen
+        assert thread is server and current and locked   # the threaded server runs its event loop in `server`
+        assert [str(error) for error in errors] == ["a step failed"]
+    finally:
+        pn.config.exception_handler = None
+        server.stop()

@@ -36,7 +36,7 @@ from ..data.queries import FilterState, distinct_values
 from ..data.store import DataStore
 from ..export import safe_csv, standalone_html, with_units
 from ..format import escape_html
-from ..session import served, stream_registry_thread_safe
+from ..session import next_on_loop, served, stream_registry_thread_safe
 from .filters import FILTER_LABELS, Filters, TextMultiChoice, filter_state  # noqa: F401 - sections import it here
 
 # The section's own copy of the global filter values: data methods depend on these, not on `filters`,
@@ -44,9 +44,9 @@ from .filters import FILTER_LABELS, Filters, TextMultiChoice, filter_state  # no
 FILTER_DEPS = ("date_range", "channels", "regions", "campaign_types")
 MEMO_SIZE = 32  # results kept per section: a few filter states × each data method
 FIRST_SCREEN = 3   # a section's header and first two views: what a first screen shows
-# Served, a filter change refreshes a section's views in three steps, each sent before the next is computed: the
-# first screen's figures, then its prose, then the views below it (see `Section._step`).
-FIRST, PROSE, BELOW = FOLLOW_STEPS = ("first", "prose", "below")
+# Served, a filter change refreshes a section's views in steps, each sent before the next is computed: the first
+# screen's top figure, then its other figures, then its prose, then the views below it (see `Section._step`).
+FIRST, FIGURES, PROSE, BELOW = FOLLOW_STEPS = ("first", "figures", "prose", "below")
 SAVED_CHART_WIDTH, SAVED_CHART_HEIGHT = 1000, 420   # a chart in a saved HTML page, where nothing stretches it
 
 GOOD, BAD, NEUTRAL = "#1a9850", "#d73027", "#7f7f7f"
@@ -163,7 +163,7 @@ class Section(pn.viewable.Viewer):
         values = {name: getattr(self.filters, name) for name in FILTER_DEPS}
         changed = {name: value for name, value in values.items() if getattr(self, name) != value}
         if changed:
-            # One model-graph walk for the whole change: each chart's update otherwise walks every Bokeh model
+            # One model-graph walk for the whole step: each chart's update otherwise walks every Bokeh model
             # of the page once (HoloViews freezes and unfreezes the document per plot).
             with pn.io.hold(freeze=True):
                 self.param.update(**{k: list(v) if isinstance(v, list) else v for k, v in changed.items()})
@@ -223,23 +223,35 @@ class Section(pn.viewable.Viewer):
 
     def _step(self, refresh: ViewRefresh) -> str:
         """When a filter change refreshes this view (`FOLLOW_STEPS`): below the first screen last; on it,
-        Markdown prose (insights, notes) right after the figures (charts, KPI cards, tables) it explains."""
+        Markdown prose (insights, notes) right after the figures (charts, KPI cards, tables) it explains. The
+        top figure (`FIRST`) is picked among the `FIGURES` by `_views_of`."""
         if id(refresh) in self._below:
             return BELOW
-        return PROSE if is_prose(refresh.view) else FIRST
+        return PROSE if is_prose(refresh.view) else FIGURES
+
+    def _views_of(self, step: str) -> list[ViewRefresh]:
+        """The views a step refreshes. Of the first screen's figures, in the order they stand on the page, the
+        top one alone is computed in the change's own callback, whose messages Panel writes once it returns (a
+        socket write under way makes it queue them until then); the others come in the next step, computed while
+        the browser draws the top one."""
+        if step not in (FIRST, FIGURES):
+            return [refresh for refresh in list(self._refreshes) if self._step(refresh) == step]
+        figures = [refresh for refresh in list(self._refreshes) if self._step(refresh) == FIGURES]
+        if self._layout is not None:
+            place = {id(obj): i for i, obj in enumerate(self._layout.select())}
+            figures.sort(key=lambda refresh: place.get(id(refresh.view), len(place)))
+        return figures[:1] if step == FIRST else figures[1:]
 
     def _refresh_views(self, step: str) -> None:
-        for refresh in list(self._refreshes):
-            if self._step(refresh) == step:
-                refresh.count += 1
+        for refresh in self._views_of(step):
+            refresh.count += 1
 
     def _schedule_later(self) -> None:
         """The steps after the first, for the filter values now: at once outside a server; served, each in a
-        callback of its own, in order, so the page gets each part as soon as it is computed. One callback is
-        scheduled at a time and schedules the next: Bokeh (3.10) runs a session's callbacks on worker threads, in
-        no set order. A step already waiting is not added again (it reads the filter values when it runs)."""
-        steps = {self._step(refresh) for refresh in list(self._refreshes)}
-        later = [step for step in FOLLOW_STEPS[1:] if step in steps]
+        callback of its own on the event loop (`next_on_loop`), so the page gets each part as soon as it is
+        computed. One callback is scheduled at a time and schedules the next, so the steps run in order. A step
+        already waiting is not added again (it reads the filter values when it runs)."""
+        later = [step for step in FOLLOW_STEPS[1:] if self._views_of(step)]
         if not served():
             for step in later:
                 self._refresh_views(step)
@@ -247,13 +259,13 @@ class Section(pn.viewable.Viewer):
         waiting = bool(self._pending)
         self._pending.update(later)
         if later and not waiting:
-            pn.state.execute(self._refresh_later, schedule=True)
+            next_on_loop(self._refresh_later)
 
     def _refresh_later(self) -> None:
         """Run the first step waiting, then schedule the next one."""
-        step = next(step for step in FOLLOW_STEPS if step in self._pending)
+        step = next((step for step in FOLLOW_STEPS if step in self._pending), None)
         self._pending.discard(step)
-        if self._layout is None:   # the session closed meanwhile
+        if step is None or self._layout is None:   # nothing waits, or the session closed meanwhile
             self._pending.clear()
             return
         try:
@@ -261,7 +273,7 @@ class Section(pn.viewable.Viewer):
                 self._refresh_views(step)
         finally:
             if self._pending:
-                pn.state.execute(self._refresh_later, schedule=True)
+                next_on_loop(self._refresh_later)
 
     def release(self) -> None:
         """Let go of the views once the session has ended."""

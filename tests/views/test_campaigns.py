@@ -119,55 +119,59 @@ def test_channel_bars_bokeh_source_follows_the_metric(section, rows):
     assert sorted(bar_source().data["value"]) == pytest.approx(sorted(paid["revenue"] / paid["spend"]))
 
 
-def test_served_a_filter_change_reaches_the_first_screen_first(section, monkeypatch):
-    """Served, a filter change updates the charts of the section's first screen at once, their insights in a
-    callback of their own and the views below in another, in that order: the page shows the top's figures
-    updated while the server writes their sentences, then computes the rest."""
+def test_served_a_filter_change_reaches_the_top_of_the_page_first(section, monkeypatch):
+    """Served, a filter change updates the first screen's top chart at once; then, each in a callback of its own
+    and in that order, the first screen's other chart, their insights and the views below: the page draws the
+    top chart while the server computes the next part."""
     from novamart_panel.views import base
 
     scheduled = []
     monkeypatch.setattr(base, "served", lambda: True)
-    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(callback))
+    monkeypatch.setattr(base, "next_on_loop", scheduled.append)
     layout = section.__panel__()
     section.views_below(layout.objects[section.first_screen:])
     root = layout.get_root()
-    screens = {"first": root.children[:section.first_screen], "below": root.children[section.first_screen:]}
+    charts = [pane for obj in layout.objects[:section.first_screen] for pane in obj.select(pn.pane.HoloViews)]
+    assert [pane._novamart_chart[0].__name__ for pane in charts] == ["plot_channels", "plot_region_quarter"]
+    below = root.children[section.first_screen:]
 
     def seen() -> dict[str, list]:
-        """What each part of the page shows: its charts' data and its insight sentences."""
-        return {part: [[{k: list(map(str, v)) for k, v in source.data.items()}
-                        for model in models for source in model.select({"type": ColumnDataSource})],
-                       [text for model in models for text in _insight_texts(model)]]
-                for part, models in screens.items()}
+        """What each part of the page shows: each first-screen chart's data, the first screen's insight
+        sentences, and the charts' data and sentences below it."""
+        def data(models) -> list:
+            return sorted(repr({k: list(map(str, v)) for k, v in source.data.items()})
+                          for model in models for source in model.select({"type": ColumnDataSource}))
+        return {"top": data(charts[0]._models[root.ref["id"]][:1]),
+                "second": data(charts[1]._models[root.ref["id"]][:1]),
+                "prose": [text for model in root.children[:section.first_screen] for text in _insight_texts(model)],
+                "below": [data(below), [text for model in below for text in _insight_texts(model)]]}
 
-    before = seen()
+    def changed(before: dict, after: dict) -> set[str]:
+        return {part for part in before if before[part] != after[part]}
+
+    start = seen()
     section.filters.channels = ["Email"]
-    charts_done = seen()
-    assert charts_done["first"][0] != before["first"][0]
-    assert charts_done["first"][1] == before["first"][1] and charts_done["below"] == before["below"]
-    assert len(scheduled) == 1   # one callback at a time: Bokeh runs a session's callbacks in no set order
+    step = seen()
+    assert changed(start, step) == {"top"} and len(scheduled) == 1   # one callback at a time (no set order)
+    for part in ("second", "prose"):
+        scheduled.pop(0)()
+        assert changed(step, step := seen()) == {part} and len(scheduled) == 1
     scheduled.pop(0)()
-    insights_done = seen()
-    assert insights_done["first"][1] != before["first"][1] and insights_done["first"][0] == charts_done["first"][0]
-    assert insights_done["below"] == before["below"]
-    assert len(scheduled) == 1   # the insights' callback scheduled the views below
-    scheduled.pop(0)()
-    below_done = seen()
-    assert below_done["below"][0] != before["below"][0] and below_done["below"][1] != before["below"][1]
-    assert below_done["first"] == insights_done["first"]
-    assert scheduled == []
+    assert changed(step, step := seen()) == {"below"} and scheduled == []
+    email = step
+
     section.filters.channels = ["Email", "Facebook"]
     section.filters.regions = ["North"]
-    assert len(scheduled) == 1   # one pending callback, however many changes come first
+    assert changed(email, step := seen()) == {"top"} and len(scheduled) == 1   # one callback, however many changes
     scheduled.pop(0)()
-    assert seen()["first"][1] != insights_done["first"][1]   # the sentences are those of the last change
-    assert seen()["below"] == below_done["below"]   # the views below wait for the next callback
-    section.filters.param.update(channels=["Email"], regions=[])   # between the two steps: prose first again
-    assert len(scheduled) == 1
+    assert changed(email, seen()) == {"top", "second"}
+    section.filters.param.update(channels=["Email"], regions=[])   # between two steps: the top, then the rest again
+    assert seen()["top"] == email["top"] and len(scheduled) == 1
     scheduled.pop(0)()
-    assert seen()["first"][1] == insights_done["first"][1]
-    scheduled.pop(0)()
-    assert seen()["below"] == below_done["below"] and scheduled == []
+    assert seen()["second"] == email["second"]
+    while scheduled:
+        scheduled.pop(0)()
+    assert seen() == email
 
 
 def _insight_texts(model) -> list[str]:
