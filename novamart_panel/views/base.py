@@ -248,8 +248,7 @@ class Section(pn.viewable.Viewer):
 
     def _schedule_later(self) -> None:
         """The steps after the first, for the filter values now: at once outside a server; served, each in a
-        callback of its own on the event loop (`next_on_loop`), so the page gets each part as soon as it is
-        computed. One callback is scheduled at a time and schedules the next, so the steps run in order. A step
+        callback of its own (`_schedule_next_step`), so the page gets each part as soon as it is computed. One callback is scheduled at a time and schedules the next, so the steps run in order. A step
         already waiting is not added again (it reads the filter values when it runs)."""
         later = [step for step in FOLLOW_STEPS[1:] if self._views_of(step)]
         if not served():
@@ -259,6 +258,16 @@ class Section(pn.viewable.Viewer):
         waiting = bool(self._pending)
         self._pending.update(later)
         if later and not waiting:
+            self._schedule_next_step()
+
+    def _schedule_next_step(self) -> None:
+        """Schedule `_refresh_later` for the first step waiting: a step of the first screen (short, and what the
+        user waits for) on the event loop, where its changes are written as soon as they are made
+        (`next_on_loop`); the views below (a second or more) on a worker thread, so that they do not hold up
+        the messages of the server's other sessions."""
+        if min(self._pending, key=FOLLOW_STEPS.index) == BELOW:
+            pn.state.execute(self._refresh_later, schedule=True)
+        else:
             next_on_loop(self._refresh_later)
 
     def _refresh_later(self) -> None:
@@ -273,7 +282,7 @@ class Section(pn.viewable.Viewer):
                 self._refresh_views(step)
         finally:
             if self._pending:
-                next_on_loop(self._refresh_later)
+                self._schedule_next_step()
 
     def release(self) -> None:
         """Let go of the views once the session has ended."""

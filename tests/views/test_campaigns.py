@@ -122,12 +122,13 @@ def test_channel_bars_bokeh_source_follows_the_metric(section, rows):
 def test_served_a_filter_change_reaches_the_top_of_the_page_first(section, monkeypatch):
     """Served, a filter change updates the first screen's top chart at once; then, each in a callback of its own
     and in that order, the first screen's other chart, their insights and the views below: the page draws the
-    top chart while the server computes the next part."""
+    top chart while the server computes the next part. One callback waits at a time (each schedules the next)."""
     from novamart_panel.views import base
 
     scheduled = []
     monkeypatch.setattr(base, "served", lambda: True)
-    monkeypatch.setattr(base, "next_on_loop", scheduled.append)
+    monkeypatch.setattr(base, "next_on_loop", lambda callback: scheduled.append(("loop", callback)))
+    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(("thread", callback)))
     layout = section.__panel__()
     section.views_below(layout.objects[section.first_screen:])
     root = layout.get_root()
@@ -149,29 +150,36 @@ def test_served_a_filter_change_reaches_the_top_of_the_page_first(section, monke
     def changed(before: dict, after: dict) -> set[str]:
         return {part for part in before if before[part] != after[part]}
 
+    def run_next(where: str) -> None:
+        """Run the one callback waiting, after checking it runs `where` (its step's place: the loop or a thread)."""
+        ((place, callback),) = scheduled
+        assert place == where
+        scheduled.clear()
+        callback()
+
     start = seen()
     section.filters.channels = ["Email"]
     step = seen()
-    assert changed(start, step) == {"top"} and len(scheduled) == 1   # one callback at a time (no set order)
-    for part in ("second", "prose"):
-        scheduled.pop(0)()
-        assert changed(step, step := seen()) == {part} and len(scheduled) == 1
-    scheduled.pop(0)()
+    assert changed(start, step) == {"top"}
+    for part in ("second", "prose"):   # the first screen's steps: on the event loop, written as they are done
+        run_next("loop")
+        assert changed(step, step := seen()) == {part}
+    run_next("thread")   # the views below: on a worker thread, not holding up other sessions' messages
     assert changed(step, step := seen()) == {"below"} and scheduled == []
     email = step
 
     section.filters.channels = ["Email", "Facebook"]
     section.filters.regions = ["North"]
-    assert changed(email, step := seen()) == {"top"} and len(scheduled) == 1   # one callback, however many changes
-    scheduled.pop(0)()
+    assert changed(email, seen()) == {"top"} and len(scheduled) == 1   # one callback, however many changes
+    run_next("loop")
     assert changed(email, seen()) == {"top", "second"}
     section.filters.param.update(channels=["Email"], regions=[])   # between two steps: the top, then the rest again
-    assert seen()["top"] == email["top"] and len(scheduled) == 1
-    scheduled.pop(0)()
+    assert seen()["top"] == email["top"]
+    run_next("loop")
     assert seen()["second"] == email["second"]
-    while scheduled:
-        scheduled.pop(0)()
-    assert seen() == email
+    run_next("loop")
+    run_next("thread")
+    assert seen() == email and scheduled == []
 
 
 def _insight_texts(model) -> list[str]:
