@@ -248,8 +248,9 @@ class Section(pn.viewable.Viewer):
 
     def _schedule_later(self) -> None:
         """The steps after the first, for the filter values now: at once outside a server; served, each in a
-        callback of its own (`_schedule_next_step`), so the page gets each part as soon as it is computed. One callback is scheduled at a time and schedules the next, so the steps run in order. A step
-        already waiting is not added again (it reads the filter values when it runs)."""
+        callback of its own (`_schedule_next_step`), so the page gets each part as soon as it is computed. One
+        callback is scheduled at a time and schedules the next, so the steps run in order. A step already waiting
+        is not added again (it reads the filter values when it runs)."""
         later = [step for step in FOLLOW_STEPS[1:] if self._views_of(step)]
         if not served():
             for step in later:
