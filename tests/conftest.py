@@ -48,3 +48,19 @@ def packaged_store(packaged_dir):
     from novamart_panel.data.store import DataStore
 
     return DataStore.open(packaged_dir)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_busy_indicators_left_behind():
+    """Each test module ends with the busy indicators Panel had when it started.
+
+    A template registers its busy indicator with Panel (`pn.state._indicators`) for as long as its session lives.
+    A module that serves the app in this process and stops its server leaves the sessions the server never
+    closed (a page fetched but never connected) registered: a later session's busy state was then sent to their
+    documents, whose event loop is closed, and its event failed ('Event loop is closed' in later browser tests).
+    """
+    import panel as pn
+
+    before = {id(indicator) for indicator in pn.state._indicators}
+    yield
+    pn.state._indicators[:] = [indicator for indicator in pn.state._indicators if id(indicator) in before]
