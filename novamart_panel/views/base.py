@@ -266,14 +266,18 @@ class Section(pn.viewable.Viewer):
         user waits for) on the event loop, where its changes are written as soon as they are made
         (`next_on_loop`); the views below (a second or more) on a worker thread, so that they do not hold up
         the messages of the server's other sessions."""
-        if min(self._pending, key=FOLLOW_STEPS.index) == BELOW:
+        if self._first_waiting() == BELOW:
             pn.state.execute(self._refresh_later, schedule=True)
         else:
             next_on_loop(self._refresh_later)
 
+    def _first_waiting(self) -> str | None:
+        """The step of `FOLLOW_STEPS` to run next among those waiting (None when none waits)."""
+        return next((step for step in FOLLOW_STEPS if step in self._pending), None)
+
     def _refresh_later(self) -> None:
         """Run the first step waiting, then schedule the next one."""
-        step = next((step for step in FOLLOW_STEPS if step in self._pending), None)
+        step = self._first_waiting()
         self._pending.discard(step)
         if step is None or self._layout is None:   # nothing waits, or the session closed meanwhile
             self._pending.clear()
