@@ -45,7 +45,7 @@ NAVIGATION: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Data", ("quality",)),
 )
 # Fixes to BokehJS 3.10 loaded into every page, by name: glyph updates serialised ("Size mismatch"), and a
-# figure whose axis changed size laid out alone instead of the whole page (see each file's header).
+# figure's layout (laid out alone when its axis changed size, its styles read once per pass; see each file).
 PAGE_FIXES = {"novamart_glyph_updates": Path(__file__).parent / "assets" / "glyph_update_fix.js",
               "novamart_plot_layout": Path(__file__).parent / "assets" / "plot_layout_fix.js"}
 # Compact, left-aligned section buttons: eleven of them and the filters fit a 768-px-high laptop screen. The

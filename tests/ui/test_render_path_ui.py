@@ -171,3 +171,90 @@ def test_a_figure_whose_axis_changed_size_is_laid_out_alone(page, browser_log, o
     page.evaluate("() => window.__layoutProbe.LayoutDOMView.prototype.compute_layout.call(window.__layoutProbe.view)")
     assert page.evaluate(FRAME_JS) == alone
     browser_log.assert_clean()
+
+
+# Every stylesheet of the page, the shadow roots' included (Bokeh and Panel style each component in its own).
+STYLESHEET_TEXT_JS = """
+() => {
+  const texts = [];
+  const read = (sheets) => {
+    for (const sheet of sheets) {
+      try { texts.push(Array.from(sheet.cssRules, (rule) => rule.cssText).join("\\n")); } catch (error) {}
+    }
+  };
+  read(document.styleSheets);
+  read(document.adoptedStyleSheets);
+  const walk = (node) => {
+    if (node.shadowRoot) {
+      read(node.shadowRoot.styleSheets);
+      read(node.shadowRoot.adoptedStyleSheets);
+      for (const child of node.shadowRoot.querySelectorAll("*")) walk(child);
+    }
+  };
+  for (const element of document.querySelectorAll("*")) walk(element);
+  return {sheets: texts.length, bokeh_variables: texts.filter((text) => text.includes("--bk-"))};
+}
+"""
+
+
+@pytest.mark.parametrize("theme", ["default", "dark"])
+def test_no_stylesheet_of_the_page_sets_bokeh_style_variables(page, browser_log, open_app, theme):
+    # The app's page fix skips BokehJS's reads of `--bk-` CSS variables (a figure's visuals asked the browser for
+    # them one by one): that is right only while no stylesheet of the page sets one.
+    open_app(page, "packaged", f"?tab=campaigns&theme={theme}", ready="h2:has-text('Campaign analytics')")
+    page.wait_for_function(f"() => ({FIGURE_JS})('Revenue by channel') !== null")
+    found = page.evaluate(STYLESHEET_TEXT_JS)
+    assert found["sheets"] > 50   # the shadow roots' sheets were read
+    assert found["bokeh_variables"] == []
+    browser_log.assert_clean()
+
+
+# From now on, count the page's getComputedStyle calls.
+COUNT_STYLE_READS_JS = """
+() => {
+  const read = window.getComputedStyle;
+  window.__styleReads = 0;
+  window.getComputedStyle = function (...args) { window.__styleReads += 1; return read.apply(this, args); };
+}
+"""
+# The painted figures shown in the section `slug`.
+PAINTED_FIGURES_JS = """
+(slug) => {
+  const seen = new Set();
+  let figures = 0, painted = 0;
+  const walk = (view, inside) => {
+    if (view == null || seen.has(view)) return;
+    seen.add(view);
+    inside = inside || (view.model.css_classes ?? []).includes(`section-${slug}`);
+    if (inside && view.model.type === "Figure" && view.el.getClientRects().length > 0) {
+      figures += 1;
+      if (view.has_finished()) painted += 1;
+    }
+    for (const child of view.child_views ?? []) walk(child, inside);
+  };
+  for (const view of Object.values(Bokeh.index)) walk(view, false);
+  return {figures, painted};
+}
+"""
+
+
+def test_a_section_shown_again_asks_the_browser_for_styles_per_figure_not_per_visual(page, browser_log, open_app):
+    # Showing a section lays out and paints each of its figures. BokehJS asked the browser for each visual's CSS
+    # variables and each axis for the figure's font size (3,100 calls for the campaigns section's ten figures;
+    # each recomputed the page's styles mid-layout). With the page fix, a few calls per figure remain.
+    open_app(page, "packaged", "?tab=campaigns", ready="h2:has-text('Campaign analytics')")
+    page.wait_for_function(f"() => ({FIGURE_JS})('Cumulative conversions by channel') !== null")
+    nav_button(page, "Executive overview").click()
+    expect(page.locator(REVENUE_CARD)).to_be_visible()
+    page.wait_for_timeout(500)
+
+    page.evaluate(COUNT_STYLE_READS_JS)
+    nav_button(page, "Campaign analytics").click()
+    expect(page.locator("h2", has_text="Campaign analytics")).to_be_visible()
+    page.wait_for_function("(slug) => { const f = (" + PAINTED_FIGURES_JS + ")(slug);"
+                           " return f.figures >= 8 && f.painted === f.figures; }", arg="campaigns")
+    page.wait_for_timeout(500)
+    figures = page.evaluate(PAINTED_FIGURES_JS, "campaigns")["figures"]
+    reads = page.evaluate("() => window.__styleReads")
+    assert 0 < reads < 50 * figures
+    browser_log.assert_clean()
