@@ -17,21 +17,31 @@ from ui_helpers import nav_button
 
 pytestmark = pytest.mark.ui
 
-# The view of the one shown figure whose title starts with `title` (null when there is not exactly one).
-FIGURE_VIEW_JS = """
-(title) => {
+# The views of the shown figures; with a `slug`, only those in that section's holder (of class `section-<slug>`).
+SHOWN_FIGURES_JS = """
+(slug) => {
   const seen = new Set(), found = [];
-  const walk = (view) => {
+  const walk = (view, inside) => {
     if (view == null || seen.has(view)) return;
     seen.add(view);
-    const model = view.model, text = model && model.title && model.title.text;
-    if (model && model.type === "Figure" && typeof text === "string" && text.startsWith(title)
-        && view.el.getClientRects().length > 0) found.push(view);
-    for (const child of view.child_views ?? []) walk(child);
+    const model = view.model;
+    inside = inside || slug == null || (model?.css_classes ?? []).includes(`section-${slug}`);
+    if (inside && model && model.type === "Figure" && view.el.getClientRects().length > 0) found.push(view);
+    for (const child of view.child_views ?? []) walk(child, inside);
   };
-  for (const view of Object.values(Bokeh.index)) walk(view);
-  return found.length === 1 ? found[0] : null;
+  for (const view of Object.values(Bokeh.index)) walk(view, false);
+  return found;
 }
+"""
+# The view of the one shown figure whose title starts with `title` (null when there is not exactly one).
+FIGURE_VIEW_JS = f"""
+(title) => {{
+  const found = ({SHOWN_FIGURES_JS})(null).filter((view) => {{
+    const text = view.model.title && view.model.title.text;
+    return typeof text === "string" && text.startsWith(title);
+  }});
+  return found.length === 1 ? found[0] : null;
+}}
 """
 # That figure's model, its first glyph's data source and row count, and the extent of its y axis.
 FIGURE_JS = f"""
@@ -217,24 +227,12 @@ COUNT_STYLE_READS_JS = """
   window.getComputedStyle = function (...args) { window.__styleReads += 1; return read.apply(this, args); };
 }
 """
-# The painted figures shown in the section `slug`.
-PAINTED_FIGURES_JS = """
-(slug) => {
-  const seen = new Set();
-  let figures = 0, painted = 0;
-  const walk = (view, inside) => {
-    if (view == null || seen.has(view)) return;
-    seen.add(view);
-    inside = inside || (view.model.css_classes ?? []).includes(`section-${slug}`);
-    if (inside && view.model.type === "Figure" && view.el.getClientRects().length > 0) {
-      figures += 1;
-      if (view.has_finished()) painted += 1;
-    }
-    for (const child of view.child_views ?? []) walk(child, inside);
-  };
-  for (const view of Object.values(Bokeh.index)) walk(view, false);
-  return {figures, painted};
-}
+# How many figures the section `slug` shows, and how many of them are painted.
+PAINTED_FIGURES_JS = f"""
+(slug) => {{
+  const views = ({SHOWN_FIGURES_JS})(slug);
+  return {{figures: views.length, painted: views.filter((view) => view.has_finished()).length}};
+}}
 """
 
 
