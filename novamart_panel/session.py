@@ -50,15 +50,46 @@ def served() -> bool:
                 and getattr(doc.session_context, "server_context", None) is not None)
 
 
+WRITE_WAIT_S = (0.002, 1.0)   # how often, and at most how long, a callback waits for messages under way
+
+
+def _socket_busy(doc: Document) -> bool:
+    """Whether a socket of `doc`'s session is being written to (Bokeh's reply to a change from the browser
+    takes a few turns of the event loop). Reads `panel.io.document` (private; False where Panel changes it)."""
+    from panel.io import document as panel_document
+
+    session = getattr(doc.session_context, "session", None)
+    is_locked = getattr(panel_document, "_is_write_locked", None)
+    return bool(session and is_locked and any(is_locked(conn) for conn in session._subscribed_connections))
+
+
+def _messages_queued(doc: Document) -> bool:
+    """Whether Panel holds messages of `doc` not written yet: it queues a hold's messages when the hold exits
+    while the socket is busy, and writes them in a task of the loop (`panel.io.document`, private)."""
+    from panel.io import document as panel_document
+
+    return doc in getattr(panel_document, "_WRITE_BLOCK", ())
+
+
 def next_on_loop(callback: Callable[[], None]) -> None:
-    """Run `callback` on the served session's next tick, on the event loop's thread with its document locked.
+    """Run `callback` on the served session's next tick, on the event loop's thread with its document locked,
+    once the messages before it are written.
 
     Bokeh (3.10) runs a plain session callback (`pn.state.execute`) on a worker thread, where Panel holds the
     changes and has them sent by two more callbacks. On the loop's thread, each `pn.io.hold` writes its changes to
-    the browser as it exits. An error goes to Panel's exception handler, as with `pn.state.execute`."""
+    the browser as it exits, unless the socket is busy: then Panel queues them for a task of the loop that
+    retries every 10 ms, and that a callback running meanwhile holds up until it returns (a filter change's top
+    chart waited for Bokeh's reply to the change, then for the section's other charts). So the callback first
+    waits, without holding the loop, for the writes under way. An error goes to Panel's exception handler, as
+    with `pn.state.execute`."""
     doc = pn.state.curdoc
+    pause, longest = WRITE_WAIT_S
 
     async def on_loop() -> None:
+        waited = 0.0
+        while (_messages_queued(doc) or _socket_busy(doc)) and waited < longest:
+            await asyncio.sleep(pause)
+            waited += pause
         with set_curdoc(doc):
             try:
                 callback()

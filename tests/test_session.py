@@ -3,6 +3,7 @@ document walking its models only when their graph changed, and HoloViews' stream
 sessions' threads add to it."""
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -206,13 +207,37 @@ def test_the_app_s_holoviews_defaults_make_the_stream_registry_thread_safe():
     assert type(Stream.registry) is session.ThreadSafeStreamRegistry
 
 
+@contextlib.contextmanager
+def _served_page(page):
+    """A threaded Panel server of `page`, fetched once (so its session exists); yields the server's thread."""
+    import socket
+    import urllib.request
+
+    import panel as pn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = pn.serve({"page": page}, port=port, address="127.0.0.1", threaded=True, show=False, verbose=False)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/page", timeout=30) as response:
+                    assert response.status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not answer"
+                time.sleep(0.2)
+        yield server
+    finally:
+        server.stop()
+
+
 def test_a_step_scheduled_on_the_loop_runs_there_with_its_document_current_and_locked():
     """`next_on_loop` runs its callback on the server's event-loop thread, with the session's document current
     and locked (so Panel writes a hold's changes as it exits, not two callbacks later); an error is reported
     as Panel reports a callback's."""
-    import socket
-    import urllib.request
-
     import panel as pn
 
     seen, errors, done = [], [], threading.Event()
@@ -232,25 +257,55 @@ def test_a_step_scheduled_on_the_loop_runs_there_with_its_document_current_and_l
         errors.append(error)
         done.set()
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     pn.config.exception_handler = report
-    server = pn.serve({"page": page}, port=port, address="127.0.0.1", threaded=True, show=False, verbose=False)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/page", timeout=30) as response:
-                    assert response.status == 200
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not answer"
-                time.sleep(0.2)
-        assert done.wait(30), "the step never ran"
-        ((thread, current, locked),) = seen
-        assert thread is server and current and locked   # the threaded server runs its event loop in `server`
-        assert [str(error) for error in errors] == ["a step failed"]
+        with _served_page(page) as server:
+            assert done.wait(30), "the step never ran"
+            ((thread, current, locked),) = seen
+            assert thread is server and current and locked   # the threaded server runs its event loop in `server`
+            assert [str(error) for error in errors] == ["a step failed"]
     finally:
         pn.config.exception_handler = None
-        server.stop()
+
+
+@pytest.mark.parametrize("busy", ["_messages_queued", "_socket_busy"])
+def test_a_step_on_the_loop_waits_for_the_messages_before_it(monkeypatch, busy):
+    """A step scheduled with `next_on_loop` runs once the messages before it are out (Panel queues a hold's
+    messages while the socket is written to, and a step running meanwhile would hold them until it returns),
+    and runs anyway once the longest wait is over."""
+    import panel as pn
+
+    still_writing = {"polls": 3}   # the writes under way end after three looks
+
+    def writing(doc):
+        still_writing["polls"] -= 1
+        return still_writing["polls"] >= 0
+
+    monkeypatch.setattr(session, busy, writing)
+    ran, done = [], threading.Event()
+
+    def page():
+        session.next_on_loop(lambda: (ran.append(still_writing["polls"]), done.set()))
+        return pn.pane.Str("a page")
+
+    with _served_page(page):
+        assert done.wait(30), "the step never ran"
+    assert ran == [-1]   # it looked until the writes were over, then ran
+
+    # Writes that never end hold a step up for WRITE_WAIT_S's longest wait, no more.
+    monkeypatch.setattr(session, busy, lambda doc: True)
+    monkeypatch.setattr(session, "WRITE_WAIT_S", (0.01, 0.1))
+    ran.clear()
+    done.clear()
+    with _served_page(page):
+        assert done.wait(30), "the step never ran"
+    assert len(ran) == 1
+
+
+def test_panel_still_has_what_the_wait_for_messages_reads():
+    """`next_on_loop` reads Panel's private write queue and socket lock; if a Panel release renames them the
+    wait would silently stop, so this says so first."""
+    from panel.io import document as panel_document
+
+    assert hasattr(panel_document._WRITE_BLOCK, "__contains__")
+    assert callable(panel_document._is_write_locked)
