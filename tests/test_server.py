@@ -237,21 +237,44 @@ def test_a_served_section_sends_its_first_views_then_their_prose_then_the_rest(d
     assert None in _sentences(campaigns.objects[:-1])
 
 
-def test_a_served_first_switch_computes_the_views_below_the_first_screen_when_it_sends_them(data_dirs, monkeypatch):
-    """Served, a first switch computes the sentences and tables of the section's first screen only: those below
-    it are built empty and computed in the callback that sends them, so the first screen leaves sooner."""
+def _first_switch_served(folder, slug: str, monkeypatch) -> list:
+    """A served app's first switch to `slug`, run up to the callback that sends the views below its first screen
+    (the first of the callbacks returned; its arguments are the section, its layout and those views)."""
     import novamart_panel.app as app_module
 
     scheduled = []
     monkeypatch.setattr(app_module, "served", lambda: True)
     monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(callback))
-    app = App(data_dirs["reference"])
+    app = App(folder)
     app.holders   # the page: the overview's first views
     scheduled.pop(0)()   # the overview's first prose, which schedules its rest
     scheduled.pop(0)()   # the overview's rest
-    app.section = "campaigns"
+    app.section = slug
     scheduled.pop(0)()   # the switch
-    scheduled.pop(0)()   # the campaigns' first prose
+    scheduled.pop(0)()   # the section's first prose
+    return scheduled
+
+
+def test_a_served_first_switch_builds_the_sunburst_when_it_sends_the_views_below(data_dirs, monkeypatch):
+    """The customers' sunburst, below the first screen, is a Bokeh figure Panel builds when it lays the view out:
+    served, a first switch builds it in the callback that sends the views below, not before the first screen.
+    It then follows the filters."""
+    scheduled = _first_switch_served(data_dirs["reference"], "customers", monkeypatch)
+    section, layout, rest = scheduled[0].args
+    assert not [pane for obj in rest for pane in obj.select(pn.pane.Bokeh)]
+    scheduled.pop(0)()
+    (pane,) = [pane for obj in layout.objects for pane in obj.select(pn.pane.Bokeh)]
+    everyone = set(pane.object.renderers[0].data_source.data["path_text"])
+    region = section.filters.param.regions.objects[0]
+    section.filters.regions = [region]
+    shown = set(pane.object.renderers[0].data_source.data["path_text"])
+    assert shown != everyone and all(text.startswith(("All", region)) for text in shown)
+
+
+def test_a_served_first_switch_computes_the_views_below_the_first_screen_when_it_sends_them(data_dirs, monkeypatch):
+    """Served, a first switch computes the sentences and tables of the section's first screen only: those below
+    it are built empty and computed in the callback that sends them, so the first screen leaves sooner."""
+    scheduled = _first_switch_served(data_dirs["reference"], "campaigns", monkeypatch)
     section, layout, rest = scheduled[0].args
 
     def shown(objects) -> tuple[list, list]:

@@ -209,11 +209,23 @@ class Section(pn.viewable.Viewer):
         later = []
         for view, source in self._unfilled:
             if (inside is None or id(view) in inside) and (prose or not is_prose(view)):
-                # a widget shows its value, a pane its object
-                view.param.update(**{"value" if isinstance(view, pn.widgets.Widget) else "object": source})
+                # a widget shows its value, a layout its objects (`later`), a pane its object
+                name = ("value" if isinstance(view, pn.widgets.Widget) else
+                        "objects" if isinstance(view, pn.layout.ListLike) else "object")
+                view.param.update(**{name: source})
             else:
                 later.append((view, source))
         self._unfilled = later
+
+    def later(self, viewer) -> pn.viewable.Viewable:
+        """`viewer` (a view that computes what it shows when Panel asks for its layout), or while the section is
+        `deferring`, a column that gets it when filled: a first switch then does not compute a view below the
+        first screen before sending the first screen."""
+        if not self._deferring:
+            return viewer
+        holder = pn.Column(margin=0)
+        self.defer(holder, [viewer])
+        return holder
 
     def views_below(self, objects: list) -> None:
         """Mark the views inside `objects` (the layout below the first screen): a filter change refreshes them

@@ -838,7 +838,7 @@ class CustomerSection(Section):
                 "Click a wedge to zoom into it; click the centre to go back up. Hover for counts and shares."),
                 html(segment_legend("Outer ring:"))],
              # Side by side where the card is wide enough, the bars below the sunburst where it is not.
-             pn.FlexBox(self.sunburst, tier_mix, flex_wrap="wrap", align_items="flex-start",
+             pn.FlexBox(self.later(self.sunburst), tier_mix, flex_wrap="wrap", align_items="flex-start",
                         sizing_mode="stretch_width"),
              self.insight_sunburst),
             ("7. Churn risk", [self.widget("churn_threshold", pn.widgets.FloatSlider, format="0%"),
