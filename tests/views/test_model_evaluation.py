@@ -337,3 +337,23 @@ def test_legends_of_charts_with_points_sit_outside_the_plot(section):
     assert not any(isinstance(item, Legend) for item in learning.center)
     profit = hv.render(house_opts(section.plot_profit() * section.profit_marker(), **PROFIT_OPTIONS))
     assert any(isinstance(item, Legend) for item in profit.right)
+
+
+@pytest.mark.parametrize("framewise", [False, True])
+def test_the_roc_curve_keeps_a_zoom_while_the_threshold_moves(section, framewise):
+    """The ROC and PR charts are drawn with `framewise=False` (`framewise_options`): moving the threshold moves
+    the marker and leaves a zoom alone. Drawn framewise, as the app's other charts are, the same move resets
+    the zoom (which shows this test can fail)."""
+    from bokeh.models import Plot
+
+    from novamart_panel.app import extension
+    from novamart_panel.views.model_evaluation import ROC_OPTIONS, _marked_chart
+
+    extension()   # as the app does first: HoloViews' options for the Bokeh backend
+    pane = _marked_chart(section.plot_roc, section.roc_marker, framewise=framewise, **ROC_OPTIONS)
+    root = pane.get_root(Document())
+    (figure,) = [model for model in root.references() if isinstance(model, Plot)]
+    figure.x_range.update(start=0.2, end=0.4)   # the user zooms in
+    section.threshold = 0.3
+    zoom = (figure.x_range.start, figure.x_range.end)
+    assert (zoom == (0.2, 0.4)) is not framewise
