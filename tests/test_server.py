@@ -25,15 +25,10 @@ import pytest
 from novamart_panel.app import SECTIONS, TITLE, App, create_app
 from novamart_panel.session import ModelsRecomputedWhenChanged
 from novamart_panel.views.base import table_label
+from ports import free_port
 
 SLUGS = [section.slug for section in SECTIONS]
 DATA_SETS = ("packaged", "reference")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str, timeout: float = 180) -> tuple[int, str]:

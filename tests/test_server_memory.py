@@ -20,6 +20,7 @@ import pytest
 
 from novamart_panel.app import SECTIONS
 from novamart_panel.cli import serve_command, serve_environment
+from ports import free_port
 
 PROBE = Path(__file__).with_name("memory_probe.py")
 SESSIONS = 16
@@ -30,12 +31,6 @@ TABS = [s.slug for s in SECTIONS if s.slug != "budget"]
 PROBE_LINE = re.compile(r"MEMORY-PROBE apps=(\d+) collections=(\d+) rss_kb=(\d+)")
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="reads memory from /proc (Linux)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:

@@ -210,14 +210,12 @@ def test_the_app_s_holoviews_defaults_make_the_stream_registry_thread_safe():
 @contextlib.contextmanager
 def _served_page(page):
     """A threaded Panel server of `page`, fetched once (so its session exists); yields the server's thread."""
-    import socket
     import urllib.request
 
     import panel as pn
+    from ports import free_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = pn.serve({"page": page}, port=port, address="127.0.0.1", threaded=True, show=False, verbose=False)
     try:
         deadline = time.monotonic() + 60

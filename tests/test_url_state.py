@@ -17,6 +17,7 @@ from novamart_panel.app import URL_FILTERS, App, extension
 from novamart_panel.url_state import clean_url_values
 from novamart_panel.views.filters import Filters
 from novamart_panel.views.model_evaluation import ModelEvaluationSection
+from ports import free_port
 
 D = dt.date
 
@@ -98,12 +99,6 @@ def test_filters_refuse_unknown_options_and_keep_their_own(packaged_store, refer
 
 
 # -- served ------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served_apps(packaged_dir):
     """The app served in this process; each session's App is kept so a test can look at its state."""

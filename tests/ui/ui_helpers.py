@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page
 
 from novamart_panel.app import SECTIONS, TITLE
+from ports import free_port
 
 # The sidebar's section navigation: one button per section (class `nav-<slug>`); the column around them names
 # the shown section (class `nav-at-<slug>`), which fills that button.
@@ -43,12 +44,6 @@ def card(page: Page, title: str):
     view = page.locator(".card", has_text=title).first
     view.scroll_into_view_if_needed()
     return view
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager
