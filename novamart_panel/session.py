@@ -86,10 +86,10 @@ def next_on_loop(callback: Callable[[], None]) -> None:
     pause, longest = WRITE_WAIT_S
 
     async def on_loop() -> None:
-        waited = 0.0
-        while (_messages_queued(doc) or _socket_busy(doc)) and waited < longest:
+        clock = asyncio.get_running_loop().time
+        until = clock() + longest
+        while (_messages_queued(doc) or _socket_busy(doc)) and clock() < until:
             await asyncio.sleep(pause)
-            waited += pause
         with set_curdoc(doc):
             try:
                 callback()
