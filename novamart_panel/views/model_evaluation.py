@@ -391,8 +391,8 @@ class ModelEvaluationSection(Section):
                     else "weak" if self.auc >= 0.6 else "barely better than chance")
         return (f"AUC **{self.auc:.3f}** ({strength}): a random converter outscores a random non-converter "
                 f"{percent(self.auc)} of the time. Youden's J peaks at **{at_youden['j']:.2f}** at score "
-                f"{at_youden['cut']:.4f}; at the slider's threshold **{at_youden['threshold']:.2f}** (the Youden "
-                f"button) recall is {percent(at_youden['recall'])} and the false-positive rate "
+                f"{at_youden['cut']:.4f}; the Youden button sets the threshold to **{at_youden['threshold']:.2f}**, "
+                f"where recall is {percent(at_youden['recall'])} and the false-positive rate "
                 f"{percent(at_youden['fpr'])}. Average precision **{self.average_precision:.3f}** against a "
                 f"{percent(base_rate)} base rate of converters.")
 

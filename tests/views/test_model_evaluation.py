@@ -146,7 +146,9 @@ def test_youden_button_insight_and_marker_agree(section, leads):
     counts = sklearn_counts(leads, on_slider)
     recall, fpr = counts["tp"] / (counts["tp"] + counts["fn"]), counts["fp"] / (counts["fp"] + counts["tn"])
     text = section.insight_curves()
-    assert f"threshold **{on_slider:.2f}** (the Youden button) recall is {percent(recall)}" in text
+    assert f"the Youden button sets the threshold to **{on_slider:.2f}**, where recall is {percent(recall)}" in text
+    section.threshold = 0.3
+    assert section.insight_curves() == text, "the curves' sentence describes the Youden point, not the slider"
     assert f"false-positive rate {percent(fpr)}" in text
     buttons = [b for b in section.layout().select(pn.widgets.Button) if b.label.startswith("Youden")]
     assert [b.label for b in buttons] == [f"Youden ({on_slider:.2f})"]
