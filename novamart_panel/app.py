@@ -45,7 +45,8 @@ NAVIGATION: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Data", ("quality",)),
 )
 # Fixes to BokehJS 3.10 loaded into every page, by name: glyph updates serialised ("Size mismatch"), and a
-# figure's layout (laid out alone when its axis changed size, its styles read once per pass; see each file).
+# figure's layout (laid out alone when its axis changed size, its styles read once per pass, left out of a pass
+# until it has a layout; see each file).
 PAGE_FIXES = {"novamart_glyph_updates": Path(__file__).parent / "assets" / "glyph_update_fix.js",
               "novamart_plot_layout": Path(__file__).parent / "assets" / "plot_layout_fix.js"}
 # Compact, left-aligned section buttons: eleven of them and the filters fit a 768-px-high laptop screen. The

@@ -86,4 +86,22 @@
       set: fontSize.set,
     });
   }
+
+  // 3. Leave a figure out of a layout pass until it has a layout of its own.
+  //
+  // A column whose children change builds the new children's views one after another (awaiting each), and stores
+  // each as it is built; they are rendered and given a layout (`_update_layout`) only once all are built. A
+  // ResizeObserver callback in between lays out the page, which walks into a stored but not yet rendered figure:
+  // BokehJS skips it in `_compute_layout` (`this.layout != null`), but `_measure_layout` and `_after_layout`
+  // read `this.layout` unguarded and throw ("Cannot read properties of undefined (reading 'top_panel')": a first
+  // switch to Customer insights, whose views below the first screen come as one such change). The figure's own
+  // layout pass, when the column renders it, does that work.
+  for (const name of ["_measure_layout", "_after_layout"]) {
+    const method = PlotView.prototype[name];
+    if (typeof method === "function") {
+      PlotView.prototype[name] = function (...args) {
+        return this.layout == null ? undefined : method.apply(this, args);
+      };
+    }
+  }
 })(0);

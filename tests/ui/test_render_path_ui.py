@@ -256,3 +256,59 @@ def test_a_section_shown_again_asks_the_browser_for_styles_per_figure_not_per_vi
     reads = page.evaluate("() => window.__styleReads")
     assert 0 < reads < 50 * figures
     browser_log.assert_clean()
+
+
+# Holds back the build of the next figure while a figure already stored in the page has no layout yet: the moment
+# when a column whose children changed has built some of the new views (stored, not yet rendered) and awaits the
+# rest. Counts the layout passes that reach the waiting figures (`_measure_layout`) meanwhile.
+HOLD_NEXT_FIGURE_JS = """
+() => {
+  const PlotView = Bokeh.Models.get("Plot").prototype.default_view;
+  const unlaid = () => {
+    const seen = new Set(), found = [];
+    const walk = (view) => {
+      if (view == null || seen.has(view)) return;
+      seen.add(view);
+      if (view instanceof PlotView && view.layout == null) found.push(view);
+      for (const child of view.child_views ?? []) walk(child);
+    };
+    Object.values(Bokeh.index).forEach(walk);
+    return found;
+  };
+  const hold = window.__hold = {waiting: null, unlaid: [], measured: 0};
+  const initialize = PlotView.prototype.lazy_initialize;
+  PlotView.prototype.lazy_initialize = async function () {
+    if (hold.waiting == null && unlaid().length > 0) {
+      hold.unlaid = unlaid().map((view) => view.model.title?.text);
+      for (const view of unlaid()) {
+        const measure = view._measure_layout;
+        view._measure_layout = function (...args) { hold.measured += 1; return measure.apply(this, args); };
+      }
+      await new Promise((release) => { hold.waiting = {title: this.model.title?.text, release}; });
+    }
+    return initialize.call(this);
+  };
+}
+"""
+
+
+def test_a_layout_while_a_column_builds_its_new_figures_skips_those_not_laid_out(page, browser_log, open_app):
+    # A first switch to Customer insights sends the views below its first screen as one change of a column's
+    # children. BokehJS builds the new views one by one, storing each, and lays them out once all are built; a
+    # page resize in between laid out a stored figure that had no layout yet, and BokehJS threw "Cannot read
+    # properties of undefined (reading 'top_panel')". The app's page fix leaves such a figure out of the pass.
+    open_app(page, "packaged", "?tab=model", ready=".model-metrics")
+    page.evaluate(HOLD_NEXT_FIGURE_JS)
+    nav_button(page, "Customer insights").click()
+    page.wait_for_function("() => window.__hold.waiting != null")
+    assert page.evaluate("() => window.__hold.unlaid") != []   # a figure is stored without a layout
+
+    page.set_viewport_size({"width": 1280, "height": 900})   # a ResizeObserver lays out the page
+    page.wait_for_function("() => window.__hold.measured > 0")
+    assert browser_log.page_errors == []
+
+    page.evaluate("() => window.__hold.waiting.release()")
+    page.wait_for_function("(slug) => { const f = (" + PAINTED_FIGURES_JS + ")(slug);"
+                           " return f.figures >= 7 && f.painted === f.figures; }", arg="customers")
+    expect(page.locator(".insight", has_text="customers shown are aged")).to_be_visible()
+    browser_log.assert_clean()
