@@ -1,5 +1,5 @@
-// A figure's layout in BokehJS 3.10: the figure whose axis changed size laid out alone, and styles read once per
-// layout pass instead of once per visual.
+// A figure's layout in BokehJS 3.10: the figure whose axis changed size laid out alone, styles read once per
+// layout pass instead of once per visual, and a figure without a layout yet left out of a pass.
 (function patchPlotLayout(attempt) {
   const Bokeh = window.Bokeh;
   if (!(Bokeh && Bokeh.Models && typeof Bokeh.Models.get === "function")) {
