@@ -153,6 +153,23 @@ def test_clicking_a_bubble_sets_the_sidebar_channel_filter(page, browser_log, op
     browser_log.assert_clean()
 
 
+def test_sunburst_clicks_zoom_in_and_the_centre_goes_back_up(page, browser_log, open_app, customers):
+    open_customers(page, open_app)
+    view = card(page, "6. Region")
+    west = customers[customers["region"] == "West"]
+    tier_one = west[west["city_tier"] == "Tier 1"]
+    click_row(page, "Customers by region", "path_text", "West")
+    expect(insight(page, "West:")).to_contain_text(f"West: {count(len(west))} customers")
+    click_row(page, "Customers by region", "path_text", "West › Tier 1")
+    expect(insight(page, "West › Tier 1:")).to_contain_text(f"{count(len(tier_one))} customers")
+    click_row(page, "Customers by region", "path_text", "West › Tier 1")   # the centre: one level up
+    expect(insight(page, "West:")).to_be_visible()
+    click_row(page, "Customers by region", "path_text", "West")
+    expect(insight(page, "All customers:")).to_contain_text(f"All customers: {count(len(customers))} customers.")
+    expect(view).to_be_visible()
+    browser_log.assert_clean()
+
+
 # The sunburst's figure and wedge source in the page, and the paths of its wedges.
 SUNBURST_JS = """() => {
   for (const doc of Bokeh.documents) for (const model of doc.all_models)
@@ -162,33 +179,6 @@ SUNBURST_JS = """() => {
     }
   return null;
 }"""
-
-
-def wait_for_centre(page: Page, path_text: str) -> None:
-    """Wait until the sunburst in the page has the node `path_text` at its centre (its first wedge)."""
-    page.wait_for_function(f"() => ({SUNBURST_JS})()?.paths[0] === {path_text!r}")
-
-
-def test_sunburst_clicks_zoom_in_and_the_centre_goes_back_up(page, browser_log, open_app, customers):
-    open_customers(page, open_app)
-    view = card(page, "6. Region")
-    west = customers[customers["region"] == "West"]
-    tier_one = west[west["city_tier"] == "Tier 1"]
-    # Each step waits for the wedges in the page, not only the sentence: a click must hit the wedges now drawn.
-    click_row(page, "Customers by region", "path_text", "West")
-    expect(insight(page, "West:")).to_contain_text(f"West: {count(len(west))} customers")
-    wait_for_centre(page, "West")
-    click_row(page, "Customers by region", "path_text", "West › Tier 1")
-    expect(insight(page, "West › Tier 1:")).to_contain_text(f"{count(len(tier_one))} customers")
-    wait_for_centre(page, "West › Tier 1")
-    click_row(page, "Customers by region", "path_text", "West › Tier 1")   # the centre: one level up
-    expect(insight(page, "West:")).to_be_visible()
-    wait_for_centre(page, "West")
-    click_row(page, "Customers by region", "path_text", "West")
-    expect(insight(page, "All customers:")).to_contain_text(f"All customers: {count(len(customers))} customers.")
-    wait_for_centre(page, "All customers")
-    expect(view).to_be_visible()
-    browser_log.assert_clean()
 
 
 def test_the_region_filter_narrows_the_sunburst_in_place(page, browser_log, open_app, customers):
