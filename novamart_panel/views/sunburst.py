@@ -228,8 +228,7 @@ class Sunburst(pn.viewable.Viewer):
 
         def update(*events):
             # New wedges into the figure's data sources: the page keeps its figure, tools and hover. The
-            # watchers run in the session's callbacks (a filter change, a tap on a wedge), where Bokeh's document
-            # lock or Panel's hold collects the change, as for the section's HoloViews charts.
+            # watchers run in Panel's or Bokeh's callbacks, which hold the document's lock.
             wedges = self.wedges()
             wedge_source.data = _source_data(wedges)
             label_source.data = _label_data(wedges)
