@@ -199,7 +199,7 @@ class Sunburst(pn.viewable.Viewer):
             end_angle="end_angle", fill_color="color", line_color=EDGE_COLOUR, line_width=1.2, source=source,
             line_alpha="edge_alpha", hover_fill_alpha=0.75, hover_fill_color="color", nonselection_fill_alpha=1.0,
             nonselection_line_alpha=1.0, selection_fill_alpha=1.0)
-        plot.text(x="x", y="y", text="text", angle="angle", source=ColumnDataSource(_label_data(wedges)),
+        plot.text(x="x", y="y", text="text", angle="angle", source=ColumnDataSource(wedge_labels(wedges)),
                   text_align="center", text_baseline="middle", text_font_size="8pt", text_color="#1a1a1a")
         plot.add_tools(
             TapTool(renderers=[renderer]),
@@ -222,20 +222,14 @@ class Sunburst(pn.viewable.Viewer):
         return plot
 
     def __panel__(self):
-        plot = self.figure()
-        wedge_source, label_source = (renderer.data_source for renderer in plot.renderers)
-        pane = pn.pane.Bokeh(plot, sizing_mode="fixed", width=self.height, height=self.height)
+        pane = pn.pane.Bokeh(self.figure(), sizing_mode="fixed", width=self.height, height=self.height)
 
-        def update(*events):
-            # New wedges into the figure's data sources: the page keeps its figure, tools and hover. The
-            # watchers run in Panel's or Bokeh's callbacks, which hold the document's lock.
-            wedges = self.wedges()
-            wedge_source.data = _source_data(wedges)
-            label_source.data = _label_data(wedges)
-            plot.title.text = self.title
-            plot.width = plot.height = pane.width = pane.height = self.height
+        def redraw(*events):
+            # A new figure through the pane: Panel swaps it in under the document lock (a Bokeh model edited
+            # from a stream or widget callback outside that lock breaks the session).
+            pane.object = self.figure()
 
-        self.param.watch(update, ["frame", "levels", "size", "root", "colors", "root_label", "title", "height"])
+        self.param.watch(redraw, ["frame", "levels", "size", "root", "colors", "root_label", "title", "height"])
         return pane
 
 
@@ -243,7 +237,3 @@ def _source_data(wedges: pd.DataFrame) -> dict:
     # The centre is a full disc: an edge would draw a radius at 12 o'clock.
     data = wedges.drop(columns="path").assign(edge_alpha=np.where(wedges.index == 0, 0.0, 1.0))
     return dict(ColumnDataSource.from_df(data))
-
-
-def _label_data(wedges: pd.DataFrame) -> dict:
-    return dict(ColumnDataSource.from_df(wedge_labels(wedges)))

@@ -170,35 +170,6 @@ def test_sunburst_clicks_zoom_in_and_the_centre_goes_back_up(page, browser_log, 
     browser_log.assert_clean()
 
 
-# The sunburst's figure and wedge source in the page, and the paths of its wedges.
-SUNBURST_JS = """() => {
-  for (const doc of Bokeh.documents) for (const model of doc.all_models)
-    if (model.type === 'Figure' && (model.title?.text ?? '').startsWith('Customers by region')) {
-      const source = model.renderers[0].data_source;
-      return {figure: model.id, source: source.id, paths: Array.from(source.data.path_text)};
-    }
-  return null;
-}"""
-
-
-def test_the_region_filter_narrows_the_sunburst_in_place(page, browser_log, open_app, customers):
-    open_customers(page, open_app)
-    page.wait_for_function(f"() => ({SUNBURST_JS})() !== null")
-    before = page.evaluate(SUNBURST_JS)
-    assert {path.split(" › ")[0] for path in before["paths"][1:]} == set(customers["region"])
-    choices = page.locator("#sidebar .bk-input-group", has_text="Regions").locator(".choices")
-    choices.click()
-    choices.locator('.choices__item--choice[data-value="North"]').click()
-    page.keyboard.press("Escape")
-    north = customers[customers["region"] == "North"]
-    expect(insight(page, "All customers:")).to_contain_text(f"All customers: {count(len(north))} customers.")
-    page.wait_for_function(f"() => ({SUNBURST_JS})().paths.length < {len(before['paths'])}")
-    after = page.evaluate(SUNBURST_JS)
-    assert (after["figure"], after["source"]) == (before["figure"], before["source"])   # new data, same models
-    assert {path.split(" › ")[0] for path in after["paths"][1:]} == {"North"}
-    browser_log.assert_clean()
-
-
 @pytest.mark.parametrize("theme", ["default", "dark"])
 def test_every_view_draws_in_both_themes(page, browser_log, open_app, screenshot, theme):
     open_customers(page, open_app, f"{QUERY}&theme={theme}")

