@@ -429,14 +429,21 @@ def _hashed_normal(keys: np.ndarray) -> np.ndarray:
     return ndtri(((z >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0 ** 53)
 
 
+def _stable_key(values: np.ndarray) -> np.ndarray:
+    """Integer keys of drawn floats, the same on every CPU: the floats come from vectorised `exp`/`log`, whose
+    last bit differs between CPUs (AVX2 or AVX-512), so their raw bits gave two campaigns other noise on some
+    machines. Rounded to 1e-9, a one-ulp difference changes the key only at a rounding boundary."""
+    return np.rint(np.asarray(values, dtype=np.float64) * 1e9).astype(np.int64).astype(np.uint64)
+
+
 def _row_spend(plan: pd.DataFrame, days: pd.DataFrame, camp: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Each campaign-day's spend: its plan, the weekday's bids and the channel's weekly budget pulse, times noise
     keyed by the campaign and day (so every pass over any chunk of rows draws the same)."""
     ch = plan["channel"].to_numpy()[camp]
-    campaign_key = plan["size"].to_numpy(dtype=np.float64).view(np.uint64)[camp]
+    campaign_key = _stable_key(plan["size"].to_numpy(dtype=np.float64))[camp]
     noise = np.exp(SPEND_NOISE * _hashed_normal(campaign_key ^ (day.astype(np.uint64) * np.uint64(0x2545F4914F6CDD1D))))
     # The pulse is keyed by channel and week, salted by the day table (which differs from seed to seed).
-    salt = days["demand"].to_numpy(dtype=np.float64)[:1].view(np.uint64)[0]
+    salt = _stable_key(days["demand"].to_numpy(dtype=np.float64)[:1])[0]
     week_key = (ch.astype(np.uint64) * np.uint64(1_000_003) + (day // 7).astype(np.uint64)) ^ salt
     pulse = np.exp(FLIGHTING * _hashed_normal(week_key))
     weekday = WEEKDAY_SPEND[days["weekday"].to_numpy()[day]]
