@@ -278,9 +278,10 @@ HOLD_NEXT_FIGURE_JS = """
   const hold = window.__hold = {waiting: null, unlaid: [], measured: 0};
   const initialize = PlotView.prototype.lazy_initialize;
   PlotView.prototype.lazy_initialize = async function () {
-    if (hold.waiting == null && unlaid().length > 0) {
-      hold.unlaid = unlaid().map((view) => view.model.title?.text);
-      for (const view of unlaid()) {
+    const waiting = hold.waiting == null ? unlaid() : [];
+    if (waiting.length > 0) {
+      hold.unlaid = waiting.map((view) => view.model.title?.text);
+      for (const view of waiting) {
         const measure = view._measure_layout;
         view._measure_layout = function (...args) { hold.measured += 1; return measure.apply(this, args); };
       }
