@@ -17,7 +17,7 @@ from novamart_panel.analytics import customer_insights as cx
 from novamart_panel.data.contract import CUSTOMERS
 from novamart_panel.data.store import DataStore
 from novamart_panel.format import count, percent, rupees
-from novamart_panel.views.customers import ALL_CUSTOMERS, MIN_BUBBLE, OTHER_CHANNELS, CustomerSection
+from novamart_panel.views.customers import ALL_CUSTOMERS, MIN_BUBBLE, OTHER_CHANNELS, SEGMENT_COLORS, CustomerSection
 from novamart_panel.views.filters import Filters
 
 CUSTOMER_FILE = "customer_data.csv"
@@ -142,12 +142,30 @@ def test_age_chart_source_follows_the_bin_width(reference_store, customers):
     view = section(reference_store, regions=["South"])
     view.age_by_segment = False
     view.age_bin_width = 7
-    renderers = [r for r in hv.render(view.plot_age()).renderers if "left" in r.data_source.data]
-    (shown,) = [r.data_source for r in renderers if r.visible]   # the total; the segment layers are hidden
-    assert all(len(r.data_source.data["left"]) == 0 for r in renderers if not r.visible)
+    (shown,) = [r.data_source for r in hv.render(view.plot_age()).renderers if "left" in r.data_source.data]
     south = customers[customers["region"] == "South"]
     drawn = dict(zip(shown.data["left"], shown.data["top"]))
     assert drawn == pandas_age_bins(south, 7, False).to_dict()
+    assert set(shown.data["segment"]) == {ALL_CUSTOMERS}
+
+
+def test_age_chart_stacks_the_segments_in_one_glyph_coloured_and_listed_in_segment_order(reference_store, customers):
+    figure = hv.render(section(reference_store).plot_age())
+    (renderer,) = [r for r in figure.renderers if "left" in r.data_source.data]
+    data, mapper = renderer.data_source.data, renderer.glyph.fill_color.transform
+    colour_of = dict(zip(mapper.factors, mapper.palette))
+    assert {segment: colour_of[segment] for segment in SEGMENT_COLORS} == SEGMENT_COLORS
+    # Bokeh lists a legend field's values in the order it first meets them: the rows come segment by segment.
+    firsts = list(dict.fromkeys(data["segment"]))
+    assert firsts == [s for s in SEGMENT_COLORS if s in set(customers["customer_segment"])]
+    (legend,) = figure.legend
+    assert legend.visible is not False and len(legend.items) == 1 and legend.items[0].label.field == "color"
+    # Each bin's stack: every segment's bar starts where the previous one ends, and the top is the bin's total.
+    bars = pd.DataFrame({k: data[k] for k in ("left", "bottom", "top", "segment")})
+    for _, stack_ in bars.groupby("left"):
+        tops = stack_.sort_values("bottom")
+        assert tops["bottom"].iloc[0] == 0 and (tops["bottom"].iloc[1:].values == tops["top"].iloc[:-1].values).all()
+    assert bars.groupby("left")["top"].max().to_dict() == pandas_age_bins(customers, 5, False).to_dict()
 
 
 def test_age_chart_axes_follow_the_data(reference_store):
