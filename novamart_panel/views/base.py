@@ -652,7 +652,55 @@ def holoviews_pane(obj, **layout) -> pn.pane.HoloViews:
     holoviews_defaults()
     layout = {"sizing_mode": "stretch_width", "linked_axes": False, **layout}
     sizes = {name: layout[name] for name in FIGURE_SIZES if name in layout}
-    return pn.pane.HoloViews(obj.opts(**sizes) if sizes else obj, **layout)
+    return shows(pn.pane.HoloViews(obj.opts(**sizes) if sizes else obj, **layout), obj)
+
+
+def shows(pane: pn.viewable.Viewable, obj) -> pn.viewable.Viewable:
+    """`pane`, which draws `obj`: the refreshes of the section maps in `obj` (`follow_map`) now know where their
+    chart stands, so a filter change refreshes it with its place on the page (the first screen first)."""
+    pending, seen = [obj], set()
+    while pending:
+        dmap = pending.pop()
+        if isinstance(dmap, hv.DynamicMap) and id(dmap) not in seen:
+            seen.add(id(dmap))
+            refresh = getattr(dmap, "_novamart_refresh", None)
+            if refresh is not None:
+                refresh.view = pane
+            pending.extend(dmap.callback.inputs)   # the maps an overlay, `.opts` or an operation was made of
+    return pane
+
+
+def follow_map(plot_fn, streams: tuple = ()) -> hv.DynamicMap:
+    """A DynamicMap of `plot_fn`, a param method: of a section, it follows the section's filter values through
+    the section's refresh and its other params at once (`Section.follow_filters`), as a `chart` does; else
+    HoloViews follows the method's dependencies itself. `streams` (e.g. RangeXY) give `plot_fn` their values as
+    keyword arguments. Show it with `holoviews_pane` (or `shows`), which places it for the section's refresh.
+
+    Never `hv.DynamicMap(section.method)`: HoloViews would redraw it inside the filter change's first step, with
+    the top chart, and the page would wait for both (a customers region change waited for every chart below)."""
+    owner = plot_fn.__self__
+    if not isinstance(owner, Section):
+        return hv.DynamicMap(plot_fn, streams=list(streams))
+    return _section_map(plot_fn, *owner.follow_filters(plot_fn), streams)
+
+
+def _section_map(plot_fn, own: list, refresh: ViewRefresh | None, streams: tuple = ()) -> hv.DynamicMap:
+    """The DynamicMap of `follow_map`, for the params and refresh `plot_fn` follows (`Section.follow_filters`)."""
+    followed = [hv.streams.Params(parameterized=p.owner, parameters=[p.name]) for p in own]
+    if refresh is not None:   # the filter values come through the section's refresh (first screen first)
+        followed.append(hv.streams.Params(refresh, ["count"]))
+    keywords = {name for stream in streams for name in stream.contents}
+    models = {}   # this map's option models (`chart_model`), kept from frame to frame
+
+    def frame(**values):
+        token = _chart_models.set(models)
+        try:
+            return plot_fn(**{name: value for name, value in values.items() if name in keywords})
+        finally:
+            _chart_models.reset(token)
+    dmap = hv.DynamicMap(frame, streams=[*followed, *streams])
+    dmap._novamart_refresh = refresh
+    return dmap
 
 
 def chart(plot_fn, height: int = 380, framewise: bool = True,
@@ -679,21 +727,8 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
     own, refresh = owner.follow_filters(plot_fn) if isinstance(owner, Section) else ([], None)
 
     def dynamic():
-        if not isinstance(owner, Section):   # HoloViews follows the method's dependencies itself
-            dmap = hv.DynamicMap(plot_fn)
-        else:
-            streams = [hv.streams.Params(parameterized=p.owner, parameters=[p.name]) for p in own]
-            if refresh is not None:   # the filter values come through the section's refresh (first screen first)
-                streams.append(hv.streams.Params(refresh, ["count"]))
-            models = {}   # this chart's option models (`chart_model`), kept from frame to frame
-
-            def frame(**_):
-                token = _chart_models.set(models)
-                try:
-                    return plot_fn()
-                finally:
-                    _chart_models.reset(token)
-            dmap = hv.DynamicMap(frame, streams=streams)
+        # One refresh for the chart, whichever map `rebuild_on` made last.
+        dmap = _section_map(plot_fn, own, refresh) if isinstance(owner, Section) else hv.DynamicMap(plot_fn)
         if not framewise:
             dmap = dmap.opts(*framewise_options(False))
         # linked_axes=False (holoviews_pane): Panel would otherwise merge categorical axes of unrelated charts.

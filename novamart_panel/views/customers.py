@@ -38,8 +38,8 @@ from ..data import customer_queries as cq
 from ..data.contract import FILTER_COLUMNS, SEGMENTS
 from ..data.queries import FilterState, campaign_sums_by, distinct_values
 from ..format import count, percent, ratio, rupees
-from .base import (FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, data_table, holoviews_pane, house_opts,
-                   html, markdown, memoized, notice, numeral_ticks, rupee_ticks, section_header, view_card)
+from .base import (FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, data_table, follow_map, holoviews_pane,
+                   house_opts, html, markdown, memoized, notice, numeral_ticks, rupee_ticks, section_header, view_card)
 from .sunburst import Sunburst
 
 # The app's segment colours (novamart_panel.palette: Paul Tol's colour-blind-safe schemes).
@@ -182,7 +182,7 @@ class CustomerSection(Section):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._bubbles = hv.DynamicMap(self.plot_channel_bubbles)
+        self._bubbles = follow_map(self.plot_channel_bubbles)
         # A click on a bubble selects its row; the callback turns that into the global channel filter.
         self.bubble_selection = hv.streams.Selection1D(source=self._bubbles)
         self.bubble_selection.add_subscriber(self._select_channels)
@@ -195,6 +195,9 @@ class CustomerSection(Section):
         self.sunburst = Sunburst(levels=HIERARCHY, size="customers", colors=colours,
                                  root_label=ALL_CUSTOMERS, title="Customers by region → city tier → segment",
                                  frame=self.hierarchy())
+        # It follows the filter values through a refresh, as the charts do: below the first screen, after it.
+        self._sunburst_refresh = self.follow_filters(self.hierarchy)[1]
+        self._sunburst_refresh.param.watch(self._refresh_sunburst, "count")
         if "churn_threshold" not in params:
             self.churn_threshold = self.suggested_threshold()
         in_session = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None   # served
@@ -526,15 +529,15 @@ class CustomerSection(Section):
     def scatter_view(self) -> hv.Overlay:
         """Points (with their details, from DuckDB) while at most RASTER_THRESHOLD customers are in view, above
         it a datashader image coloured by segment (re-aggregated on every zoom), with the trend lines on top."""
-        trends = hv.DynamicMap(self.plot_trend_lines)
+        trends = follow_map(self.plot_trend_lines)
         tools = datashader_tools() if has_datashader() else None
         if tools is None:
-            layers = hv.DynamicMap(self.plot_scatter_points) * trends
+            layers = follow_map(self.plot_scatter_points) * trends
         else:
             datashader, rasterize = tools
             ranges = hv.streams.RangeXY()
-            sparse = hv.DynamicMap(self.plot_scatter_points, streams=[ranges])
-            dense = rasterize(hv.DynamicMap(self.plot_scatter_values).apply(self.customers_in_view, streams=[ranges]),
+            sparse = follow_map(self.plot_scatter_points, streams=(ranges,))
+            dense = rasterize(follow_map(self.plot_scatter_values).apply(self.customers_in_view, streams=[ranges]),
                               aggregator=datashader.count_cat("segment"))
             colours = [segment_colour(s) for s in self.scatter_segments()]
             dense = dense.opts({"ImageStack": dict(cmap=colours, tools=["hover"], responsive=True,
@@ -666,10 +669,8 @@ class CustomerSection(Section):
         """Customers per region, city tier and segment."""
         return cq.hierarchy_counts(self.store, self.filter_state())
 
-    @param.depends(*CUSTOMER_DEPS, watch=True)
-    def _refresh_sunburst(self) -> None:
-        if self.sunburst is not None:
-            self.sunburst.frame = self.hierarchy()
+    def _refresh_sunburst(self, *_) -> None:
+        self.sunburst.frame = self.hierarchy()
 
     @param.depends(*CUSTOMER_DEPS)
     def plot_tier_mix(self) -> hv.Bars:
@@ -793,7 +794,7 @@ class CustomerSection(Section):
         return io.BytesIO(page.encode("utf-8"))
 
     def layout(self) -> pn.viewable.Viewable:
-        bubble_pane = holoviews_pane((self._bubbles * hv.DynamicMap(self.plot_channel_labels)).opts(framewise=True),
+        bubble_pane = holoviews_pane((self._bubbles * follow_map(self.plot_channel_labels)).opts(framewise=True),
                                      min_height=CHART_HEIGHT)
         clear = pn.widgets.Button(label="Clear channel filter", color="light", sizing_mode="stretch_width")
         clear.on_click(self.clear_channels)
@@ -810,6 +811,10 @@ class CustomerSection(Section):
             configuration={"columnDefaults": {"headerSort": False},
                            "placeholder": "No customer meets both conditions: see the sentence under the chart."})
         tier_mix = chart(self.plot_tier_mix, height=CHART_HEIGHT, min_width=TIER_MIX_MIN_WIDTH, styles={"flex": "1 1 0"})
+        # Side by side where the card is wide enough, the bars below the sunburst where it is not.
+        sunburst_box = pn.FlexBox(self.later(self.sunburst), tier_mix, flex_wrap="wrap", align_items="flex-start",
+                                  sizing_mode="stretch_width")
+        self._sunburst_refresh.view = sunburst_box
         views = [
             ("1. Age distribution", [self.widget("age_bin_width", pn.widgets.IntSlider),
                                      self.widget("age_by_segment", pn.widgets.Checkbox, css_classes=["age-by-segment"]),
@@ -836,9 +841,7 @@ class CustomerSection(Section):
             ("6. Region → city tier → segment", [markdown(
                 "Click a wedge to zoom into it; click the centre to go back up. Hover for counts and shares."),
                 html(segment_legend("Outer ring:"))],
-             # Side by side where the card is wide enough, the bars below the sunburst where it is not.
-             pn.FlexBox(self.later(self.sunburst), tier_mix, flex_wrap="wrap", align_items="flex-start",
-                        sizing_mode="stretch_width"),
+             sunburst_box,
              self.insight_sunburst),
             ("7. Churn risk", [self.widget("churn_threshold", pn.widgets.FloatSlider, format="0%"),
                                self.widget("top_value_share", pn.widgets.FloatSlider, format="0%"),

@@ -21,8 +21,9 @@ from ..analytics.product_insights import PRODUCT_METRICS, text_column, with_marg
 from ..analytics.treemap import layout_children, tile_at
 from ..data import product_queries as pq
 from ..format import LAKH, escape_html, strong
-from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, data_table, house_opts,
-                   html, html_download, insight, memoized, readable_text_colours, rupee_ticks, section_header)
+from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, data_table, follow_map,
+                   house_opts, html, html_download, insight, memoized, readable_text_colours, rupee_ticks,
+                   section_header, shows)
 from .filters import FILTER_LABELS
 
 LEVELS = ("category", "subcategory", "product_name")
@@ -415,13 +416,13 @@ class ProductSection(Section):
     def treemap_chart(self) -> pn.pane.HoloViews:
         """The reactive treemap; a tap on a tile drills into it."""
         # Two DynamicMaps, not one of an overlay: HoloViews attaches a Tap stream to an element's plot only.
-        tiles = hv.DynamicMap(self.plot_tiles).opts(framewise=True)
-        labels = hv.DynamicMap(self.plot_tile_labels).opts(framewise=True)
+        tiles = follow_map(self.plot_tiles).opts(framewise=True)
+        labels = follow_map(self.plot_tile_labels).opts(framewise=True)
         self.treemap_tap = hv.streams.Tap(source=tiles, x=None, y=None)
         self.treemap_tap.add_subscriber(self._on_tap)
         # The overlay's own plot would set its sizing with each update: it gets the same as the tiles.
         treemap = (tiles * labels).opts(backend_opts=TREEMAP_SIZING)
-        return pn.pane.HoloViews(treemap, linked_axes=False, css_classes=["treemap"])
+        return shows(pn.pane.HoloViews(treemap, linked_axes=False, css_classes=["treemap"]), treemap)
 
     def layout(self) -> pn.viewable.Viewable:
         def card(title, body, *side, side_width=320):
