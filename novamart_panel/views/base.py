@@ -154,6 +154,7 @@ class Section(pn.viewable.Viewer):
         self._pending: set[str] = set()   # the later steps of a filter change not yet run (one callback waits)
         self._deferring = False   # building views empty (`deferring`)
         self._unfilled: list = []   # (view, what it shows) of the views built empty and not filled yet
+        self._before_below: list = []   # work for the views below, run when they are next refreshed (`with_views_below`)
         self._take_filters()
         self.filters.param.watch(self._on_filters, list(FILTER_DEPS))
         self.param.watch(self._on_active, "active")
@@ -255,8 +256,21 @@ class Section(pn.viewable.Viewer):
         return figures[:1] if step == FIRST else figures[1:]
 
     def _refresh_views(self, step: str) -> None:
+        if step == BELOW:
+            actions, self._before_below = self._before_below, []
+            for action in actions:
+                action()
         for refresh in self._views_of(step):
             refresh.count += 1
+
+    def with_views_below(self, action) -> None:
+        """Run `action`, work only the views below the first screen need (e.g. a fit that moves one of their
+        controls), when those views are refreshed for the new filter values: served, after the first screen has
+        been sent, not in the filter change's first step; at once when the section has no views below (yet)."""
+        if self._views_of(BELOW):
+            self._before_below.append(action)
+        else:
+            action()
 
     def _schedule_later(self) -> None:
         """The steps after the first, for the filter values now: at once outside a server; served, each in a
@@ -304,7 +318,7 @@ class Section(pn.viewable.Viewer):
     def release(self) -> None:
         """Let go of the views once the session has ended."""
         self._layout = None
-        self._refreshes, self._below, self._unfilled = weakref.WeakSet(), set(), []
+        self._refreshes, self._below, self._unfilled, self._before_below = weakref.WeakSet(), set(), [], []
 
     def _on_filters(self, *events) -> None:
         if self.active:

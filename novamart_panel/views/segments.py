@@ -375,6 +375,10 @@ class SegmentSection(Section):
 
     @param.depends("regions", watch=True)
     def _regions_moved(self) -> None:
+        # The new population's clusterings (1-4 s here) with the views that show k, below the RFM grid.
+        self.with_views_below(self._follow_chosen_k)
+
+    def _follow_chosen_k(self) -> None:
         if self._k_follows_choice:
             self.use_chosen_k()
 

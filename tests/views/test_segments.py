@@ -438,6 +438,33 @@ def test_k_follows_the_chosen_k_until_the_user_moves_it(packaged_store, monkeypa
     assert view.k == 7                       # the user's k stays
 
 
+def test_served_a_region_change_follows_the_chosen_k_after_the_first_screen(packaged_store, monkeypatch):
+    """The new population's clusterings (the chosen k) are fitted with the views that show k, below the RFM grid:
+    served, after the first screen has been sent, not in the region change's first step (1-4 s on 2 cores)."""
+    from novamart_panel.views import base
+
+    scheduled = []
+    monkeypatch.setattr(base, "served", lambda: True)
+    monkeypatch.setattr(base, "next_on_loop", scheduled.append)
+    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(callback))
+    view = fresh(packaged_store)
+    layout = view.__panel__()
+    view.views_below(layout.objects[view.first_screen:])
+    asked, segmentation = [], view.segmentation
+
+    def watched_segmentation():
+        asked.append(view._regions())
+        return segmentation()
+
+    monkeypatch.setattr(view, "segmentation", watched_segmentation)
+    before = view.k
+    view.filters.regions = ["North"]
+    assert scheduled and view.k == before and ("North",) not in asked   # the first step: the RFM grid only
+    while scheduled:
+        scheduled.pop(0)()
+    assert ("North",) in asked and view.k == segmentation().chosen_k
+
+
 def test_sessions_of_one_folder_share_the_fitted_models(packaged_store, reference_store, monkeypatch):
     # At 1M customers the fits and tables take 10 s: the first session to open the section pays for them, not
     # every one. A session's own settings stay its own, and another folder gets its own fits.
