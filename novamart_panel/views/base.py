@@ -154,7 +154,7 @@ class Section(pn.viewable.Viewer):
         self._pending: set[str] = set()   # the later steps of a filter change not yet run (one callback waits)
         self._deferring = False   # building views empty (`deferring`)
         self._unfilled: list = []   # (view, what it shows) of the views built empty and not filled yet
-        self._before_below: list = []   # work for the views below, run when they are next refreshed (`with_views_below`)
+        self._before_below: list = []   # work for the views below, run with their next refresh (`with_views_below`)
         self._take_filters()
         self.filters.param.watch(self._on_filters, list(FILTER_DEPS))
         self.param.watch(self._on_active, "active")
