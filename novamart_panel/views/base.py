@@ -253,7 +253,9 @@ class Section(pn.viewable.Viewer):
         if self._layout is not None:
             place = {id(obj): i for i, obj in enumerate(self._layout.select())}
             figures.sort(key=lambda refresh: place.get(id(refresh.view), len(place)))
-        return figures[:1] if step == FIRST else figures[1:]
+        # The top figure's every map (a treemap's tiles and labels are two) goes in one step.
+        top = [refresh for refresh in figures if refresh.view is figures[0].view] if figures else []
+        return top if step == FIRST else [refresh for refresh in figures if refresh not in top]
 
     def _refresh_views(self, step: str) -> None:
         if step == BELOW:

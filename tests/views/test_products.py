@@ -402,3 +402,30 @@ def test_the_treemap_toolbar_has_no_pan_or_zoom(section):
     figure, = root.select({"type": Plot})
     tools = {type(tool).__name__ for tool in figure.toolbar.tools}
     assert {"ResetTool", "SaveTool", "HoverTool"} <= tools <= {"ResetTool", "SaveTool", "HoverTool", "TapTool"}
+
+
+def test_served_a_filter_change_redraws_the_treemap_tiles_and_labels_in_one_step(section, monkeypatch):
+    """The treemap, the first screen's top figure, is two maps (tiles and labels): a filter change's first step
+    redraws both, so the page never shows new tiles under the old labels."""
+    from novamart_panel.views import base
+
+    scheduled = []
+    monkeypatch.setattr(base, "served", lambda: True)
+    monkeypatch.setattr(base, "next_on_loop", scheduled.append)
+    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(callback))
+    layout = section.__panel__()
+    section.views_below(layout.objects[section.first_screen:])
+    root = layout.get_root()
+    (pane,) = layout.select(lambda obj: "treemap" in getattr(obj, "css_classes", []))
+    sources = pane._models[root.ref["id"]][0].select({"type": ColumnDataSource})
+
+    def drawn() -> list:
+        return [repr({key: list(map(str, values)) for key, values in source.data.items()}) for source in sources]
+
+    before = drawn()
+    section.filters.regions = ["North"]
+    first = drawn()
+    while scheduled:
+        scheduled.pop(0)()
+    changed = {i for i, (old, new) in enumerate(zip(before, drawn())) if old != new}
+    assert len(changed) >= 2 and changed == {i for i, (old, new) in enumerate(zip(before, first)) if old != new}
