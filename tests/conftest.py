@@ -5,6 +5,7 @@ import atexit
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,23 @@ def no_busy_indicators_left_behind():
     before = {id(indicator) for indicator in pn.state._indicators}
     yield
     pn.state._indicators[:] = [indicator for indicator in pn.state._indicators if id(indicator) in before]
+
+
+@pytest.fixture
+def hold_execute(monkeypatch):
+    """`hold_execute(keep)`: `pn.state.execute` hands this thread's callbacks to `keep` instead of running them,
+    so a test runs a served app's scheduled steps itself, in order. Callbacks from other threads run as before:
+    a server an earlier test started in this process may still be sending its sessions' updates from its own
+    thread, and taking them shifted the steps (a first switch's prose was taken for its views below, in CI)."""
+    import panel as pn
+
+    execute, here = pn.state.execute, threading.get_ident()
+
+    def hold(keep):
+        def held(callback, schedule=False):
+            if threading.get_ident() == here:
+                keep(callback)
+            else:
+                execute(callback, schedule=schedule)
+        monkeypatch.setattr(pn.state, "execute", held)
+    return hold

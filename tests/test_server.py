@@ -196,7 +196,7 @@ def _sentences(objects) -> list:
     return [pane.object for obj in objects for pane in obj.select(pn.pane.Markdown)]
 
 
-def test_a_served_section_sends_its_first_views_then_their_prose_then_the_rest(data_dirs, monkeypatch):
+def test_a_served_section_sends_its_first_views_then_their_prose_then_the_rest(data_dirs, monkeypatch, hold_execute):
     """Served, a section's header and first figures go to the page first, with a line saying more is coming; the
     first screen's sentences follow in a callback of their own (as after a filter change: the overview's top
     insights score the whole history), then the rest replaces that line, so the top is drawn while the server
@@ -205,7 +205,7 @@ def test_a_served_section_sends_its_first_views_then_their_prose_then_the_rest(d
 
     scheduled = []
     monkeypatch.setattr(app_module, "served", lambda: True)
-    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(callback))
+    hold_execute(scheduled.append)
     app = App(data_dirs["reference"])
     holder = app.holders[[s.slug for s in app.sections].index("overview")]
     layout = holder.objects[0]
@@ -232,14 +232,14 @@ def test_a_served_section_sends_its_first_views_then_their_prose_then_the_rest(d
     assert None in _sentences(campaigns.objects[:-1])
 
 
-def _first_switch_served(folder, slug: str, monkeypatch) -> list:
+def _first_switch_served(folder, slug: str, monkeypatch, hold_execute) -> list:
     """A served app's first switch to `slug`, run up to the callback that sends the views below its first screen
     (the first of the callbacks returned; its arguments are the section, its layout and those views)."""
     import novamart_panel.app as app_module
 
     scheduled = []
     monkeypatch.setattr(app_module, "served", lambda: True)
-    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(callback))
+    hold_execute(scheduled.append)
     app = App(folder)
     app.holders   # the page: the overview's first views
     scheduled.pop(0)()   # the overview's first prose, which schedules its rest
@@ -250,11 +250,11 @@ def _first_switch_served(folder, slug: str, monkeypatch) -> list:
     return scheduled
 
 
-def test_a_served_first_switch_builds_the_sunburst_when_it_sends_the_views_below(data_dirs, monkeypatch):
+def test_a_served_first_switch_builds_the_sunburst_when_it_sends_the_views_below(data_dirs, monkeypatch, hold_execute):
     """The customers' sunburst, below the first screen, is a Bokeh figure Panel builds when it lays the view out:
     served, a first switch builds it in the callback that sends the views below, not before the first screen.
     It then follows the filters."""
-    scheduled = _first_switch_served(data_dirs["reference"], "customers", monkeypatch)
+    scheduled = _first_switch_served(data_dirs["reference"], "customers", monkeypatch, hold_execute)
     section, layout, rest = scheduled[0].args
     assert not [pane for obj in rest for pane in obj.select(pn.pane.Bokeh)]
     scheduled.pop(0)()
@@ -266,10 +266,11 @@ def test_a_served_first_switch_builds_the_sunburst_when_it_sends_the_views_below
     assert shown != everyone and all(text.startswith(("All", region)) for text in shown)
 
 
-def test_a_served_first_switch_computes_the_views_below_the_first_screen_when_it_sends_them(data_dirs, monkeypatch):
+def test_a_served_first_switch_computes_the_views_below_the_first_screen_when_it_sends_them(data_dirs, monkeypatch,
+                                                                                              hold_execute):
     """Served, a first switch computes the sentences and tables of the section's first screen only: those below
     it are built empty and computed in the callback that sends them, so the first screen leaves sooner."""
-    scheduled = _first_switch_served(data_dirs["reference"], "campaigns", monkeypatch)
+    scheduled = _first_switch_served(data_dirs["reference"], "campaigns", monkeypatch, hold_execute)
     section, layout, rest = scheduled[0].args
 
     def shown(objects) -> tuple[list, list]:

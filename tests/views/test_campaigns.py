@@ -119,7 +119,7 @@ def test_channel_bars_bokeh_source_follows_the_metric(section, rows):
     assert sorted(bar_source().data["value"]) == pytest.approx(sorted(paid["revenue"] / paid["spend"]))
 
 
-def test_served_a_filter_change_reaches_the_top_of_the_page_first(section, monkeypatch):
+def test_served_a_filter_change_reaches_the_top_of_the_page_first(section, monkeypatch, hold_execute):
     """Served, a filter change updates the first screen's top chart at once; then, each in a callback of its own
     and in that order, the first screen's other chart, their insights and the views below: the page draws the
     top chart while the server computes the next part. One callback waits at a time (each schedules the next)."""
@@ -128,7 +128,7 @@ def test_served_a_filter_change_reaches_the_top_of_the_page_first(section, monke
     scheduled = []
     monkeypatch.setattr(base, "served", lambda: True)
     monkeypatch.setattr(base, "next_on_loop", lambda callback: scheduled.append(("loop", callback)))
-    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(("thread", callback)))
+    hold_execute(lambda callback: scheduled.append(("thread", callback)))
     layout = section.__panel__()
     section.views_below(layout.objects[section.first_screen:])
     root = layout.get_root()

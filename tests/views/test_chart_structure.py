@@ -274,7 +274,7 @@ NOT_FOLLOWING = {"attribution", "model", "budget", "experiments", "quality"}
 
 @pytest.mark.parametrize("slug", [s.slug for s in SECTIONS if s.slug not in NOT_FOLLOWING])
 def test_a_served_filter_change_redraws_nothing_below_the_first_screen_before_its_last_step(
-        packaged_dir, monkeypatch, slug):
+        packaged_dir, monkeypatch, hold_execute, slug):
     """Served, a filter change's first steps (the change's own callback, then the first screen's, on the event loop)
     redraw the first screen only; the views below wait for the last step, on a worker thread. A map HoloViews
     follows by itself (`hv.DynamicMap(section.method)`) or a watcher on the filter values would redraw inside the
@@ -285,7 +285,7 @@ def test_a_served_filter_change_redraws_nothing_below_the_first_screen_before_it
     scheduled = []
     monkeypatch.setattr(base, "served", lambda: True)
     monkeypatch.setattr(base, "next_on_loop", lambda callback: scheduled.append(("loop", callback)))
-    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(("thread", callback)))
+    hold_execute(lambda callback: scheduled.append(("thread", callback)))
     section = App(packaged_dir).section_view(slug)
     section.active = True   # shown: it follows the filters
     layout = section.__panel__()

@@ -404,7 +404,7 @@ def test_the_treemap_toolbar_has_no_pan_or_zoom(section):
     assert {"ResetTool", "SaveTool", "HoverTool"} <= tools <= {"ResetTool", "SaveTool", "HoverTool", "TapTool"}
 
 
-def test_served_a_filter_change_redraws_the_treemap_tiles_and_labels_in_one_step(section, monkeypatch):
+def test_served_a_filter_change_redraws_the_treemap_tiles_and_labels_in_one_step(section, monkeypatch, hold_execute):
     """The treemap, the first screen's top figure, is two maps (tiles and labels): a filter change's first step
     redraws both, so the page never shows new tiles under the old labels."""
     from novamart_panel.views import base
@@ -412,7 +412,7 @@ def test_served_a_filter_change_redraws_the_treemap_tiles_and_labels_in_one_step
     scheduled = []
     monkeypatch.setattr(base, "served", lambda: True)
     monkeypatch.setattr(base, "next_on_loop", scheduled.append)
-    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(callback))
+    hold_execute(scheduled.append)
     layout = section.__panel__()
     section.views_below(layout.objects[section.first_screen:])
     root = layout.get_root()

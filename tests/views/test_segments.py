@@ -438,7 +438,8 @@ def test_k_follows_the_chosen_k_until_the_user_moves_it(packaged_store, monkeypa
     assert view.k == 7                       # the user's k stays
 
 
-def test_served_a_region_change_follows_the_chosen_k_after_the_first_screen(packaged_store, monkeypatch):
+def test_served_a_region_change_follows_the_chosen_k_after_the_first_screen(packaged_store, monkeypatch,
+                                                                            hold_execute):
     """The new population's clusterings (the chosen k) are fitted with the views that show k, below the RFM grid:
     served, after the first screen has been sent, not in the region change's first step (1-4 s on 2 cores)."""
     from novamart_panel.views import base
@@ -446,7 +447,7 @@ def test_served_a_region_change_follows_the_chosen_k_after_the_first_screen(pack
     scheduled = []
     monkeypatch.setattr(base, "served", lambda: True)
     monkeypatch.setattr(base, "next_on_loop", scheduled.append)
-    monkeypatch.setattr(pn.state, "execute", lambda callback, schedule=False: scheduled.append(callback))
+    hold_execute(scheduled.append)
     view = fresh(packaged_store)
     layout = view.__panel__()
     view.views_below(layout.objects[view.first_screen:])
