@@ -44,6 +44,7 @@ from .sunburst import Sunburst
 
 # The app's segment colours (novamart_panel.palette: Paul Tol's colour-blind-safe schemes).
 SEGMENT_COLORS = dict(palette.SEGMENTS)
+WHISKER_GREY, POINT_GREY = "#888888", "#7f7f7f"   # the box plot's whiskers and sampled customers
 ALL_CUSTOMERS = "All customers"
 ALL_CHANNELS = "All channels (grouped)"
 OTHER_CHANNELS = "Other channels"
@@ -280,14 +281,22 @@ class CustomerSection(Section):
             columns={"low_fence": "low", "high_fence": "high"})
         return cq.ltv_outliers(self.store, self.filter_state(), fences, self.OUTLIERS_PER_SEGMENT)
 
-    def _customer_points(self, frame: pd.DataFrame, positions: dict, spread: float) -> hv.Points:
-        """Customers as points over their segment's box (x: position + jitter × `spread`)."""
-        frame = frame.assign(x=frame["segment"].map(positions).astype(float) + frame["jitter"] * spread)
+    def _customer_points(self, positions: dict) -> hv.Points:
+        """The sampled customers (grey, spread ±0.5 around their segment's box) and those beyond the whiskers
+        (their segment's colour, ±0.12) in one layer: the marks' colour, size and alpha are columns."""
+        sample = self.ltv_sample().assign(spread=0.5, colour=POINT_GREY, edge=POINT_GREY, alpha=0.45, size=3)
+        beyond = self.ltv_outlier_points()
+        beyond = beyond.assign(spread=0.12, colour=[segment_colour(s) for s in beyond["segment"]], edge="#333333",
+                               alpha=0.8, size=5)
+        frame = pd.concat([sample, beyond], ignore_index=True)
+        frame["x"] = frame["segment"].map(positions).astype(float) + frame["jitter"].astype(float) * frame["spread"]
         if self.ltv_log:
-            frame["lifetime_value"] = frame["lifetime_value"].clip(lower=1.0)
+            frame["lifetime_value"] = frame["lifetime_value"].astype(float).clip(lower=1.0)
         return hv.Points(frame, kdims=["x", hv.Dimension("lifetime_value", label="Lifetime value")],
-                         vdims=["customer_id", "segment", "age", "city_tier", "region"]).opts(
-            tools=["hover"], framewise=True, visible=not frame.empty,
+                         vdims=["customer_id", "segment", "age", "city_tier", "region", "colour", "edge", "alpha",
+                                "size"]).opts(
+            color=hv.dim("colour"), line_color=hv.dim("edge"), alpha=hv.dim("alpha"), size=hv.dim("size"),
+            marker="circle", tools=["hover"], framewise=True, visible=not frame.empty,
             hover_tooltips=[("Customer", "@{customer_id}"), ("Segment", "@{segment}"),
                             ("Lifetime value", "@{lifetime_value}{rupees}"), ("Age", "@{age}"),
                             ("City tier", "@{city_tier}"), ("Region", "@{region}")],
@@ -314,22 +323,22 @@ class CustomerSection(Section):
         boxes = boxes.opts(color=hv.dim("segment").categorize(SEGMENT_COLORS, default="#888888"), alpha=0.75,
                            line_color="white", **style)
 
-        def segment(x0, y0, x1, y1):
-            return shown.assign(xa=shown["position"] + x0, ya=shown[y0], xb=shown["position"] + x1, yb=shown[y1])
+        def segment(x0, y0, x1, y1, colour, width):
+            return shown.assign(xa=shown["position"] + x0, ya=shown[y0], xb=shown["position"] + x1, yb=shown[y1],
+                                colour=colour, width=width)
 
-        whisker_lines = pd.concat([segment(0, "q3", 0, "upper"), segment(0, "lower", 0, "q1"),
-                                   segment(-0.12, "upper", 0.12, "upper"), segment(-0.12, "lower", 0.12, "lower")])
-        whiskers = hv.Segments(whisker_lines, kdims=["xa", "ya", "xb", "yb"], **hover).opts(
-            color="#888888", line_width=1.5, **style)
-        medians = hv.Segments(segment(-0.3, "median", 0.3, "median"), kdims=["xa", "ya", "xb", "yb"], **hover).opts(
-            color="black", line_width=2.5, **style)
-        # The points and outlier layers are always there (empty and hidden when off): updated in place.
-        positions = dict(zip(stats["segment"], stats["position"]))
-        points = self._customer_points(self.ltv_sample(), positions, 0.5).opts(color="#7f7f7f", alpha=0.45, size=3)
-        outliers = self._customer_points(self.ltv_outlier_points(), positions, 0.12).opts(
-            color=hv.dim("segment").categorize(SEGMENT_COLORS, default="#888888"), line_color="#333333",
-            alpha=0.8, size=5, marker="circle")
-        layers = [boxes, whiskers, medians, points, outliers]
+        # Whiskers, then medians over them, in one layer: each line's colour and width are columns.
+        whisker = dict(colour=WHISKER_GREY, width=1.5)
+        lines = pd.concat([segment(0, "q3", 0, "upper", **whisker), segment(0, "lower", 0, "q1", **whisker),
+                           segment(-0.12, "upper", 0.12, "upper", **whisker),
+                           segment(-0.12, "lower", 0.12, "lower", **whisker),
+                           segment(-0.3, "median", 0.3, "median", colour="black", width=2.5)], ignore_index=True)
+        whiskers_and_medians = hv.Segments(lines, kdims=["xa", "ya", "xb", "yb"],
+                                           vdims=[*hover["vdims"], "colour", "width"]).opts(
+            color=hv.dim("colour"), line_width=hv.dim("width"), **style)
+        # The points layer is always there (empty and hidden when off): updated in place.
+        points = self._customer_points(dict(zip(stats["segment"], stats["position"])))
+        layers = [boxes, whiskers_and_medians, points]
         title = "Lifetime value by segment (box: quartiles; whiskers: 1.5 IQR; dots: outliers)"
         return hv.Overlay(layers).opts(
             responsive=True, height=CHART_HEIGHT, toolbar="above", logy=self.ltv_log,

@@ -17,7 +17,8 @@ from novamart_panel.analytics import customer_insights as cx
 from novamart_panel.data.contract import CUSTOMERS
 from novamart_panel.data.store import DataStore
 from novamart_panel.format import count, percent, rupees
-from novamart_panel.views.customers import ALL_CUSTOMERS, MIN_BUBBLE, OTHER_CHANNELS, SEGMENT_COLORS, CustomerSection
+from novamart_panel.views.customers import (ALL_CUSTOMERS, MIN_BUBBLE, OTHER_CHANNELS, POINT_GREY, SEGMENT_COLORS,
+                                            WHISKER_GREY, CustomerSection, segment_colour)
 from novamart_panel.views.filters import Filters
 
 CUSTOMER_FILE = "customer_data.csv"
@@ -226,17 +227,37 @@ def test_points_layer_and_log_scale_in_the_rendered_chart(reference_store):
     view = section(reference_store)
     figure = hv.render(view.plot_ltv_box())
     assert isinstance(figure.y_scale, LogScale)
-    # The points layer is always drawn (the chart updates in place): empty and hidden until asked for; the
-    # outliers layer is on by default.
-    points, outliers = [r for r in figure.renderers if "customer_id" in r.data_source.data]
-    assert not points.visible and len(points.data_source.data["customer_id"]) == 0
-    assert outliers.visible and len(outliers.data_source.data["customer_id"]) == len(view.ltv_outlier_points()) > 0
+    # Three glyphs (boxes; whiskers and medians; customers): each one plot to build and update.
+    assert [type(r.glyph).__name__ for r in figure.renderers] == ["Quad", "Segment", "Scatter"]
+    # The customers' layer is always drawn (the chart updates in place); by default it holds the outliers only,
+    # in their segment's colour.
+    (points,) = [r for r in figure.renderers if "customer_id" in r.data_source.data]
+    outliers = view.ltv_outlier_points()
+    assert points.visible and list(points.data_source.data["customer_id"]) == list(outliers["customer_id"]) != []
+    assert list(points.data_source.data["color"]) == [segment_colour(s) for s in outliers["segment"]]
     view.param.update(ltv_points=True, ltv_log=False, ltv_outliers=False)
     figure = hv.render(view.plot_ltv_box())
     assert isinstance(figure.y_scale, LinearScale)
-    points = [r for r in figure.renderers if "customer_id" in r.data_source.data]
-    assert len(points) == 2 and points[0].visible and not points[1].visible
-    assert len(points[0].data_source.data["customer_id"]) == len(view.ltv_sample())
+    (points,) = [r for r in figure.renderers if "customer_id" in r.data_source.data]
+    assert points.visible and list(points.data_source.data["customer_id"]) == list(view.ltv_sample()["customer_id"])
+    assert points.glyph.fill_color == POINT_GREY   # one colour: HoloViews sets it on the glyph
+    view.param.update(ltv_points=False)
+    (points,) = [r for r in hv.render(view.plot_ltv_box()).renderers if "customer_id" in r.data_source.data]
+    assert not points.visible and len(points.data_source.data["customer_id"]) == 0
+
+
+def test_whiskers_and_medians_are_one_layer_coloured_and_sized_per_line(reference_store):
+    """Per segment: two whisker lines and two caps in grey, then the median in black and thicker, drawn over them."""
+    view = section(reference_store)
+    stats = view.ltv_stats()
+    (lines,) = [r for r in hv.render(view.plot_ltv_box()).renderers if type(r.glyph).__name__ == "Segment"]
+    data = pd.DataFrame({k: list(v) for k, v in lines.data_source.data.items()})
+    segments = len(stats)
+    assert len(data) == 5 * segments
+    medians = data.iloc[-segments:]
+    assert set(medians["color"]) == {"black"} and set(medians["line_width"]) == {2.5}
+    assert list(medians["ya"]) == pytest.approx(list(stats["median"]))
+    assert set(data.iloc[:-segments]["color"]) == {WHISKER_GREY} and set(data.iloc[:-segments]["line_width"]) == {1.5}
 
 
 @pytest.mark.parametrize("regions", [[], ["North", "East"]])
