@@ -4,11 +4,13 @@ The app is served in-process (threaded `pn.serve`, one server for the whole test
 data at /app and on the reference data at /reference. Chromium is Debian's (/usr/bin/chromium, or
 $NOVAMART_CHROMIUM): Playwright never downloads a browser, and one Chromium serves every browser test of a
 run. Every page records console errors and warnings (less a short allowlist of third-party notices),
-uncaught page errors, failed and 4xx/5xx requests, and any request to a host other than this machine, which
-is blocked: the app must work offline (SPEC §6).
+uncaught page errors, failed and 4xx/5xx requests, any request to a host other than this machine, which
+is blocked: the app must work offline (SPEC §6), and every error the server logs while the page is open (a
+failed callback leaves the page as it was, without a word in the browser).
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -37,16 +39,20 @@ ALLOWED_CONSOLE = (
     re.compile(r"GL Driver Message"),                                         # software WebGL in headless
 )
 APP_PATHS = {"packaged": "app", "reference": "reference"}
+# Server errors that are not the app's: Tornado writing to the socket of a page already closed (an earlier test).
+ALLOWED_SERVER_ERRORS = ("WebSocketClosedError", "StreamClosedError")
 
 
 @dataclass
 class BrowserLog:
-    """What went wrong in one page: console errors/warnings, page errors, failed or off-machine requests."""
+    """What went wrong in one page: console errors/warnings, page errors, failed or off-machine requests, and
+    errors the server logged meanwhile."""
 
     console: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
     offsite_requests: list[str] = field(default_factory=list)
+    server_errors: list[str] = field(default_factory=list)
 
     def on_console(self, message) -> None:
         if message.type in ("error", "warning") and not any(p.search(message.text) for p in ALLOWED_CONSOLE):
@@ -66,12 +72,30 @@ class BrowserLog:
         if request.url not in self.offsite_requests:
             self.failed_requests.append(f"{request.failure} {request.url}")
 
+    def on_server_record(self, record: logging.LogRecord) -> None:
+        """An error the in-process server logged while the page was open (a callback that failed)."""
+        if record.exc_info and record.exc_info[0].__name__ in ALLOWED_SERVER_ERRORS:
+            return
+        error = f" ({record.exc_info[0].__name__}: {record.exc_info[1]})" if record.exc_info else ""
+        self.server_errors.append(f"{record.name}: {record.getMessage()}{error}")
+
     def problems(self) -> dict[str, list[str]]:
         found = {item.name: getattr(self, item.name) for item in fields(self)}
         return {name: values for name, values in found.items() if values}
 
     def assert_clean(self) -> None:
         assert self.problems() == {}
+
+
+class ServerErrors(logging.Handler):
+    """Hands the server's ERROR records to a page's `BrowserLog`."""
+
+    def __init__(self, log: BrowserLog) -> None:
+        super().__init__(logging.ERROR)
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.log.on_server_record(record)
 
 
 def is_local(url: str) -> bool:
@@ -157,8 +181,15 @@ def page(browser, browser_log) -> Page:
     page.on("pageerror", browser_log.on_page_error)
     page.on("response", browser_log.on_response)
     page.on("requestfailed", browser_log.on_request_failed)
+    # Panel's logger does not propagate to the root one: the server's errors are taken from both.
+    handler = ServerErrors(browser_log)
+    loggers = [logging.getLogger(), logging.getLogger("panel")]
+    for logger in loggers:
+        logger.addHandler(handler)
     yield page
     context.close()
+    for logger in loggers:
+        logger.removeHandler(handler)
 
 
 @pytest.fixture
