@@ -741,6 +741,7 @@ def chart(plot_fn, height: int = 380, framewise: bool = True,
     layout = {"sizing_mode": "stretch_width", "min_height": height, **layout}
     owner = plot_fn.__self__
     own, refresh = owner.follow_filters(plot_fn) if isinstance(owner, Section) else ([], None)
+    own = [p for p in own if p.name not in rebuild_on]   # those build a new chart: no update of the old one first
 
     def dynamic():
         # One refresh for the chart, whichever map `rebuild_on` made last.

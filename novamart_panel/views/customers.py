@@ -343,8 +343,8 @@ class CustomerSection(Section):
         return hv.Overlay(layers).opts(
             responsive=True, height=CHART_HEIGHT, toolbar="above", logy=self.ltv_log,
             xticks=list(zip(stats["position"], stats["segment"])), xlim=(-0.6, max(len(stats), 1) - 0.4),
-            yformatter=rupee_ticks(), xlabel="Segment", ylabel="Lifetime value",
-            title=title + (" — log scale" if self.ltv_log else ""))
+            yformatter=rupee_ticks(), xlabel="Segment", title=title,
+            ylabel="Lifetime value (log scale)" if self.ltv_log else "Lifetime value")   # the title fills the width
 
     @param.depends(*CUSTOMER_DEPS, "ltv_points", "ltv_outliers")
     def ltv_note(self) -> str:
@@ -406,7 +406,8 @@ class CustomerSection(Section):
             channels = sorted(frame["group"].unique())
             colours = palette.colours("channel", channels)
             violin = hv.Violin(frame, kdims=[nps, hv.Dimension("group", label="Channel")], vdims=score)
-            options = dict(violin_fill_color=hv.dim("group").categorize(colours, default="#888888"),
+            # split=None: the chart is updated in place, and a split chosen before would otherwise stay.
+            options = dict(violin_fill_color=hv.dim("group").categorize(colours, default="#888888"), split=None,
                            title="Satisfaction by NPS category and acquisition channel")
         else:
             violin = hv.Violin(frame, kdims=[nps, hv.Dimension("group", label="Channel")], vdims=score)
@@ -833,7 +834,7 @@ class CustomerSection(Section):
                                               self.widget("ltv_points", pn.widgets.Checkbox, css_classes=["ltv-points"]),
                                               self.widget("ltv_log", pn.widgets.Checkbox, css_classes=["ltv-log"]),
                                               markdown(self.ltv_note, css_classes=["ltv-note"])],
-             chart(self.plot_ltv_box), self.insight_ltv),
+             chart(self.plot_ltv_box, rebuild_on=("ltv_log",)), self.insight_ltv),
             ("3. Satisfaction by NPS category and acquisition channel",
              [self.widget("violin_channel", pn.widgets.Select),
               markdown(self.satisfaction_note, css_classes=["violin-note"])],

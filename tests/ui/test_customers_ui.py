@@ -42,6 +42,18 @@ ROW_POSITION_JS = """([title, column, value]) => {
   return null;
 }"""
 # Screen position of the top-left corner of a figure's plotting frame (empty space on the bubble chart).
+# The y scale of the figure whose title starts with `title`, and the labels its left axis draws.
+Y_AXIS_JS = """(title) => {
+  const views = [];
+  const walk = (view) => { views.push(view); for (const child of (view.child_views ?? [])) walk(child); };
+  for (const root of Object.values(Bokeh.index)) walk(root);
+  const plot = views.find(v => v.model.type === 'Figure' && (v.model.title?.text ?? '').startsWith(title)
+                               && v.has_finished());
+  if (!plot) return null;
+  const axis = plot.renderer_views.get(plot.model.left[0]);
+  const ticks = axis.tick_coords.major[1];
+  return {scale: plot.model.y_scale.type, labels: axis.compute_labels(ticks).items.map(box => box.text)};
+}"""
 FRAME_CORNER_JS = """(title) => {
   const views = [];
   const walk = (view) => { views.push(view); for (const child of (view.child_views ?? [])) walk(child); };
@@ -105,10 +117,23 @@ def test_checkbox_select_radio_and_churn_slider(page, browser_log, open_app, cus
     shown = customers["customer_segment"].value_counts().clip(upper=1_000).sum()
     expect(note).to_contain_text(f"a fixed sample of {count(shown)} of {count(len(customers))} customers")
 
+    # A linear axis, then a log one again: a Bokeh figure cannot change its scale in place, so the chart is new,
+    # with its axis labelled (it once kept the log scale and lost its ticks).
+    for checked, scale in ((False, "LinearScale"), (True, "LogScale")):
+        card(page, "2. Lifetime value").locator(".ltv-log input").set_checked(checked)
+        page.wait_for_function(f"() => ({Y_AXIS_JS})('Lifetime value by segment')?.scale === {scale!r}")
+        labels = page.evaluate(Y_AXIS_JS, "Lifetime value by segment")["labels"]
+        assert len(labels) >= 3 and ("₹0" in labels) == (scale == "LinearScale"), labels
+        assert scale == "LinearScale" or "₹1,000" in labels, labels
+
     violins = card(page, "3. Satisfaction")
     violins.locator("select").select_option("Referral")
     page.wait_for_function(f"() => ({FIGURE_TITLES_JS})().some(t => t.startsWith("
                            "'Satisfaction by NPS category: Referral (left'))")
+    # Back to every channel: the violins are no longer split (the split once stayed and the update failed).
+    violins.locator("select").select_option("All channels (grouped)")
+    page.wait_for_function(f"() => ({FIGURE_TITLES_JS})().includes("
+                           "'Satisfaction by NPS category and acquisition channel')")
 
     scatter = card(page, "4. Income vs lifetime value")
     scatter.get_by_role("button", name="Per segment").click()

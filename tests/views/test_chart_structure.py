@@ -311,3 +311,43 @@ def test_a_served_filter_change_redraws_nothing_below_the_first_screen_before_it
     assert first_steps[0] != before[0] and first_steps[1] == before[1]
     if slug == "customers":   # the scatter, the channel bubbles and the sunburst follow the filters
         assert data_drawn(below) != before[1]
+
+
+def drawn_rows(figure) -> int:
+    """How many rows a figure's glyphs draw."""
+    return sum(len(next(iter(r.data_source.data.values()), [])) for r in figure.renderers
+               if isinstance(getattr(r, "data_source", None), ColumnDataSource))
+
+
+def test_charts_take_the_axes_of_a_fresh_render_across_their_own_controls(packaged_dir):
+    # A section's own control (a metric, a scale, a toggle) updates its charts in place, or rebuilds the chart
+    # when it names the control in `rebuild_on`. Either way the figure on the page must have the axes a fresh
+    # render gets: a Bokeh figure cannot change its scale type in place (the lifetime-value chart's "Log scale"
+    # left a linear axis without ticks over boxes drawn at their log positions).
+    app = App(packaged_dir)
+    stale, checked = [], 0
+    for section in app.sections:
+        if section.missing_tables or section.slug == "budget":   # budget: fit arrival, see test_budget.py
+            continue
+        roots = [(pane._novamart_chart[0], pane.get_root())
+                 for pane in pn.panel(section).select(lambda obj: hasattr(obj, "_novamart_chart"))]
+        own = [name for name in section.param if name not in Section.param and name not in ("name",)]
+        for name in own:
+            watching = [(plot, root) for plot, root in roots
+                        if any(dep.name == name and dep.inst in (None, section)
+                               for dep in section.param.method_dependencies(plot.__name__))]
+            original = getattr(section, name)
+            for value in candidate_values(section.param[name]) if watching else []:
+                setattr(section, name, value)
+                section.catch_up()
+                for plot, root in watching:
+                    figure = hv.render(plot(), backend="bokeh")
+                    shown, fresh = axes(root.select_one({"type": Plot})), axes(figure)
+                    # A chart left without data (the power curve of an impossible design) keeps its last axes.
+                    if shown != fresh and drawn_rows(figure):
+                        stale.append(f"{section.slug}.{plot.__name__} with {name}={value!r}: {shown} != {fresh}")
+                    checked += 1
+            setattr(section, name, original)
+            section.catch_up()
+    assert not stale, "\n".join(stale)
+    assert checked >= 30
