@@ -132,6 +132,9 @@ class Section(pn.viewable.Viewer):
     also_reads: ClassVar[tuple[str, ...]] = ()   # tables it uses when present (optional views)
     spec_section: ClassVar[str] = ""
     first_screen: ClassVar[int] = FIRST_SCREEN   # objects of its layout a first screen shows
+    # The first screen's figures a filter change computes in its own callback (`FIRST`), top first: one when the
+    # browser takes long to draw it (the others are computed meanwhile), more when each is quick to draw.
+    first_step_figures: ClassVar[int] = 1
 
     store = param.ClassSelector(class_=DataStore, constant=True)
     filters = param.ClassSelector(class_=Filters, constant=True)
@@ -244,17 +247,18 @@ class Section(pn.viewable.Viewer):
 
     def _views_of(self, step: str) -> list[ViewRefresh]:
         """The views a step refreshes. Of the first screen's figures, in the order they stand on the page, the
-        top one alone is computed in the change's own callback, whose messages Panel writes once it returns (a
-        socket write under way makes it queue them until then); the others come in the next step, computed while
-        the browser draws the top one."""
+        top one alone (or the top `first_step_figures`) is computed in the change's own callback, whose messages
+        Panel writes once it returns (a socket write under way makes it queue them until then); the others come in
+        the next step, computed while the browser draws the top one."""
         if step not in (FIRST, FIGURES):
             return [refresh for refresh in list(self._refreshes) if self._step(refresh) == step]
         figures = [refresh for refresh in list(self._refreshes) if self._step(refresh) == FIGURES]
         if self._layout is not None:
             place = {id(obj): i for i, obj in enumerate(self._layout.select())}
             figures.sort(key=lambda refresh: place.get(id(refresh.view), len(place)))
-        # The top figure's every map (a treemap's tiles and labels are two) goes in one step.
-        top = [refresh for refresh in figures if refresh.view is figures[0].view] if figures else []
+        # The top figures' every map (a treemap's tiles and labels are two) goes in one step.
+        views = list({id(refresh.view): refresh.view for refresh in figures}.values())[:self.first_step_figures]
+        top = [refresh for refresh in figures if any(refresh.view is view for view in views)]
         return top if step == FIRST else [refresh for refresh in figures if refresh not in top]
 
     def _refresh_views(self, step: str) -> None:

@@ -17,6 +17,7 @@ import panel as pn
 import param
 import pytest
 from bokeh.models import ColumnDataSource, FactorRange, Plot
+from panel.models.markup import HTML as HTMLModel
 
 from novamart_panel.app import SECTIONS, App, extension
 from novamart_panel.views.base import Section
@@ -311,6 +312,30 @@ def test_a_served_filter_change_redraws_nothing_below_the_first_screen_before_it
     assert first_steps[0] != before[0] and first_steps[1] == before[1]
     if slug == "customers":   # the scatter, the channel bubbles and the sunburst follow the filters
         assert data_drawn(below) != before[1]
+
+
+def test_a_served_overview_filter_change_sends_the_kpi_cards_and_the_channel_chart_together(
+        packaged_dir, monkeypatch, hold_execute):
+    """The overview's first step (the change's own callback) computes both figures of its first screen: the KPI
+    cards draw at once, and computing the channel chart after their message was written made it 90 ms later in
+    the browser. The prose still comes in a step of its own."""
+    from novamart_panel.views import base
+
+    scheduled = []
+    monkeypatch.setattr(base, "served", lambda: True)
+    monkeypatch.setattr(base, "next_on_loop", scheduled.append)
+    hold_execute(scheduled.append)
+    section = App(packaged_dir).section_view("overview")
+    section.active = True
+    layout = section.__panel__()
+    section.views_below(layout.objects[section.first_screen:])
+    kpi_cards, row = layout.get_root().children[2:4]
+    figure = row.select_one({"type": Plot})
+    prose = [model.text for model in row.select({"type": HTMLModel})]
+    before = kpi_cards.text, data_drawn([figure])
+    section.filters.param.update(channels=["Email"])
+    assert kpi_cards.text != before[0] and data_drawn([figure]) != before[1]
+    assert [model.text for model in row.select({"type": HTMLModel})] == prose and scheduled   # the prose: later
 
 
 def drawn_rows(figure) -> int:
