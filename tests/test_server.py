@@ -247,7 +247,43 @@ def _first_switch_served(folder, slug: str, monkeypatch, hold_execute) -> list:
     app.section = slug
     scheduled.pop(0)()   # the switch
     scheduled.pop(0)()   # the section's first prose
+    if scheduled[0].func.__name__ == "_add_screen_rest":
+        scheduled.pop(0)()   # the rest of its first screen, below its top chart
     return scheduled
+
+
+def test_a_served_first_switch_sends_the_top_chart_then_the_rest_of_the_first_screen(data_dirs, monkeypatch,
+                                                                                      hold_execute):
+    """Model evaluation's first screen holds three charts: the confusion matrix, then the ROC and precision-recall
+    curves in the next card. Served, a first switch sends the first screen down to its top chart, that chart's
+    prose, then the rest of the first screen, then the views below: the top chart is not held back while the server
+    builds the others."""
+    import novamart_panel.app as app_module
+
+    scheduled = []
+    monkeypatch.setattr(app_module, "served", lambda: True)
+    hold_execute(scheduled.append)
+    app = App(data_dirs["reference"])
+    app.holders
+    while scheduled:
+        scheduled.pop(0)()   # the overview's prose and rest
+    app.section = "model"
+    scheduled.pop(0)()   # the switch
+    section = app.section_view("model")
+    layout = app.holders[[s.slug for s in app.sections].index("model")].objects[0]
+
+    def charts() -> int:
+        return len(layout.select(pn.pane.HoloViews))
+
+    assert len(layout) == 3 and charts() == 1 and app_module.PENDING_CLASS in layout[-1].css_classes
+    assert None in _sentences(layout.objects[:-1])
+    scheduled.pop(0)()   # the top chart's prose
+    assert None not in _sentences(layout.objects[:-1]) and charts() == 1
+    scheduled.pop(0)()   # the rest of the first screen, above the line saying more is coming
+    assert len(layout) == section.first_screen + 1 and charts() == 3
+    assert app_module.PENDING_CLASS in layout[-1].css_classes and None not in _sentences(layout.objects[:-1])
+    scheduled.pop(0)()   # the views below
+    assert len(layout) == len(section.layout()) and not scheduled
 
 
 def test_a_served_first_switch_builds_the_sunburst_when_it_sends_the_views_below(data_dirs, monkeypatch, hold_execute):
