@@ -158,6 +158,14 @@ def join_states(
     return polygons, unmatched
 
 
+def outline_extent(polygons: list[dict]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The (x, y) extent of `join_states` polygons' outlines, ((nan, nan), (nan, nan)) when there are none."""
+    if not polygons:
+        return (np.nan, np.nan), (np.nan, np.nan)
+    xs, ys = np.concatenate([p["x"] for p in polygons]), np.concatenate([p["y"] for p in polygons])
+    return (float(np.nanmin(xs)), float(np.nanmax(xs))), (float(np.nanmin(ys)), float(np.nanmax(ys)))
+
+
 def _projected(ring: Ring) -> np.ndarray:
     """A lon/lat ring as an (n, 2) Web Mercator array."""
     return np.column_stack(to_web_mercator(ring[:, 0], ring[:, 1]))

@@ -14,7 +14,8 @@ import panel as pn
 import param
 from bokeh.models import CustomJSTickFormatter
 
-from ..analytics.geo import join_states, load_state_boundaries, normalise_state_name, state_centroids, to_web_mercator
+from ..analytics.geo import (join_states, load_state_boundaries, normalise_state_name, outline_extent, state_centroids,
+                             to_web_mercator)
 from ..analytics.geo_insights import (
     STATE_METRICS,
     format_metric,
@@ -107,6 +108,17 @@ def shape_names(states) -> list[str | None]:
     shape_by_key = {normalise_state_name(name): name for name in load_state_boundaries()}
     return [shape_by_key.get(normalise_state_name(state)) if isinstance(state, str) else None for state in states]
 
+
+
+MAP_PADDING = 0.1   # HoloViews' default `padding`: the share of a range added on each side
+
+
+def map_dimensions(polygons: list[dict]) -> list[hv.Dimension]:
+    """The x and y dimensions of state outlines, their extent declared: HoloViews otherwise computes it path by
+    path for every draw and update (about a fifth of the choropleth's build). The extent is padded as HoloViews
+    pads a data range (`MAP_PADDING`), which it does not do to a declared one."""
+    return [hv.Dimension(name, range=(lo - MAP_PADDING * (hi - lo), hi + MAP_PADDING * (hi - lo)))
+            for name, (lo, hi) in zip("xy", outline_extent(polygons))]
 
 class GeographySection(Section):
     """Where NovaMart sells: state metrics on a map of India."""
@@ -207,7 +219,8 @@ class GeographySection(Section):
         polygons, _ = join_states(rows[drawn])
         colour_dim = hv.Dimension("value", label=metric.label)
         diverging = metric.kind == "growth"
-        element = hv.Polygons(polygons, vdims=[colour_dim, *drawn[1:]], label="choropleth")
+        element = hv.Polygons(polygons, kdims=map_dimensions(polygons), vdims=[colour_dim, *drawn[1:]],
+                              label="choropleth")
         element = self._map_opts(
             element, color="value", cmap=DIVERGING_CMAP if diverging else SEQUENTIAL_CMAP, symmetric=diverging,
             colorbar=True, clabel=metric.label, cformatter=colorbar_formatter(metric.kind),
@@ -220,8 +233,8 @@ class GeographySection(Section):
     def plot_bubbles(self) -> hv.Overlay:
         """Bubbles sized by store count and coloured by satisfaction, over grey state outlines."""
         outlines, _ = join_states(pd.DataFrame({"state": list(load_state_boundaries())}))
-        base = self._map_opts(hv.Polygons(outlines, vdims=["state"], label="outlines"), tools=[],
-                              hover_tooltips=None, color=NO_DATA_COLOUR, line_color=OUTLINE_COLOUR,
+        outlines = hv.Polygons(outlines, kdims=map_dimensions(outlines), vdims=["state"], label="outlines")
+        base = self._map_opts(outlines, tools=[], hover_tooltips=None, color=NO_DATA_COLOUR, line_color=OUTLINE_COLOUR,
                               line_width=0.6, alpha=0.6)
         bubbles = hv.Points(self.bubble_rows(), kdims=["x", "y"],
                             vdims=["customer_satisfaction", "bubble_size", "state", "details"], label="bubbles")

@@ -299,3 +299,10 @@ def test_a_u_shaped_state_gets_a_point_inside_not_its_centroid():
     assert x == pytest.approx(float(geo.to_web_mercator(0.5 * unit, 0.0)[0]), rel=1e-9)
     assert y == pytest.approx(float(geo.to_web_mercator(0.0, 9.5 / 7 * unit)[1]), rel=1e-6)
     assert shapely.contains_xy(_mercator_shape(((u_shape,),)), x, y)
+
+
+def test_outline_extent_spans_every_part_and_skips_the_separators():
+    polygons = [{"x": np.array([0.0, 2.0, np.nan, 5.0]), "y": np.array([1.0, -3.0, np.nan, 4.0])},
+                {"x": np.array([-1.0, 1.0]), "y": np.array([0.0, 9.0])}]
+    assert geo.outline_extent(polygons) == ((-1.0, 5.0), (-3.0, 9.0))
+    assert all(np.isnan(v) for pair in geo.outline_extent([]) for v in pair)
