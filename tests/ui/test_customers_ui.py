@@ -15,53 +15,50 @@ from ui_helpers import ACTIVE_SECTION, FIGURE_TITLES_JS, card, insight
 pytestmark = pytest.mark.ui
 
 QUERY = "?tab=customers"
-# Screen position of a glyph's row (found by a column value) on the Bokeh figure whose title starts with
-# `title`: a bubble's centre, or the middle of a sunburst wedge (the centre disc: the origin).
-ROW_POSITION_JS = """([title, column, value]) => {
+# The view of the Bokeh figure whose title starts with `title` (drawn, when `drawn`), or undefined.
+FIGURE_VIEW_JS = """(title, drawn) => {
   const views = [];
   const walk = (view) => { views.push(view); for (const child of (view.child_views ?? [])) walk(child); };
   for (const root of Object.values(Bokeh.index)) walk(root);
-  const plot = views.find(v => v.model.type === 'Figure' && (v.model.title?.text ?? '').startsWith(title)
-                               && v.has_finished());
+  return views.find(v => v.model.type === 'Figure' && (v.model.title?.text ?? '').startsWith(title)
+                         && (!drawn || v.has_finished()));
+}"""
+# Screen position of a glyph's row (found by a column value) on the figure whose title starts with `title`: a
+# bubble's centre, or the middle of a sunburst wedge (the centre disc: the origin).
+ROW_POSITION_JS = f"""([title, column, value]) => {{
+  const plot = ({FIGURE_VIEW_JS})(title, true);
   if (!plot) return null;
-  for (const view of plot.renderer_views.values()) {
+  for (const view of plot.renderer_views.values()) {{
     const data = view.model.data_source?.data;
     const row = data && data[column] ? Array.from(data[column]).indexOf(value) : -1;
     if (row < 0) continue;
     let x, y;
-    if ('start_angle' in data) {
+    if ('start_angle' in data) {{
       const angle = (data.start_angle[row] + data.end_angle[row]) / 2;
       const radius = data.inner_radius[row] === 0 ? 0 : (data.inner_radius[row] + data.outer_radius[row]) / 2;
       [x, y] = [radius * Math.cos(angle), radius * Math.sin(angle)];
-    } else {
+    }} else {{
       [x, y] = [data[view.model.glyph.x.field][row], data[view.model.glyph.y.field][row]];
-    }
+    }}
     const box = plot.canvas_view.el.getBoundingClientRect();
-    return {x: box.left + plot.frame.x_scale.compute(x), y: box.top + plot.frame.y_scale.compute(y)};
-  }
+    return {{x: box.left + plot.frame.x_scale.compute(x), y: box.top + plot.frame.y_scale.compute(y)}};
+  }}
   return null;
-}"""
-# Screen position of the top-left corner of a figure's plotting frame (empty space on the bubble chart).
+}}"""
 # The y scale of the figure whose title starts with `title`, and the labels its left axis draws.
-Y_AXIS_JS = """(title) => {
-  const views = [];
-  const walk = (view) => { views.push(view); for (const child of (view.child_views ?? [])) walk(child); };
-  for (const root of Object.values(Bokeh.index)) walk(root);
-  const plot = views.find(v => v.model.type === 'Figure' && (v.model.title?.text ?? '').startsWith(title)
-                               && v.has_finished());
+Y_AXIS_JS = f"""(title) => {{
+  const plot = ({FIGURE_VIEW_JS})(title, true);
   if (!plot) return null;
   const axis = plot.renderer_views.get(plot.model.left[0]);
   const ticks = axis.tick_coords.major[1];
-  return {scale: plot.model.y_scale.type, labels: axis.compute_labels(ticks).items.map(box => box.text)};
-}"""
-FRAME_CORNER_JS = """(title) => {
-  const views = [];
-  const walk = (view) => { views.push(view); for (const child of (view.child_views ?? [])) walk(child); };
-  for (const root of Object.values(Bokeh.index)) walk(root);
-  const plot = views.find(v => v.model.type === 'Figure' && (v.model.title?.text ?? '').startsWith(title));
+  return {{scale: plot.model.y_scale.type, labels: axis.compute_labels(ticks).items.map(box => box.text)}};
+}}"""
+# Screen position of the top-left corner of a figure's plotting frame (empty space on the bubble chart).
+FRAME_CORNER_JS = f"""(title) => {{
+  const plot = ({FIGURE_VIEW_JS})(title, false);
   const box = plot.canvas_view.el.getBoundingClientRect();
-  return {x: box.left + plot.frame.bbox.left + 6, y: box.top + plot.frame.bbox.top + 6};
-}"""
+  return {{x: box.left + plot.frame.bbox.left + 6, y: box.top + plot.frame.bbox.top + 6}};
+}}"""
 
 
 @pytest.fixture(scope="module")
