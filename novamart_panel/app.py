@@ -81,13 +81,13 @@ def extension() -> None:
                              for name, path in PAGE_FIXES.items()}}
 
 
-
 def _through_top_chart(objects: list) -> int:
     """How many of `objects` (a first screen's) a first switch sends first: down to the first holding a chart."""
     for i, obj in enumerate(objects):
         if obj.select(pn.pane.HoloViews) or obj.select(pn.pane.Bokeh):
             return i + 1
     return len(objects)
+
 
 class App(pn.viewable.Viewer):
     """The whole app for one browser session (or one notebook cell): its own filters and sections."""

@@ -109,7 +109,6 @@ def shape_names(states) -> list[str | None]:
     return [shape_by_key.get(normalise_state_name(state)) if isinstance(state, str) else None for state in states]
 
 
-
 MAP_PADDING = 0.1   # HoloViews' default `padding`: the share of a range added on each side
 
 
@@ -119,6 +118,7 @@ def map_dimensions(polygons: list[dict]) -> list[hv.Dimension]:
     pads a data range (`MAP_PADDING`), which it does not do to a declared one."""
     return [hv.Dimension(name, range=(lo - MAP_PADDING * (hi - lo), hi + MAP_PADDING * (hi - lo)))
             for name, (lo, hi) in zip("xy", outline_extent(polygons))]
+
 
 class GeographySection(Section):
     """Where NovaMart sells: state metrics on a map of India."""
