@@ -257,8 +257,8 @@ class Section(pn.viewable.Viewer):
             place = {id(obj): i for i, obj in enumerate(self._layout.select())}
             figures.sort(key=lambda refresh: place.get(id(refresh.view), len(place)))
         # The top figures' every map (a treemap's tiles and labels are two) goes in one step.
-        views = list({id(refresh.view): refresh.view for refresh in figures}.values())[:self.first_step_figures]
-        top = [refresh for refresh in figures if any(refresh.view is view for view in views)]
+        views = list(dict.fromkeys(id(refresh.view) for refresh in figures))[:self.first_step_figures]
+        top = [refresh for refresh in figures if id(refresh.view) in views]
         return top if step == FIRST else [refresh for refresh in figures if refresh not in top]
 
     def _refresh_views(self, step: str) -> None:

@@ -108,6 +108,17 @@ def candidate_values(parameter) -> list:
     return []
 
 
+def own_controls(section) -> list[str]:
+    """The names of a section's own params (its controls), not those every section has."""
+    return [name for name in section.param if name not in Section.param and name != "name"]
+
+
+def follows(section, plot, name: str) -> bool:
+    """Whether the plot method depends on the section's param `name`."""
+    return any(dep.name == name and dep.inst in (None, section)
+               for dep in section.param.method_dependencies(plot.__name__))
+
+
 @pytest.mark.parametrize("data", ["packaged", "reference"])
 def test_plot_methods_keep_their_structure_across_their_own_controls(data, packaged_dir, reference_dir):
     app = App(packaged_dir if data == "packaged" else reference_dir)
@@ -116,11 +127,8 @@ def test_plot_methods_keep_their_structure_across_their_own_controls(data, packa
         if section.missing_tables:
             continue
         charts = dynamic_charts(section)
-        own = [name for name in section.param if name not in Section.param and name not in ("name",)]
-        for name in own:
-            watching = [p for p, rebuild_on in charts if name not in rebuild_on
-                        if any(dep.name == name and dep.inst in (None, section)
-                               for dep in section.param.method_dependencies(p.__name__))]
+        for name in own_controls(section):
+            watching = [p for p, rebuild_on in charts if name not in rebuild_on and follows(section, p, name)]
             values = candidate_values(section.param[name])
             if not watching or not values:
                 continue
@@ -356,11 +364,8 @@ def test_charts_take_the_axes_of_a_fresh_render_across_their_own_controls(packag
             continue
         roots = [(pane._novamart_chart[0], pane.get_root())
                  for pane in pn.panel(section).select(lambda obj: hasattr(obj, "_novamart_chart"))]
-        own = [name for name in section.param if name not in Section.param and name not in ("name",)]
-        for name in own:
-            watching = [(plot, root) for plot, root in roots
-                        if any(dep.name == name and dep.inst in (None, section)
-                               for dep in section.param.method_dependencies(plot.__name__))]
+        for name in own_controls(section):
+            watching = [(plot, root) for plot, root in roots if follows(section, plot, name)]
             original = getattr(section, name)
             for value in candidate_values(section.param[name]) if watching else []:
                 setattr(section, name, value)
