@@ -14,7 +14,7 @@ import param
 
 from .data.store import DataStore
 from .format import escape_markdown
-from .session import recompute_models_when_changed, release_when_closed, served, shown_folder
+from .session import after_page_drawn, recompute_models_when_changed, release_when_closed, served, shown_folder
 from .url_state import clean_url_values, shown
 from .views.attribution import AttributionSection
 from .views.base import Section, holoviews_defaults, html, markdown
@@ -164,7 +164,8 @@ class App(pn.viewable.Viewer):
             pending = markdown("*Loading the other views of this section…*", css_classes=[PENDING_CLASS])
             screen_rest = layout.objects[sent:first]
             layout.objects = [*layout.objects[:sent], pending]
-            pn.state.execute(functools.partial(self._add_prose, section, layout, screen_rest, rest), schedule=True)
+            # On a session's first page, after the page has drawn these (see session.after_page_drawn).
+            after_page_drawn(functools.partial(self._add_prose, section, layout, screen_rest, rest))
         else:
             section.fill()
         return layout

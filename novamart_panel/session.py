@@ -10,6 +10,7 @@
   only when the change altered the graph, not after every change.
 - `stream_registry_thread_safe()`: HoloViews' process-wide registry of streams can be read while another
   session's thread adds to it (Bokeh 3.10 runs each session's callbacks on a worker thread).
+- `after_page_drawn(callback)`: a page's later steps wait until the page has drawn the session's first document.
 - `warm_up_after_load(store, name, job)`: once per data store and process, a section's expensive unfiltered
   results are computed in the background once the page has loaded, one warm-up at a time.
 """
@@ -97,6 +98,20 @@ def next_on_loop(callback: Callable[[], None]) -> None:
                 pn.state._handle_exception(error)
 
     doc.add_next_tick_callback(on_loop)
+
+
+def after_page_drawn(callback: Callable[[], None]) -> None:
+    """Schedule `callback` in a session callback of its own; while the session's page has not drawn its first
+    document yet, once it has (Panel's onload: BokehJS reports the document ready).
+
+    The page pulls the session's document over its websocket after its scripts have run, and draws everything the
+    document holds by then before its first chart. A page's later steps (the landing section's sentences and the
+    views below) ran while the browser loaded its scripts, sharing the two cores with it, and went into that pull:
+    the page built their tables and panes before drawing the first chart."""
+    if pn.state.loaded:
+        pn.state.execute(callback, schedule=True)
+    else:
+        pn.state.onload(lambda: pn.state.execute(callback, schedule=True))
 
 
 _warm_ups: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # store -> names of the warm-ups started

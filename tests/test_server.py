@@ -232,6 +232,40 @@ def test_a_served_section_sends_its_first_views_then_their_prose_then_the_rest(d
     assert None in _sentences(campaigns.objects[:-1])
 
 
+def test_a_sessions_first_page_computes_its_later_steps_once_the_page_has_drawn_it(data_dirs, monkeypatch,
+                                                                                     hold_execute):
+    """A session's first page: the landing section's sentences and the views below wait until the browser reports
+    the document drawn (Panel's onload), so the server does not compute them while the page loads its scripts, and
+    the page does not build them before its first chart. Once the page is loaded, a first switch schedules its
+    later steps at once."""
+    import threading
+
+    import novamart_panel.app as app_module
+
+    scheduled, onload, drawn, here = [], [], [False], threading.get_ident()
+    loaded = type(pn.state).loaded
+    monkeypatch.setattr(app_module, "served", lambda: True)
+    monkeypatch.setattr(type(pn.state), "loaded",   # this thread's session: not drawn until the page says so
+                        property(lambda state: drawn[0] if threading.get_ident() == here else loaded.fget(state)))
+    monkeypatch.setattr(pn.state, "onload", onload.append)
+    hold_execute(scheduled.append)
+    app = App(data_dirs["reference"])
+    layout = app.holders[[s.slug for s in app.sections].index("overview")].objects[0]
+    assert not scheduled and len(onload) == 1
+    assert app_module.PENDING_CLASS in layout[-1].css_classes and None in _sentences(layout.objects[:-1])
+    drawn[0] = True
+    onload.pop()()   # the page has drawn the document: the prose is scheduled, in a callback of its own
+    assert None in _sentences(layout.objects[:-1])
+    scheduled.pop(0)()
+    assert None not in _sentences(layout.objects[:-1])
+    scheduled.pop(0)()   # the views below
+    assert app_module.PENDING_CLASS not in layout[-1].css_classes
+    app.section = "campaigns"
+    scheduled.pop(0)()   # the switch: its prose is scheduled at once
+    assert [callback.func.__name__ for callback in scheduled] == ["_add_prose"] and not onload
+    app.close()
+
+
 def _first_switch_served(folder, slug: str, monkeypatch, hold_execute) -> list:
     """A served app's first switch to `slug`, run up to the callback that sends the views below its first screen
     (the first of the callbacks returned; its arguments are the section, its layout and those views)."""

@@ -59,6 +59,7 @@ def test_choropleth_draws_offline_and_follows_the_metric_selector(page, browser_
     expect(insight).to_contain_text(f"{revenue_leaders[0]} and {revenue_leaders[1]} lead revenue")
     revenue_colours = painted_colours(page, "Revenue by state")
     assert len(revenue_colours) >= 5  # several states in distinct colours, not a grey outline
+    page.wait_for_function(f"({COLOUR_BAR_TITLES_JS})().length == 2")   # the bubbles map comes with the views below
     assert page.evaluate(COLOUR_BAR_TITLES_JS) == ["Customer satisfaction (1-5)", "Revenue"]
 
     selector = page.locator(".bk-input-group", has=page.locator("label", has_text="Colour states by")).locator("select")
