@@ -82,8 +82,8 @@ def test_metric_switch_colours_the_states_by_that_csv_column(section, reference_
             assert value == pytest.approx(expected[state])
         else:
             assert math.isnan(value)
-    statuses = values_by_state(polygons, "status")
-    assert sum(status == NO_DATA for status in statuses.values()) == len(SHAPES) - len(reference_states)
+    hovers = values_by_state(polygons, "details")   # the hover says which shapes have no data
+    assert sum(f"<i>{NO_DATA}</i>" in text for text in hovers.values()) == len(SHAPES) - len(reference_states)
 
 
 def test_yoy_growth_uses_a_diverging_palette_centred_on_zero(section):
@@ -155,7 +155,7 @@ def test_unmatched_rows_are_named_and_aliases_still_join(tmp_path, reference_sta
     revenue = values_by_state(polygons, "value")
     assert "Atlantis" not in revenue
     assert revenue["Orissa"] == states.set_index("state").loc["Orissa", "total_revenue"]
-    assert math.isnan(revenue["Kerala"]) and values_by_state(polygons, "status")["Kerala"] == NO_DATA
+    assert math.isnan(revenue["Kerala"]) and f"<i>{NO_DATA}</i>" in values_by_state(polygons, "details")["Kerala"]
     # The bubble map still places the row by its own latitude/longitude.
     bubbles = section.bubble_rows().set_index("state")
     atlantis = states.set_index("state").loc["Atlantis"]
@@ -190,7 +190,7 @@ def test_section_renders_and_the_page_follows_the_metric(section, reference_stat
 
     def choropleth() -> tuple[str, dict[str, float]]:
         """The map's colour-bar title and the colour values per state in its Bokeh data source."""
-        (source,) = [s for s in root.select({"type": ColumnDataSource}) if "status" in s.data and "xs" in s.data]
+        (source,) = [s for s in root.select({"type": ColumnDataSource}) if "details" in s.data and "xs" in s.data]
         titles = {bar.title for bar in root.select({"type": ColorBar})} - {"Customer satisfaction (1-5)"}
         (title,) = titles
         return title, dict(zip(source.data["state"], source.data["color"], strict=True))
