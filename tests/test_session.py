@@ -68,6 +68,70 @@ def test_the_clean_up_collects_when_there_is_no_event_loop():
     assert session.COLLECTOR.runs == runs + 1
 
 
+class _Counts:
+    """Stands in for `gc.get_count()`: (generation 0, generation 1, generation 2) counts set by the test."""
+
+    def __init__(self):
+        self.value = (0, 0, 0)
+
+    def __call__(self):
+        return self.value
+
+
+def _idle_collector(due=10):
+    counts, collected = _Counts(), []
+    collector = session.IdleCollector(due=due, counts=counts, collect=lambda: collected.append(counts.value))
+    return collector, counts, collected
+
+
+def test_a_full_collection_waits_while_the_process_allocates():
+    collector, counts, collected = _idle_collector()
+    for step in range(20):   # a session computing: the counts move between every two polls
+        counts.value = (step * 50 % 700, step % 10, 10 + step)
+        collector.poll()
+    assert collected == []
+
+
+def test_a_due_full_collection_runs_once_the_process_is_idle():
+    collector, counts, collected = _idle_collector()
+    counts.value = (120, 4, 12)
+    for _ in range(session.IDLE_POLLS):
+        collector.poll()
+    assert collected == []   # the first poll only saw the counts
+    collector.poll()
+    assert collected == [(120, 4, 12)]
+    counts.value = (0, 0, 0)   # what a full collection leaves
+    for _ in range(5 * session.IDLE_POLLS):
+        collector.poll()
+    assert collected == [(120, 4, 12)] and collector.runs == 1
+
+
+def test_an_idle_process_does_not_collect_before_a_collection_is_due():
+    collector, counts, collected = _idle_collector(due=10)
+    for generation_0 in range(10):   # single objects come and go (a timer, a log line): still idle
+        counts.value = (generation_0, 7, 9)
+        collector.poll()
+    assert collected == []
+    counts.value = (3, 0, 10)   # one more collection of generation 1 makes it due
+    for _ in range(session.IDLE_POLLS + 1):
+        collector.poll()
+    assert collected == [(3, 0, 10)]
+
+
+def test_the_server_setup_freezes_the_imports_and_defers_full_collections_to_idle_moments():
+    """`serve_setup` (run by `panel serve --setup`) in a fresh interpreter: the collector is on again, the imports
+    are frozen, the full collection's threshold is raised and the idle poll is scheduled."""
+    import subprocess
+
+    probe = ("import gc, importlib.util, runpy; import panel as pn; "
+             "default = gc.get_threshold()[2]; "
+             "runpy.run_path(importlib.util.find_spec('novamart_panel.serve_setup').origin); "
+             "print(gc.isenabled(), gc.get_freeze_count() > 100_000, gc.get_threshold()[2] // default, "
+             "any(key.endswith('_novamart-idle-collection') for key in pn.state._scheduled))")
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=True)
+    assert found.stdout.split() == ["True", "True", str(session.FULL_COLLECTION_DEFERRAL), "True"]
+
+
 def _document_with_a_chart():
     from bokeh.document import Document
     from bokeh.plotting import figure
