@@ -234,8 +234,8 @@ class IdleCollector:
     (`FULL_COLLECTION_DEFERRAL` times, so that a process that is never idle still collects) and polls the counts:
     once they have not moved for `IDLE_POLLS` polls (nothing allocated: no session is computing) and a full
     collection is due by the default threshold, it makes it then: about half a second after a session's last step,
-    while its page draws what it was sent. (CPython 3.12–3.13 and 3.14.5 on collect by generations as assumed
-    here; under the incremental collector of 3.14.0–3.14.4 the raised threshold does nothing.)
+    while its page draws what it was sent. (CPython 3.12, 3.13 and 3.14.5 onwards collect by generations, as
+    assumed here; under the incremental collector of 3.14.0–3.14.4 the raised threshold does nothing.)
     """
 
     def __init__(self, due: int, counts: Callable[[], tuple[int, int, int]] = gc.get_count,

@@ -1,6 +1,6 @@
 """Who may see the data folder's full path (SPEC §7), the environment the CLI serves with, and the session's
-document walking its models only when their graph changed, and HoloViews' stream registry read while other
-sessions' threads add to it."""
+document walking its models only when their graph changed, HoloViews' stream registry read while other
+sessions' threads add to it, and a server process's full garbage collections made while it is idle."""
 from __future__ import annotations
 
 import contextlib
