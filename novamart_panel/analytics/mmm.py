@@ -296,7 +296,10 @@ def _folds(n: int, n_folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def fit_quality(actual, predicted) -> dict[str, float]:
-    """R², MAPE (over positive actuals) and NRMSE (RMSE over the actual range, as Robyn reports it)."""
+    """R², MAPE (over positive actuals) and NRMSE (RMSE over the actual range, as Robyn reports it).
+
+    R² and NRMSE are NaN when the actuals do not vary (a held-out fold where a channel earned nothing): both divide
+    by the actuals' spread, and scikit-learn's `r2_score` would report 0 or 1 there."""
     from sklearn.metrics import mean_absolute_percentage_error, r2_score
 
     actual = np.asarray(actual, dtype=float)
@@ -305,7 +308,7 @@ def fit_quality(actual, predicted) -> dict[str, float]:
     spread = actual.max() - actual.min() if len(actual) else 0.0
     rmse = float(np.sqrt(np.mean((actual - predicted) ** 2))) if len(actual) else np.nan
     return {
-        "r2": float(r2_score(actual, predicted)) if len(actual) > 1 else np.nan,
+        "r2": float(r2_score(actual, predicted)) if len(actual) > 1 and spread > 0 else np.nan,
         "mape": float(mean_absolute_percentage_error(actual[positive], predicted[positive])) if positive.any()
         else np.nan,
         "nrmse": rmse / spread if spread > 0 else np.nan,

@@ -889,14 +889,15 @@ class BudgetSection(Section):
     def scenario_sliders(self) -> pn.Column:
         return self._percent_sliders("scenario", range_mode=False)
 
-    def _table(self, frame_fn, money_columns=(), percent_columns=(), ratio_columns=(),
+    def _table(self, frame_fn, money_columns=(), percent_columns=(), ratio_columns=(), score_columns=(),
                titles: dict[str, str] | None = None) -> pn.widgets.Tabulator:
         """A read-only table; `titles` maps column names holding data text to their (HTML-escaped) headers."""
         money = NumberFormatter(format="0,0", nan_format="n/a", null_format="n/a")
         pct = NumberFormatter(format="0.0%", nan_format="n/a", null_format="n/a")
         multiple = NumberFormatter(format="0.00", nan_format="n/a", null_format="n/a")
+        score = NumberFormatter(format="0.000", nan_format="n/a", null_format="n/a")
         formatters = {**{c: money for c in money_columns}, **{c: pct for c in percent_columns},
-                      **{c: multiple for c in ratio_columns}}
+                      **{c: multiple for c in ratio_columns}, **{c: score for c in score_columns}}
         return data_table(frame_fn, formatters=formatters, show_index=False, disabled=True,
                           layout="fit_data_table", sizing_mode="stretch_width", titles=titles or {})
 
@@ -928,7 +929,8 @@ class BudgetSection(Section):
             ("Model card: how far to trust the marketing-mix model",
              [pn.widgets.RadioButtonGroup.from_param(self.param.grain, label="Model grain")],
              pn.Column(self.quality_cards, chart(self.plot_fit),
-                       self._table(self.folds_table, percent_columns=["MAPE"]), sizing_mode="stretch_width"),
+                       self._table(self.folds_table, percent_columns=["MAPE"], ratio_columns=["R²"],
+                                   score_columns=["NRMSE"]), sizing_mode="stretch_width"),
              self.insight_fit, True),
             ("Contribution over time", [], chart(self.plot_contributions), self.insight_contributions),
             ("Share of revenue by channel", [], chart(self.plot_shares), self.insight_shares),

@@ -323,3 +323,16 @@ def test_optimizer_finds_the_true_optimal_split(packaged_fit):
     main = np.abs(best.x - current) > 0.03 * total
     assert main.any()
     assert (np.sign(fitted - current)[main] == np.sign(best.x - current)[main]).all()
+
+
+def test_fit_quality_matches_scikit_learn_and_is_undefined_where_the_actuals_do_not_vary():
+    from sklearn.metrics import mean_absolute_percentage_error, r2_score
+
+    actual, predicted = np.array([0.0, 4.0, 6.0, 10.0]), np.array([1.0, 3.0, 7.0, 9.0])
+    quality = mmm.fit_quality(actual, predicted)
+    assert quality["r2"] == pytest.approx(r2_score(actual, predicted))
+    assert quality["mape"] == pytest.approx(mean_absolute_percentage_error(actual[1:], predicted[1:]))
+    assert quality["nrmse"] == pytest.approx(1.0 / 10.0)   # RMSE 1 over the actuals' range 10
+    # A held-out fold where the channel earned nothing: no variance to explain, no positive actual, no range.
+    flat = mmm.fit_quality(np.zeros(5), np.full(5, 2.0))
+    assert all(np.isnan(flat[key]) for key in ("r2", "mape", "nrmse"))

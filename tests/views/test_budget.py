@@ -360,3 +360,14 @@ def test_export_is_the_modelled_periods(section):
 
 def test_festival_controls_are_part_of_the_fit(section):
     assert any(c.startswith("diwali") for c in mmm.festival_controls(section.export_frame()["date"]).columns)
+
+
+def test_the_folds_table_shows_an_undefined_fold_score_as_n_a(packaged_store):
+    """A held-out fold where the filtered channel earned nothing has no R² or NRMSE (NaN): the table says n/a,
+    not 'NaN'."""
+    section = shown(packaged_store)
+    (folds,) = [table for table in pn.panel(section).select(pn.widgets.Tabulator)
+                if {"Fold", "R²", "NRMSE"} <= set(table.value.columns)]
+    assert {column: (folds.formatters[column].nan_format, folds.formatters[column].format)
+            for column in ("R²", "MAPE", "NRMSE")} == {"R²": ("n/a", "0.00"), "MAPE": ("n/a", "0.0%"),
+                                                      "NRMSE": ("n/a", "0.000")}
