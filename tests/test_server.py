@@ -362,6 +362,23 @@ def test_a_served_first_switch_computes_the_views_below_the_first_screen_when_it
     assert any("Email" in text for text in shown(layout.objects)[0])
 
 
+def test_a_served_first_switch_builds_the_quality_checks_when_it_sends_them(data_dirs, monkeypatch, hold_execute):
+    """Data quality's check cards (six tables and the anomalies chart) are below its first screen (the files and
+    the issues found): served, a first switch builds them in the callback that sends them, not before the first
+    screen leaves."""
+    scheduled = _first_switch_served(data_dirs["reference"], "quality", monkeypatch, hold_execute)
+    section, layout, rest = scheduled[0].args
+
+    def built(view) -> bool:
+        return isinstance(view, (pn.widgets.Tabulator, pn.pane.HoloViews))
+
+    assert rest and not [view for obj in rest for view in obj.select(built)]
+    scheduled.pop(0)()
+    below = [view for obj in layout.objects[section.first_screen:] for view in obj.select(built)]
+    assert [type(view) for view in below].count(pn.widgets.Tabulator) == 6
+    assert [type(view) for view in below].count(pn.pane.HoloViews) == 1
+
+
 TABLES_FIRST = {"quality": "its first screen is the files and the issues found, the chart of checks below"}
 
 

@@ -123,6 +123,18 @@ class ViewRefresh(param.Parameterized):
         self.view: pn.viewable.Viewable | None = None   # the pane it refreshes (to know where it stands)
 
 
+class BuiltWhenAsked(pn.viewable.Viewer):
+    """The view `make()` returns, built when Panel asks for it: passed to `Section.later`, a served first switch
+    builds it after the first screen has been sent, not while building that screen."""
+
+    def __init__(self, make, **params):
+        super().__init__(**params)
+        self._make = make
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._make()
+
+
 class Section(pn.viewable.Viewer):
     """One tab of the app. Subclasses set `title`, `slug`, `tables` and implement `layout()`."""
 

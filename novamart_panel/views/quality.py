@@ -18,7 +18,7 @@ from bokeh.models.widgets.tables import NumberFormatter
 
 from ..data import quality
 from ..format import count, escape_markdown, number, percent
-from .base import Section, card, chart, house_opts, insight, markdown, section_header
+from .base import BuiltWhenAsked, Section, card, chart, house_opts, insight, markdown, section_header
 
 BAR_COLOUR = "#e45756"
 ISSUE_FILTERS = {
@@ -177,7 +177,7 @@ class QualitySection(Section):
                        self._table(self.issue_list(), header_filters=ISSUE_FILTERS, page_size=15, layout="fit_columns",
                                    widths={"severity": 90, "file": 210, "column": 150, "row": 80, "check": 100},
                                    formatters={"message": {"type": "textarea"}})),
-            self.checks_view(),
+            self.later(BuiltWhenAsked(self.checks_view)),   # below the first screen: built after it is sent
             sizing_mode="stretch_width",
         )
 
