@@ -100,14 +100,24 @@ window.__nmlib = (() => {
     const found = Array.isArray(classes) ? classes.find((c) => c.startsWith("section-")) : null;
     return found ? found.slice("section-".length) : null;
   };
+  // A section's holder is a root of its own: the walks below do not go into another section's views (nor the
+  // navigation's), which after a visit to every section are most of the page (a walk per frame otherwise costs
+  // the page it measures 100-200 ms of script during a first switch).
   lib.holder = (slug) => {
     let found = null;
-    lib.walk((v) => { if (found) return false; if (sectionOf(v) === slug) { found = v; return false; } });
+    lib.walk((v) => {
+      if (found) return false;
+      const s = sectionOf(v);
+      if (s) { if (s === slug) found = v; return false; }
+    });
     return found;
   };
   lib.shownHolder = () => {
     let found = null;
-    lib.walk((v) => { if (found) return false; if (sectionOf(v) && lib.visible(v)) { found = v; return false; } });
+    lib.walk((v) => {
+      if (found) return false;
+      if (sectionOf(v)) { if (lib.visible(v)) found = v; return false; }
+    });
     return found;
   };
   lib.plots = (root) => {
@@ -202,9 +212,10 @@ window.__nmlib = (() => {
   // Record, frame by frame, when section `slug` shows up, draws its first chart and all its charts.
   lib.track = (slug) => {
     const t = lib.tracking = {slug, shown: null, first: null, all: null, figures: 0, finished: 0};
+    let holder = null;   // found once: the holder's view stays while its contents change
     const tick = () => {
       if (lib.tracking !== t) return;
-      const holder = lib.holder(slug);
+      if (holder == null) holder = lib.holder(slug);
       const s = holder ? lib.state(holder) : null;
       if (s) {
         const now = performance.now();
