@@ -100,26 +100,16 @@ window.__nmlib = (() => {
     const found = Array.isArray(classes) ? classes.find((c) => c.startsWith("section-")) : null;
     return found ? found.slice("section-".length) : null;
   };
-  // A section's holder is a root of its own: the walks below do not go into another section's views (nor the
-  // navigation's), which after a visit to every section are most of the page (a walk per frame otherwise costs
-  // the page it measures 100-200 ms of script during a first switch).
-  lib.holder = (slug) => {
-    let found = null;
-    lib.walk((v) => {
-      if (found) return false;
-      const s = sectionOf(v);
-      if (s) { if (s === slug) found = v; return false; }
-    });
-    return found;
+  // The views with a "section-" class (each section's holder, a root of its own, and the navigation), in page
+  // order. The walk does not go into them: after a visit to every section they are most of the page (a walk of
+  // every view per frame cost the page it measures 100-200 ms of script during a first switch).
+  lib.holders = () => {
+    const out = [];
+    lib.walk((v) => { if (sectionOf(v)) { out.push(v); return false; } });
+    return out;
   };
-  lib.shownHolder = () => {
-    let found = null;
-    lib.walk((v) => {
-      if (found) return false;
-      if (sectionOf(v)) { if (lib.visible(v)) found = v; return false; }
-    });
-    return found;
-  };
+  lib.holder = (slug) => lib.holders().find((v) => sectionOf(v) === slug) ?? null;
+  lib.shownHolder = () => lib.holders().find((v) => lib.visible(v)) ?? null;
   lib.plots = (root) => {
     const out = [];
     lib.walk((v) => { if (lib.isPlot(v)) { if (lib.visible(v)) out.push(v); return false; } }, [root]);
