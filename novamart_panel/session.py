@@ -6,8 +6,8 @@
   the sessions that closed together) one full garbage collection and `malloc_trim` give the memory back, so
   a server's memory returns near its baseline once its visitors leave. `novamart-panel serve` runs Python
   with the C allocator (cli.serve_environment) so that freed memory can be returned.
-- `recompute_models_when_changed(doc)`: the session's document walks its model graph after a held change
-  only when the change altered the graph, not after every change.
+- `recompute_models_when_changed(doc)`: after a held change, the session's document walks again only the roots
+  whose model graph the change altered, not every model of the page after every change.
 - `stream_registry_thread_safe()`: HoloViews' process-wide registry of streams can be read while another
   session's thread adds to it (Bokeh 3.10 runs each session's callbacks on a worker thread).
 - `after_page_drawn(callback)`: a page's later steps wait until the page has drawn the session's first document.
@@ -21,23 +21,24 @@ import asyncio
 import gc
 import logging
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import panel as pn
 from bokeh.document import Document
 from bokeh.document.models import DocumentModelManager
+from bokeh.model import Model
 from holoviews.streams import Stream, _StreamRegistry
 from panel.io.state import set_curdoc
 
 if TYPE_CHECKING:
-    from bokeh.model import Model
-
     from .app import App
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -296,64 +297,107 @@ def release_when_closed(app: App) -> None:
 
 
 class ModelsRecomputedWhenChanged(DocumentModelManager):
-    """A document's set of models, recomputed at the end of a freeze only when the model graph changed in it.
+    """A document's set of models, kept up to date by walking only the roots whose model graph changed.
 
     Bokeh (3.10) recomputes the set at the end of every freeze, changed or not: a walk over every model reachable
     from the roots that reads each property, defaults included. Panel holds a filter change in one freeze and
     HoloViews freezes each plot update, so every change paid for a walk of the whole page: 35 ms with two
-    sections, 165 ms with every section built (3,400 models). A change that only sends new data or text leaves
-    the graph as it is. The graph changes only through a property whose old or new value references models
-    (`Model.trigger` then calls `invalidate`) or through a root added or removed. A freeze that only added roots
-    walks the new roots alone: Panel adds a served page's template items one root at a time (nineteen here), and
-    each walked the whole page again (0.2–0.3 s of building the landing page). Anything else makes the end of the
-    freeze recompute, as before.
+    sections, 165 ms with every section built (3,400 models); a first switch late in a session, which changes
+    one section's holder, paid 280 ms.
+
+    The graph changes only through a property whose old or new value references models (`Model.trigger` then calls
+    `invalidate`, with the model whose property changed as its caller) or through a root added or removed. So the
+    manager keeps the models each root reaches, and how many roots reach each model. At the end of a freeze it
+    walks again only the roots that reach a changed model, and the roots added; a model leaves the set when no
+    root reaches it any more. A change that only sends new data or text walks nothing. When `invalidate` is called
+    by anything but `Model.trigger`, the whole document is walked, as Bokeh does.
     """
 
-    _changed = False
-    _roots_at_freeze: tuple = ()
+    _changed: dict | None = None   # id -> model whose references changed in this freeze; None: walk every root
+    _by_root: dict | None = None   # root id -> ids of the models it reaches; None: not known yet
+    _reach: dict | None = None     # model id -> how many roots reach it
 
     def invalidate(self) -> None:
+        model = _changed_model(sys._getframe(1))
+        if model is None:
+            self._changed = None
+        elif self._changed is not None:
+            self._changed[model.id] = model
         if self._freeze_count == 0:
-            self.recompute()
-        else:
-            self._changed = True
+            self._update()
 
     def recompute(self) -> None:
-        self._changed = False
-        super().recompute()
-
-    def _push_freeze(self) -> None:
-        if self._freeze_count == 0:
-            self._changed = False
-            self._roots_at_freeze = self._roots()
-        super()._push_freeze()
+        """Walk every root (Bokeh's recompute), noting which models each root reaches."""
+        document = self._document()
+        if document is None:
+            return
+        self._changed, self._by_root, self._reach = {}, {}, {}
+        self._rewalk(document, {root.id: root for root in document.roots})
 
     def _pop_freeze(self) -> None:
         self._freeze_count -= 1
+        if self._freeze_count == 0:
+            self._update()
+
+    def _update(self) -> None:
+        """Bring the set up to date with the changes noted since the last update."""
         document = self._document()
-        if self._freeze_count or document is None:
+        if document is None:
             return
-        before, now = set(self._roots_at_freeze), set(self._roots())
-        if self._changed or not before <= now:
+        if self._changed is None or self._by_root is None:
             self.recompute()
-        elif now != before:
-            self._attach(document, [root for root in document.roots if id(root) not in before])
+            return
+        changed, self._changed = self._changed, {}
+        roots = {root.id: root for root in document.roots}
+        affected = {root_id: roots.get(root_id) for root_id in self._by_root.keys() ^ roots.keys()}
+        for root_id, reached in self._by_root.items():
+            if root_id in roots and not reached.isdisjoint(changed):
+                affected[root_id] = roots[root_id]
+        if affected:
+            self._rewalk(document, affected)
 
-    def _attach(self, document: Document, roots: list[Model]) -> None:
-        """Add the models of new `roots` to the set, as `recompute` would when the existing roots' graphs are
-        unchanged (their models stay; only the new ones are attached to the document and marked new)."""
-        for root in roots:
-            for model in root.references():
-                if model.id not in self._models:
-                    self._models[model.id] = model
-                    if model.name is not None:
-                        self._models_by_name.add_value(model.name, model)
-                    model._attach_document(document)
-                    self._new_models.add(model)
+    def _rewalk(self, document: Document, roots: dict) -> None:
+        """Walk `roots` (root id -> root, None for a root removed) again: the models they newly reach join the
+        set, and those no root reaches any more leave it (after every addition, so a model moved from one root
+        to another in the same freeze stays)."""
+        let_go = []
+        for root_id, root in roots.items():
+            before = self._by_root.pop(root_id, set())
+            models = {model.id: model for model in root.references()} if root is not None else {}
+            for model_id, model in models.items():
+                if model_id not in before:
+                    self._reach[model_id] = self._reach.get(model_id, 0) + 1
+                    if model_id not in self._models:
+                        self._take(document, model)
+            let_go += [model_id for model_id in before if model_id not in models]
+            if root is not None:
+                self._by_root[root_id] = set(models)
+        for model_id in let_go:
+            self._reach[model_id] -= 1
+            if self._reach[model_id] == 0:
+                del self._reach[model_id]
+                self._let_go(self._models[model_id])
 
-    def _roots(self) -> tuple:
-        document = self._document()
-        return tuple(id(root) for root in document.roots) if document is not None else ()
+    def _take(self, document: Document, model: Model) -> None:
+        """A model joins the document's set, new to the browser (as in Bokeh's recompute)."""
+        self._models[model.id] = model
+        if model.name is not None:
+            self._models_by_name.add_value(model.name, model)
+        model._attach_document(document)
+        self._new_models.add(model)
+
+    def _let_go(self, model: Model) -> None:
+        """A model leaves the document's set (as in Bokeh's recompute)."""
+        del self._models[model.id]
+        if model.name is not None:
+            self._models_by_name.remove_value(model.name, model)
+        self._seen_model_ids.add(model.id)
+        model._detach_document()
+
+
+def _changed_model(caller: FrameType) -> Model | None:
+    """The model whose property change made Bokeh call `invalidate`, when `Model.trigger` is the caller."""
+    return caller.f_locals.get("self") if caller.f_code is Model.trigger.__code__ else None
 
 
 def recompute_models_when_changed(doc: Document | None) -> None:
@@ -361,6 +405,7 @@ def recompute_models_when_changed(doc: Document | None) -> None:
     `ModelsRecomputedWhenChanged`); nothing without a document."""
     if doc is not None and type(doc.models) is DocumentModelManager:
         doc.models.__class__ = ModelsRecomputedWhenChanged
+        doc.models.recompute()   # the models each root reaches (an empty page's document has none yet)
 
 
 class ThreadSafeStreamRegistry(_StreamRegistry):
