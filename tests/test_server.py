@@ -191,6 +191,37 @@ def test_each_section_is_a_root_of_its_own_in_the_served_page(data_dirs):
         assert built == {"overview", "geography", "experiments"}
 
 
+def test_the_served_page_s_model_set_stays_what_a_whole_walk_finds(data_dirs):
+    """The session's document walks again only the roots a change touched. Through every section, a filter change
+    and a map rebuilt by its tiles switch, its model set stays exactly the models reachable from the roots (what
+    Bokeh's own walk of every root finds): none missing, so the browser's events find their models; none left over,
+    so a removed view's models are let go."""
+    from bokeh.document import Document
+    from panel.io.state import set_curdoc
+
+    doc = Document()
+    with set_curdoc(doc):
+        app = App(data_dirs["reference"])
+        app.template().server_doc(doc)
+
+        def assert_whole():
+            reachable = {model.id: model for root in doc.roots for model in root.references()}
+            assert set(doc.models._models) == set(reachable)
+            assert all(model.document is doc for model in reachable.values())
+
+        assert_whole()
+        for section in app.sections:
+            app.section = section.slug
+            assert_whole()
+        app.filters.channels = app.filters.param.channels.objects[:1]
+        assert_whole()
+        app.section = "geography"
+        app.section_view("geography").show_tiles = True   # the maps are rebuilt: new figures replace the old
+        assert_whole()
+        app.section_view("geography").show_tiles = False
+        assert_whole()
+
+
 def _sentences(objects) -> list:
     """What the Markdown panes inside `objects` show (None for a pane not filled yet)."""
     return [pane.object for obj in objects for pane in obj.select(pn.pane.Markdown)]
