@@ -314,7 +314,7 @@ class ModelsRecomputedWhenChanged(DocumentModelManager):
     """
 
     _changed: dict | None = None   # id -> model whose references changed in this freeze; None: walk every root
-    _by_root: dict | None = None   # root id -> ids of the models it reaches; None: not known yet
+    _by_root: dict | None = None   # root id -> ids of the models it reaches (set by the first walk)
     _reach: dict | None = None     # model id -> how many roots reach it
 
     def invalidate(self) -> None:
@@ -333,6 +333,8 @@ class ModelsRecomputedWhenChanged(DocumentModelManager):
             return
         self._changed, self._by_root, self._reach = {}, {}, {}
         self._rewalk(document, {root.id: root for root in document.roots})
+        for model in [model for model_id, model in self._models.items() if model_id not in self._reach]:
+            self._let_go(model)   # held before this walk, reached by no root now
 
     def _pop_freeze(self) -> None:
         self._freeze_count -= 1
@@ -344,7 +346,7 @@ class ModelsRecomputedWhenChanged(DocumentModelManager):
         document = self._document()
         if document is None:
             return
-        if self._changed is None or self._by_root is None:
+        if self._changed is None:   # an unknown change (and before the first walk): walk every root
             self.recompute()
             return
         changed, self._changed = self._changed, {}
