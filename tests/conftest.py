@@ -72,10 +72,13 @@ def hold_execute(monkeypatch):
     """`hold_execute(keep)`: `pn.state.execute` hands this thread's callbacks to `keep` instead of running them,
     so a test runs a served app's scheduled steps itself, in order. Callbacks from other threads run as before:
     a server an earlier test started in this process may still be sending its sessions' updates from its own
-    thread, and taking them shifted the steps (a first switch's prose was taken for its views below, in CI)."""
+    thread, and taking them shifted the steps (a first switch's prose was taken for its views below, in CI).
+    The app's callbacks run on the event loop (`next_on_loop`, e.g. a section's first switch) are held alike."""
     import panel as pn
 
-    execute, here = pn.state.execute, threading.get_ident()
+    import novamart_panel.app as app_module
+
+    execute, on_loop, here = pn.state.execute, app_module.next_on_loop, threading.get_ident()
 
     def hold(keep):
         def held(callback, schedule=False):
@@ -83,5 +86,12 @@ def hold_execute(monkeypatch):
                 keep(callback)
             else:
                 execute(callback, schedule=schedule)
+
+        def held_on_loop(callback):
+            if threading.get_ident() == here:
+                keep(callback)
+            else:
+                on_loop(callback)
         monkeypatch.setattr(pn.state, "execute", held)
+        monkeypatch.setattr(app_module, "next_on_loop", held_on_loop)
     return hold

@@ -313,3 +313,43 @@ def test_a_layout_while_a_column_builds_its_new_figures_skips_those_not_laid_out
                            " return f.figures >= 7 && f.painted === f.figures; }", arg="customers")
     expect(page.locator(".insight", has_text="customers shown are aged")).to_be_visible()
     browser_log.assert_clean()
+
+
+# The Bokeh id of each section's holder (a root of class `section-<slug>`).
+HOLDER_IDS_JS = """() => {
+  const ids = {};
+  for (const root of Bokeh.documents[0].roots()) {
+    const found = (root.css_classes ?? []).find((c) => c.startsWith("section-"));
+    if (found) ids[found.slice("section-".length)] = root.id;
+  }
+  return ids;
+}"""
+
+
+def test_a_first_switch_swaps_the_sections_in_one_message(page, browser_log, open_app):
+    # The page gets the old section hidden, the new section's first views and the new section shown in one
+    # message. As three messages, it built the new views while their section was hidden, laid them out at size
+    # zero, then laid them out again once it was shown.
+    frames: list[str] = []
+    page.on("websocket", lambda socket: socket.on(
+        "framereceived", lambda payload: frames.append(payload) if isinstance(payload, str) else None))
+    open_app(page, "packaged")
+    page.wait_for_function(f"() => ({PAINTED_FIGURES_JS})('overview').painted > 0")
+    holders = page.evaluate(HOLDER_IDS_JS)
+    frames.clear()
+    nav_button(page, "Product performance").click()
+    page.wait_for_function(f"() => ({PAINTED_FIGURES_JS})('products').painted > 0")
+
+    def changes(frame: str) -> list[tuple]:
+        try:
+            events = json.loads(frame).get("events", [])
+        except (ValueError, AttributeError):
+            return []
+        return [(e["model"]["id"], e["attr"], e["new"] if e["attr"] == "visible" else None)
+                for e in events if e.get("kind") == "ModelChanged"]
+
+    filled = [changes(frame) for frame in frames if (holders["products"], "children", None) in changes(frame)]
+    assert len(filled) == 1, "the products section's views came in no message or in several"
+    assert (holders["products"], "visible", True) in filled[0]
+    assert (holders["overview"], "visible", False) in filled[0]
+    browser_log.assert_clean()
