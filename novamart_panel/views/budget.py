@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import ClassVar
@@ -49,6 +49,9 @@ BASELINE_COLOUR = "#b0b0b0"
 HISTORY_SHOWN_DAYS = 120
 _PROGRESS: ContextVar = ContextVar("novamart_budget_progress", default=None)
 POLL_MS = 250   # how often a served session looks for the result and progress of its fitting thread
+# How long a served session waits in place for its fitting thread: a fit already cached answers within it, and its
+# result is then shown with the views being built, not by a poll that the section's later steps hold up.
+IN_PLACE_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -205,8 +208,9 @@ class BudgetSection(Section):
     # -- fitting -------------------------------------------------------------------------------------
     def _submit(self, kind: str, job, apply) -> None:
         """Run `job()` and hand its result to `apply`: in place, or on a fitting thread that the session polls
-        (a periodic callback on the session's own loop, so nothing is scheduled from another thread).
-        Only the newest request of a kind is applied."""
+        (a periodic callback on the session's own loop, so nothing is scheduled from another thread) unless the
+        shown section's result comes within IN_PLACE_S (a cached fit). Only the newest request of a kind is
+        applied."""
         self._requests[kind] += 1
         request = self._requests[kind]
 
@@ -225,6 +229,9 @@ class BudgetSection(Section):
                 return exc
 
         future = _executor().submit(guarded)
+        if self.active and wait([future], timeout=IN_PLACE_S).done:
+            deliver(future.result())
+            return
 
         def poll():
             self._show_progress()

@@ -114,6 +114,33 @@ def test_a_server_fits_the_unfiltered_model_and_forecast_in_the_background(packa
     assert fits == [] and section.model is not None and section.forecast.frame is not None
 
 
+def test_a_served_section_shows_a_cached_fit_with_its_views_and_polls_for_a_new_one(packaged_store, monkeypatch):
+    # Served, a fit runs on a fitting thread that the session polls. A first switch's later steps hold the
+    # session's lock for a second or more, and a poll waited behind them: a cached fit reached the page 2-4 s
+    # after the click. A fit already cached now answers in place, with the views being built; a new fit is
+    # still polled for.
+    from novamart_panel import session
+    from novamart_panel.views import budget
+
+    shown(packaged_store)   # fits the unfiltered model and forecast into the process's caches
+    polls = []
+
+    class Poll:
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(budget, "served", lambda: True)
+    monkeypatch.setattr(session.pn.state, "onload", lambda callback: None)   # no warm-up
+    monkeypatch.setattr(budget.pn.state, "add_periodic_callback",
+                        lambda callback, period: polls.append(callback) or Poll())
+    cached = shown(packaged_store)
+    assert polls == [] and cached.model is not None and cached.forecast is not None and not cached.fitting
+    fit_mix.clear()
+    budget.fit_forecast.clear()
+    fresh = shown(packaged_store)   # not cached now: the thread fits, the session polls
+    assert len(polls) == 2 and fresh.result is None and fresh.fitting
+
+
 def test_tables_have_the_same_columns_before_and_after_the_fit(packaged_store):
     # A result cached by an earlier session arrives right after the tab is drawn: a table whose columns
     # changed then was updated before the browser had built it (Tabulator "Table Not Initialized").
