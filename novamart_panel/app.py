@@ -139,7 +139,7 @@ class App(pn.viewable.Viewer):
         The old section hidden, the new one's first views and the new one shown reach the page in one message
         (served, on the event loop, a hold writes its changes as one). As separate messages, the page built the
         new views while their section was still hidden, laid them out at size zero, then again once shown: a
-        first switch's top chart was drawn 0.1-0.35 s later."""
+        first switch's top chart was drawn 0.2-0.37 s after its views arrived."""
         if self._holders is None:   # the session closed before this scheduled callback ran
             return
         with pn.io.hold(freeze=True):

@@ -81,17 +81,13 @@ def hold_execute(monkeypatch):
     execute, on_loop, here = pn.state.execute, app_module.next_on_loop, threading.get_ident()
 
     def hold(keep):
-        def held(callback, schedule=False):
-            if threading.get_ident() == here:
-                keep(callback)
-            else:
-                execute(callback, schedule=schedule)
-
-        def held_on_loop(callback):
-            if threading.get_ident() == here:
-                keep(callback)
-            else:
-                on_loop(callback)
-        monkeypatch.setattr(pn.state, "execute", held)
-        monkeypatch.setattr(app_module, "next_on_loop", held_on_loop)
+        def held(run):
+            def schedule(callback, *args, **kwargs):
+                if threading.get_ident() == here:
+                    keep(callback)
+                else:
+                    run(callback, *args, **kwargs)
+            return schedule
+        monkeypatch.setattr(pn.state, "execute", held(execute))
+        monkeypatch.setattr(app_module, "next_on_loop", held(on_loop))
     return hold

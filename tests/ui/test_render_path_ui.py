@@ -328,7 +328,7 @@ HOLDER_IDS_JS = """() => {
 
 def test_a_first_switch_swaps_the_sections_in_one_message(page, browser_log, open_app):
     # The page gets the old section hidden, the new section's first views and the new section shown in one
-    # message. As three messages, it built the new views while their section was hidden, laid them out at size
+    # message. As four messages, it built the new views while their section was hidden, laid them out at size
     # zero, then laid them out again once it was shown.
     frames: list[str] = []
     page.on("websocket", lambda socket: socket.on(
