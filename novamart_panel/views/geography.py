@@ -7,12 +7,17 @@ are an opt-in layer beneath.
 """
 from __future__ import annotations
 
+import functools
+
 import holoviews as hv
 import numpy as np
 import pandas as pd
 import panel as pn
 import param
 from bokeh.models import CustomJSTickFormatter
+from holoviews.core import util as hv_util
+from holoviews.core.data import Interface
+from holoviews.core.data.multipath import MultiInterface
 
 from ..analytics.geo import (join_states, load_state_boundaries, normalise_state_name, outline_extent, state_centroids,
                              to_web_mercator)
@@ -120,6 +125,43 @@ def map_dimensions(polygons: list[dict]) -> list[hv.Dimension]:
             for name, (lo, hi) in zip("xy", outline_extent(polygons))]
 
 
+class OneValuePerPathInterface(MultiInterface):
+    """HoloViews' interface for lists of paths, reading a column that holds one value per path without
+    spreading it over the path's vertices first.
+
+    `MultiInterface.values(expanded=False)` builds every path's column at full vertex length and looks for its
+    unique values, only to keep one. A state's tooltip text, repeated over its outline's vertices, made that
+    about 40 % of the choropleth's build (its ranges and its hover data read each text column). The values
+    returned are the same; other calls are MultiInterface's own.
+    """
+
+    datatype = "multitabular_one_value_per_path"
+
+    @classmethod
+    def values(cls, dataset, dimension, expanded=True, flat=True, compute=True, keep_index=False):
+        dim = dataset.get_dimension(dimension, strict=True)
+        paths = dataset.data
+        if not expanded and paths and dim not in dataset.kdims[:2]:
+            x = dataset.kdims[0].name
+            if all(isinstance(path, dict) and dim.name in path and hv_util.isscalar(path[dim.name])
+                   and len(path.get(x, ())) for path in paths):
+                return np.concatenate([np.array([path[dim.name]]) for path in paths])
+        return super().values(dataset, dimension, expanded, flat, compute, keep_index)
+
+
+@functools.cache
+def one_value_per_path() -> str:
+    """The datatype name of `OneValuePerPathInterface`, registered with HoloViews on first use."""
+    Interface.register(OneValuePerPathInterface)
+    return OneValuePerPathInterface.datatype
+
+
+def state_polygons(polygons: list[dict], vdims: list, label: str) -> hv.Polygons:
+    """State outlines (from `join_states`) with their declared extent, read by `OneValuePerPathInterface`."""
+    return hv.Polygons(polygons, kdims=map_dimensions(polygons), vdims=vdims, label=label,
+                       datatype=[one_value_per_path()])
+
+
 class GeographySection(Section):
     """Where NovaMart sells: state metrics on a map of India."""
 
@@ -220,8 +262,7 @@ class GeographySection(Section):
         polygons, _ = join_states(rows[drawn])
         colour_dim = hv.Dimension("value", label=metric.label)
         diverging = metric.kind == "growth"
-        element = hv.Polygons(polygons, kdims=map_dimensions(polygons), vdims=[colour_dim, *drawn[1:]],
-                              label="choropleth")
+        element = state_polygons(polygons, [colour_dim, *drawn[1:]], "choropleth")
         element = self._map_opts(
             element, color="value", cmap=DIVERGING_CMAP if diverging else SEQUENTIAL_CMAP, symmetric=diverging,
             colorbar=True, clabel=metric.label, cformatter=colorbar_formatter(metric.kind),
@@ -234,7 +275,7 @@ class GeographySection(Section):
     def plot_bubbles(self) -> hv.Overlay:
         """Bubbles sized by store count and coloured by satisfaction, over grey state outlines."""
         outlines, _ = join_states(pd.DataFrame({"state": list(load_state_boundaries())}))
-        outlines = hv.Polygons(outlines, kdims=map_dimensions(outlines), vdims=["state"], label="outlines")
+        outlines = state_polygons(outlines, ["state"], "outlines")
         base = self._map_opts(outlines, tools=[], hover_tooltips=None, color=NO_DATA_COLOUR, line_color=OUTLINE_COLOUR,
                               line_width=0.6, alpha=0.6)
         bubbles = hv.Points(self.bubble_rows(), kdims=["x", "y"],

@@ -420,3 +420,50 @@ def test_maps_scale_with_their_card_without_sizing_warnings(section, caplog):
     assert len(maps) == 2 and all(p.sizing_mode == "scale_width" and p.match_aspect for p in maps)
     panes = [pane for pane in section.layout().select(pn.pane.HoloViews)]
     assert {pane.sizing_mode for pane in panes} == {"scale_width"}
+
+
+# --- reading the outlines' columns -----------------------------------------------------------------
+
+def _as_lists(value):
+    """Arrays and nested arrays as plain lists, NaN as None (so two sources compare with ==)."""
+    if isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.dtype == object):
+        return [_as_lists(item) for item in value]
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+        return [None if isinstance(item, float) and math.isnan(item) else item for item in value]
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def test_one_value_per_path_columns_read_as_holoviews_reads_them():
+    square = {"x": np.array([0.0, 1, 1, 0, 0]), "y": np.array([0.0, 0, 1, 1, 0])}
+    paths = [
+        {**square, "value": 3.5, "state": "Goa", "tip": "<b>Goa</b>", "per_vertex": np.arange(5.0)},
+        {"x": square["x"] + 2, "y": square["y"], "value": float("nan"), "state": "Kerala & Mahé",
+         "tip": "<b>Kerala</b> · a longer text", "per_vertex": np.arange(5.0) * 2},
+    ]
+    vdims = ["value", "state", "tip", "per_vertex"]
+    ours = hv.Polygons(paths, vdims=vdims, datatype=[geography.one_value_per_path()])
+    theirs = hv.Polygons(paths, vdims=vdims, datatype=["multitabular"])
+    assert ours.interface is geography.OneValuePerPathInterface
+    assert theirs.interface is not geography.OneValuePerPathInterface
+    for dim in ours.dimensions():
+        for expanded in (True, False):
+            got = ours.dimension_values(dim, expanded=expanded)
+            expected = theirs.dimension_values(dim, expanded=expanded)
+            assert got.dtype == expected.dtype, (dim.name, expanded)
+            assert _as_lists(got) == _as_lists(expected), (dim.name, expanded)
+    assert ours.dimension_values("state", expanded=False).tolist() == ["Goa", "Kerala & Mahé"]
+
+
+@pytest.mark.parametrize("plot", ["plot_choropleth", "plot_bubbles"])
+def test_maps_send_the_same_data_as_with_holoviews_own_interface(section, monkeypatch, plot):
+    def sources(figure):
+        return [renderer.data_source.data for renderer in figure.renderers if isinstance(renderer, GlyphRenderer)]
+
+    assert polygons_of(getattr(section, plot)()).interface is geography.OneValuePerPathInterface
+    ours = sources(hv.render(getattr(section, plot)(), backend="bokeh"))
+    monkeypatch.setattr(geography, "one_value_per_path", lambda: "multitabular")
+    theirs = sources(hv.render(getattr(section, plot)(), backend="bokeh"))
+    assert [sorted(data) for data in ours] == [sorted(data) for data in theirs]
+    assert [{key: _as_lists(column) for key, column in data.items()} for data in ours] == \
+           [{key: _as_lists(column) for key, column in data.items()} for data in theirs]
