@@ -45,6 +45,7 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # A reverse proxy talks to the app from this machine; these headers say the browser is elsewhere.
 PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip")
 COLLECT_DELAY_S = 2.0   # after the server has dropped the closed sessions; those closing together share one
+COLLECT_WAIT_S = 30.0   # then at most this long for an idle moment (a process that is never idle frees memory too)
 
 
 def served() -> bool:
@@ -192,12 +193,43 @@ def shown_folder(folder: str | os.PathLike) -> str:
     return str(path) if request_is_local() else (path.name or "data")
 
 
-class _Collector:
-    """One full garbage collection and heap trim a moment after sessions close (once for those closing
-    together), on the server's event loop where the sessions were dropped."""
+IDLE_POLL_S = 0.25  # how often a server process looks at the garbage collector's counts
+IDLE_POLLS = 2      # counts unchanged over this many polls in a row (0.5 s): the process is idle
+FULL_COLLECTION_DEFERRAL = 10   # the full collection's threshold is raised this many times (a safety net)
 
-    def __init__(self) -> None:
+
+class Quiet:
+    """Whether the process is idle: the garbage collector's counts of generations 1 and 2 unchanged over
+    `IDLE_POLLS` looks in a row (nothing allocated in bulk: no session is computing). Each call is one look."""
+
+    def __init__(self, counts: Callable[[], tuple[int, int, int]] = gc.get_count) -> None:
+        self._counts = counts
+        self.last: tuple[int, int] | None = None   # the counts of generations 1 and 2 at the last look
+        self._unchanged = 0
+
+    def __call__(self) -> bool:
+        # Generation 0's count moves with single objects (a timer, a log line); a collection of it does not.
+        counts = tuple(self._counts()[1:])
+        if counts != self.last:
+            self.last, self._unchanged = counts, 0
+            return False
+        self._unchanged += 1
+        return self._unchanged >= IDLE_POLLS
+
+    def reset(self) -> None:
+        """Start looking afresh (after a collection, which changes the counts)."""
+        self.last, self._unchanged = None, 0
+
+
+class _Collector:
+    """One full garbage collection and heap trim after sessions close (once for those closing together), on the
+    server's event loop where the sessions were dropped: `COLLECT_DELAY_S` after, at the first idle moment (see
+    `Quiet`). The server drops closed sessions on a timer, whatever its other sessions are doing: made at once,
+    the collection (0.2-0.25 s) fell inside other users' page loads and clicks."""
+
+    def __init__(self, counts: Callable[[], tuple[int, int, int]] = gc.get_count) -> None:
         self._pending_on = None   # the event loop a collection is scheduled on
+        self._quiet = Quiet(counts)
         self.runs = 0   # collections made so far (the memory test reads it)
 
     def schedule(self) -> None:
@@ -208,7 +240,15 @@ class _Collector:
             return
         if self._pending_on is not loop:
             self._pending_on = loop
-            loop.call_later(COLLECT_DELAY_S, self.collect)
+            self._quiet.reset()
+            deadline = loop.time() + COLLECT_DELAY_S + COLLECT_WAIT_S
+            loop.call_later(COLLECT_DELAY_S, self._collect_when_idle, loop, deadline)
+
+    def _collect_when_idle(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        if self._quiet() or loop.time() >= deadline:
+            self.collect()
+        else:
+            loop.call_later(IDLE_POLL_S, self._collect_when_idle, loop, deadline)
 
     def collect(self) -> None:
         self._pending_on = None
@@ -218,11 +258,6 @@ class _Collector:
 
 
 COLLECTOR = _Collector()
-
-
-IDLE_POLL_S = 0.25  # how often a server process looks at the garbage collector's counts
-IDLE_POLLS = 2      # counts unchanged over this many polls in a row (0.5 s): the process is idle
-FULL_COLLECTION_DEFERRAL = 10   # the full collection's threshold is raised this many times (a safety net)
 
 
 class IdleCollector:
@@ -242,22 +277,15 @@ class IdleCollector:
     def __init__(self, due: int, counts: Callable[[], tuple[int, int, int]] = gc.get_count,
                  collect: Callable[[], object] = gc.collect) -> None:
         self.due = due   # collections of generation 1 since the last full one that make the next one due
-        self._counts, self._collect = counts, collect
-        self._last: tuple[int, int] | None = None
-        self._unchanged = 0
+        self._quiet = Quiet(counts)
+        self._collect = collect
         self.runs = 0
 
     def poll(self) -> None:
-        # Generation 0's count moves with single objects (a timer, a log line); a collection of it does not.
-        counts = tuple(self._counts()[1:])
-        if counts != self._last:
-            self._last, self._unchanged = counts, 0
-            return
-        self._unchanged += 1
-        if self._unchanged >= IDLE_POLLS and counts[1] >= self.due:
+        if self._quiet() and self._quiet.last[1] >= self.due:
             self._collect()
             self.runs += 1
-            self._last, self._unchanged = None, 0
+            self._quiet.reset()
 
 
 def collect_when_idle() -> IdleCollector:

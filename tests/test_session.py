@@ -118,6 +118,65 @@ def test_an_idle_process_does_not_collect_before_a_collection_is_due():
     assert collected == [(3, 0, 10)]
 
 
+class _Loop:
+    """Stands in for the server's event loop: a clock and the callbacks it was asked to run later."""
+
+    def __init__(self):
+        self.now, self.later = 0.0, []
+
+    def time(self):
+        return self.now
+
+    def call_later(self, delay, callback, *args):
+        self.later.append((self.now + delay, callback, args))
+
+    def run_next(self):
+        self.later.sort(key=lambda call: call[0])
+        self.now, callback, args = self.later.pop(0)
+        callback(*args)
+
+
+def _clean_up(monkeypatch):
+    loop, counts = _Loop(), _Counts()
+    monkeypatch.setattr(session.asyncio, "get_running_loop", lambda: loop)
+    return session._Collector(counts=counts), loop, counts
+
+
+def test_sessions_closing_together_share_one_clean_up(monkeypatch):
+    collector, loop, counts = _clean_up(monkeypatch)
+    for _ in range(3):
+        collector.schedule()
+    assert len(loop.later) == 1 and loop.later[0][0] == session.COLLECT_DELAY_S
+
+
+def test_the_clean_up_after_closed_sessions_waits_for_an_idle_moment(monkeypatch):
+    collector, loop, counts = _clean_up(monkeypatch)
+    collector.schedule()
+    for step in range(20):   # another session's page is being built: the counts move between every two looks
+        counts.value = (step * 50 % 700, step % 10, 10 + step)
+        loop.run_next()
+    assert collector.runs == 0 and len(loop.later) == 1
+    for _ in range(session.IDLE_POLLS - 1):   # then nothing moves: the last look saw these counts
+        loop.run_next()
+    assert collector.runs == 0
+    loop.run_next()   # the counts unchanged over IDLE_POLLS looks in a row
+    assert collector.runs == 1 and loop.later == []
+    collector.schedule()   # later sessions get a clean-up of their own
+    assert len(loop.later) == 1
+
+
+def test_a_process_that_is_never_idle_still_cleans_up_after_closed_sessions(monkeypatch):
+    collector, loop, counts = _clean_up(monkeypatch)
+    collector.schedule()
+    for step in range(1, 1000):   # far more looks than the wait allows
+        if not loop.later:
+            break
+        counts.value = (0, step % 10, step)
+        loop.run_next()
+    assert collector.runs == 1 and loop.later == []
+    assert loop.now == pytest.approx(session.COLLECT_DELAY_S + session.COLLECT_WAIT_S, abs=session.IDLE_POLL_S)
+
+
 def test_the_server_setup_freezes_the_imports_and_defers_full_collections_to_idle_moments():
     """`serve_setup` (run by `panel serve --setup`) in a fresh interpreter: the collector is on again, the imports
     are frozen, the full collection's threshold is raised and the idle poll is scheduled."""
