@@ -492,19 +492,21 @@ class BudgetSection(Section):
         """Actual against the model, in sample and on the held-out folds (shaded)."""
         frame = self.fit_frame()
         frame["date"] = pd.to_datetime(frame["date"])
-        frame["date_text"] = _text(frame["date"], _day)
-        for column in ("actual", "predicted", "held_out"):
-            frame[f"{column}_text"] = _text(frame[column], rupees)
-        tips = [("Date", "@{date_text}"), ("Actual", "@{actual_text}"), ("Model", "@{predicted_text}"),
+        shown = frame.assign(**{f"{column}_text": _text(frame[column], rupees)
+                                for column in ("actual", "predicted", "held_out")})
+        tips = [("Date", "@{date}{%d %b %Y}"), ("Actual", "@{actual_text}"), ("Model", "@{predicted_text}"),
                 ("Held-out forecast", "@{held_out_text}")]
-        vdims = ["date_text", "actual_text", "predicted_text", "held_out_text"]
-        curves = [
-            hv.Curve(frame, "date", [hv.Dimension(column, label="Revenue"), *vdims], label=label).opts(
-                color=colour, line_width=width, tools=["hover"], hover_tooltips=tips)
-            for column, label, colour, width in (("actual", "Actual", "#333333", 1.5),
-                                                 ("predicted", "Model (in sample)", "#0072B5", 1.5),
-                                                 ("held_out", "Model (held-out folds)", "#E69F00", 2))
-        ]
+        # One tooltip per period (on the actual curve, following the mouse along x) lists all three values; the
+        # model's curves carry no text (three copies of it were most of the section's first message).
+        actual = hv.Curve(shown, "date", [hv.Dimension("actual", label="Revenue"), "actual_text", "predicted_text",
+                                          "held_out_text"], label="Actual").opts(
+            color="#333333", line_width=1.5, tools=["hover"], hover_mode="vline", hover_tooltips=tips,
+            hover_formatters={"@{date}": "datetime"})
+        curves = [actual, *(
+            hv.Curve(frame, "date", hv.Dimension(column, label="Revenue"), label=label).opts(
+                color=colour, line_width=width, tools=[])
+            for column, label, colour, width in (("predicted", "Model (in sample)", "#0072B5", 1.5),
+                                                 ("held_out", "Model (held-out folds)", "#E69F00", 2)))]
         folds = self.model.cv_folds if self.model is not None else pd.DataFrame(columns=["test_start", "test_end"])
         spans = hv.VSpans((pd.to_datetime(folds["test_start"]), pd.to_datetime(folds["test_end"]))).opts(
             color="#E69F00", alpha=0.08)

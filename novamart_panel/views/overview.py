@@ -302,12 +302,12 @@ class OverviewSection(Section):
         trend = self.revenue_trend()
         shown = trend.assign(**{f"{c}_text": trend[c].map(rupees) for c in ("revenue", "ma7", "ma30")})
         vdims = ["revenue_text", "ma7_text", "ma30_text"]
-        tooltips = [("Date", "@date{%d %b %Y}"), ("Revenue", "@{revenue_text}"), ("7-day avg", "@{ma7_text}"),
+        tooltips = [("Date", "@{date}{%d %b %Y}"), ("Revenue", "@{revenue_text}"), ("7-day avg", "@{ma7_text}"),
                     ("30-day avg", "@{ma30_text}")]
         # One tooltip per day (on the daily curve, following the mouse along x) lists all three values.
         daily = house_opts(hv.Curve(shown, "date", ["revenue", *vdims], label="Daily revenue"),
                            color=COLOURS["revenue"], line_width=1, alpha=0.55, hover_mode="vline",
-                           hover_tooltips=tooltips, hover_formatters={"@date": "datetime"})
+                           hover_tooltips=tooltips, hover_formatters={"@{date}": "datetime"})
         week = house_opts(hv.Curve(shown, "date", "ma7", label="7-day average"), tools=[],
                           color=COLOURS["ma7"], line_width=2)
         month = house_opts(hv.Curve(shown, "date", "ma30", label="30-day average"), tools=[],
@@ -315,8 +315,8 @@ class OverviewSection(Section):
         alerts = house_opts(hv.Scatter(self._alert_points(trend), "date", ["revenue", "revenue_text", "unusual"],
                                        label="Unusual day"),
                             color=COLOURS["alert"], marker="triangle", size=10, hover_tooltips=[
-                                ("Date", "@date{%d %b %Y}"), ("Revenue", "@{revenue_text}"),
-                                ("Unusual", "@{unusual}")], hover_formatters={"@date": "datetime"})
+                                ("Date", "@{date}{%d %b %Y}"), ("Revenue", "@{revenue_text}"),
+                                ("Unusual", "@{unusual}")], hover_formatters={"@{date}": "datetime"})
         overlay = hv.Overlay([daily, week, month, alerts])
         return overlay.opts(responsive=True, height=380, legend_position="top_left", xlabel="",
                             ylabel="Revenue", yformatter=rupee_ticks(), title="Daily revenue")
