@@ -100,11 +100,15 @@ def _campaign_level(store: DataStore, state: FilterState, columns) -> tuple[str,
     return rollups.campaign_rows_sql(where, params, state.start, state.end)
 
 
-def campaign_totals(store: DataStore, state: FilterState) -> dict[str, float]:
-    """Sums of spend, impressions, clicks, conversions and revenue under the filters."""
+def campaign_totals(store: DataStore, state: FilterState, campaigns: bool = True) -> dict[str, float]:
+    """Sums of spend, impressions, clicks, conversions and revenue under the filters, and with `campaigns` the
+    number of distinct campaigns (from the campaign-level rollups: most of the query's time)."""
     where, params = state.where("campaigns")
     by_campaign = _campaign_level(store, state, ("campaign_id",))
-    if by_campaign is None:
+    if not campaigns:
+        source = rollups.DAILY if store.has_rollups() else "campaigns"
+        frame = store.query(f"SELECT {SUMS_SQL} FROM {source} {where}", params)
+    elif by_campaign is None:
         frame = store.query(f"SELECT {SUMS_SQL}, count(DISTINCT campaign_id) AS campaigns FROM campaigns {where}",
                             params)
     else:
@@ -219,6 +223,14 @@ def date_bounds(store: DataStore) -> tuple[dt.date, dt.date] | None:
     if pd.isna(lo):
         return None
     return pd.Timestamp(lo).date(), pd.Timestamp(hi).date()
+
+
+def last_campaign_day(store: DataStore, state: FilterState) -> dt.date | None:
+    """The last day with campaign rows under the filters (None when they leave none)."""
+    where, params = state.where("campaigns")
+    frame = store.query(f"SELECT max(date) AS hi FROM {campaign_table_for(store, 'date')} {where}", params)
+    hi = frame.iloc[0]["hi"]
+    return None if pd.isna(hi) else pd.Timestamp(hi).date()
 
 
 def campaign_years(store: DataStore) -> list[int]:

@@ -21,7 +21,7 @@ from ..analytics.anomalies import detect_anomalies, mask_unjudgeable_days, rank_
 from ..analytics.metrics import add_ratios, is_improvement, relative_change
 from ..data.customer_queries import customer_count
 from ..data.queries import (FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals,
-                            daily_campaign_activity, revenue_trend)
+                            daily_campaign_activity, last_campaign_day, revenue_trend)
 from ..format import change, count, percent, ratio, rupees
 from .base import (FILTER_DEPS, Section, card, chart, data_table, house_opts, html, html_download, insight, kpi_card,
                    markdown, memoized, rupee_ticks, section_header)
@@ -93,12 +93,9 @@ class OverviewSection(Section):
     def selection_last_day(self) -> dt.date | None:
         """The last selected day on which the selection has campaign rows (None when it has none)."""
         dates = self.selected_dates()
-        history = self.daily_history()
-        if dates is None or history.empty:
+        if dates is None:
             return None
-        days = history["date"].dt.date
-        inside = days[(days >= dates[0]) & (days <= dates[1])]
-        return inside.max() if len(inside) else None
+        return last_campaign_day(self.store, replace(self.filter_state(), start=dates[0], end=dates[1]))
 
     @param.depends(*FILTER_DEPS, "kpi_period")
     @memoized
@@ -409,7 +406,7 @@ class OverviewSection(Section):
 
 
 def _campaign_kpis(store, state: FilterState) -> dict[str, float]:
-    sums = campaign_totals(store, state)
+    sums = campaign_totals(store, state, campaigns=False)
     return {k: float(v) for k, v in add_ratios(pd.DataFrame([sums])).iloc[0].items()}
 
 

@@ -10,7 +10,7 @@ from broken_folders import SHORT, copy_folder, set_cell
 from novamart_panel.data import queries, rollups
 from novamart_panel.data.queries import (SUMS_SQL, FilterState, campaign_sums_by, campaign_sums_over_time,
                                          campaign_table_for, campaign_totals, campaign_years, date_bounds,
-                                         distinct_values)
+                                         distinct_values, last_campaign_day)
 from novamart_panel.data.store import DataStore
 
 STATES = {
@@ -80,6 +80,24 @@ def test_totals_match_the_raw_table(store, name):
     got = campaign_totals(store, state)
     assert list(got) == raw.columns.tolist()
     assert got == pytest.approx({k: float(v) if pd.notna(v) else 0.0 for k, v in raw.iloc[0].items()}, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", list(STATES))
+def test_totals_without_the_campaign_count_match_the_raw_table(store, name):
+    state = STATES[name]
+    where, params = state.where("campaigns")
+    raw = store.query(f"SELECT {SUMS_SQL} FROM campaigns {where}", params)
+    got = campaign_totals(store, state, campaigns=False)
+    assert list(got) == raw.columns.tolist()
+    assert got == pytest.approx({k: float(v) if pd.notna(v) else 0.0 for k, v in raw.iloc[0].items()}, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", list(STATES))
+def test_last_campaign_day_matches_the_raw_table(store, name):
+    state = STATES[name]
+    where, params = state.where("campaigns")
+    raw = store.query(f"SELECT max(date) AS hi FROM campaigns {where}", params).iloc[0]["hi"]
+    assert last_campaign_day(store, state) == (None if pd.isna(raw) else pd.Timestamp(raw).date())
 
 
 @pytest.mark.parametrize("name", ["everything", "partial months", "everything narrowed", "one day"])
