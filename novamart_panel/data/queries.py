@@ -104,18 +104,17 @@ def campaign_totals(store: DataStore, state: FilterState, campaigns: bool = True
     """Sums of spend, impressions, clicks, conversions and revenue under the filters, and with `campaigns` the
     number of distinct campaigns (from the campaign-level rollups: most of the query's time)."""
     where, params = state.where("campaigns")
-    by_campaign = _campaign_level(store, state, ("campaign_id",))
-    if not campaigns:
-        source = rollups.DAILY if store.has_rollups() else "campaigns"
-        frame = store.query(f"SELECT {SUMS_SQL} FROM {source} {where}", params)
-    elif by_campaign is None:
-        frame = store.query(f"SELECT {SUMS_SQL}, count(DISTINCT campaign_id) AS campaigns FROM campaigns {where}",
-                            params)
-    else:
+    by_campaign = _campaign_level(store, state, ("campaign_id",)) if campaigns else None
+    if by_campaign is not None:
         rows_sql, rows_params = by_campaign
         frame = store.query(f"SELECT * FROM (SELECT {SUMS_SQL} FROM {rollups.DAILY} {where}) CROSS JOIN "
                             f"(SELECT count(DISTINCT campaign_id) AS campaigns FROM ({rows_sql}))",
                             params + rows_params)
+    elif campaigns:
+        frame = store.query(f"SELECT {SUMS_SQL}, count(DISTINCT campaign_id) AS campaigns FROM campaigns {where}",
+                            params)
+    else:
+        frame = store.query(f"SELECT {SUMS_SQL} FROM {campaign_table_for(store)} {where}", params)
     return {k: (float(v) if pd.notna(v) else 0.0) for k, v in frame.iloc[0].items()}
 
 
