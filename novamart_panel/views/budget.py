@@ -33,8 +33,8 @@ from ..data.store import DataStore
 from .. import palette
 from ..session import served, warm_up_after_load
 from ..format import change, count, escape_html, escape_markdown, percent, ratio, rupees
-from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, csv_download, data_table, house_opts, html, kpi_card,
-                   markdown, notice, numeral_ticks, rupee_ticks, section_header, text_pane, view_card)
+from .base import (BAD, FILTER_DEPS, NEUTRAL, BuiltWhenAsked, Section, chart, csv_download, data_table, house_opts, html,
+                   kpi_card, markdown, notice, numeral_ticks, rupee_ticks, section_header, text_pane, view_card)
 from .filters import Filters
 
 SOCIAL = ("Facebook", "Instagram")
@@ -919,6 +919,26 @@ class BudgetSection(Section):
                                    bar_color="primary"),
             text_pane(pn.pane.Str, self.param.status, css_classes=["budget-status"]),
             sizing_mode="stretch_width")
+        model_card = view_card(
+            "Model card: how far to trust the marketing-mix model",
+            [pn.widgets.RadioButtonGroup.from_param(self.param.grain, label="Model grain")],
+            pn.Column(self.quality_cards, chart(self.plot_fit),
+                      self._table(self.folds_table, percent_columns=["MAPE"], ratio_columns=["R²"],
+                                  score_columns=["NRMSE"]), sizing_mode="stretch_width"),
+            self.insight_fit, True)
+        description = (
+            "Where should the next rupee go? A marketing-mix model (adstock, saturation, cross-validated regression) "
+            "splits revenue into a baseline and what each paid channel adds; the optimizer and the scenario planner "
+            "move budget along its response curves; forecasts look 30 days ahead. The date filter chooses the "
+            "training window; channel, region and type filters narrow the data.")
+        # Below the first screen: built after it has been sent, on a served first switch (Section.later).
+        below = self.later(BuiltWhenAsked(lambda: pn.Column(*self._cards_below(), sizing_mode="stretch_width")))
+        return pn.Column(section_header(self, description), status, self.model_notes, model_card, below,
+                         sizing_mode="stretch_width")
+
+    def _cards_below(self) -> list[pn.Card]:
+        """The views below the model card: contributions, shares, ROI, response curves, the optimizer, the
+        scenario planner, the forecast and the mediation check."""
         period_money = [f"{word} (₹/{period})" for period in ("day", "week")
                         for word in ("Today", "Optimal", "Revenue it adds today", "Revenue it adds, optimal")]
         optimizer_table = self._table(self.optimizer_table, money_columns=period_money, percent_columns=["Change"],
@@ -935,12 +955,6 @@ class BudgetSection(Section):
         reset = pn.widgets.Button(label="Back to today", width=140)
         reset.on_click(self.reset_scenario)
         views = [
-            ("Model card: how far to trust the marketing-mix model",
-             [pn.widgets.RadioButtonGroup.from_param(self.param.grain, label="Model grain")],
-             pn.Column(self.quality_cards, chart(self.plot_fit),
-                       self._table(self.folds_table, percent_columns=["MAPE"], ratio_columns=["R²"],
-                                   score_columns=["NRMSE"]), sizing_mode="stretch_width"),
-             self.insight_fit, True),
             ("Contribution over time", [], chart(self.plot_contributions), self.insight_contributions),
             ("Share of revenue by channel", [], chart(self.plot_shares), self.insight_shares),
             ("ROI by channel", [], chart(self.plot_roi), self.insight_roi),
@@ -969,13 +983,7 @@ class BudgetSection(Section):
             (f"Mediation: does social spend work through {SEARCH}?",
              [], self._table(self.mediation_table, ratio_columns=["Estimate", "Low", "High"]), self.insight_mediation),
         ]
-        description = (
-            "Where should the next rupee go? A marketing-mix model (adstock, saturation, cross-validated regression) "
-            "splits revenue into a baseline and what each paid channel adds; the optimizer and the scenario planner "
-            "move budget along its response curves; forecasts look 30 days ahead. The date filter chooses the "
-            "training window; channel, region and type filters narrow the data.")
-        return pn.Column(section_header(self, description), status, self.model_notes,
-                         *[view_card(*view) for view in views], sizing_mode="stretch_width")
+        return [view_card(*view) for view in views]
 
 
 def warm_up(store: DataStore) -> None:
