@@ -17,7 +17,7 @@ import param
 from bokeh.models import CustomJSTickFormatter
 from holoviews.core import util as hv_util
 from holoviews.core.data import Interface
-from holoviews.core.data.multipath import MultiInterface
+from holoviews.core.data.multipath import MultiInterface, ensure_ring
 
 from ..analytics.geo import (join_states, load_state_boundaries, normalise_state_name, outline_extent, state_centroids,
                              to_web_mercator)
@@ -126,27 +126,59 @@ def map_dimensions(polygons: list[dict]) -> list[hv.Dimension]:
 
 
 class OneValuePerPathInterface(MultiInterface):
-    """HoloViews' interface for lists of paths, reading a column that holds one value per path without
-    spreading it over the path's vertices first.
+    """HoloViews' interface for lists of paths, reading each path's dict directly.
 
-    `MultiInterface.values(expanded=False)` builds every path's column at full vertex length and looks for its
-    unique values, only to keep one. A state's tooltip text, repeated over its outline's vertices, made that
-    about 40 % of the choropleth's build (its ranges and its hover data read each text column). The values
-    returned are the same; other calls are MultiInterface's own.
+    `MultiInterface` wraps every path in a `Dataset` (a param object) to read it: for a column's unique values, each
+    outline's coordinates, its holes and a column's dtype. Drawing a map asks that about twenty times. It also reads
+    a column that holds one value per path by spreading it over the path's vertices and looking for its unique
+    values, only to keep one: a state's tooltip text, repeated over its outline's vertices, made that about 40 % of
+    the choropleth's build. Here those reads take the dicts' arrays and values as they are (the rings closed, as
+    HoloViews closes them); the results are the same, and anything else is MultiInterface's own.
     """
 
     datatype = "multitabular_one_value_per_path"
 
     @classmethod
+    def _dicts(cls, dataset, *names: str) -> list[dict] | None:
+        """The paths, when each is a dict holding every column of `names` (else None: MultiInterface reads them)."""
+        paths = dataset.data
+        if paths and all(isinstance(path, dict) and all(name in path for name in names) for path in paths):
+            return paths
+        return None
+
+    @classmethod
     def values(cls, dataset, dimension, expanded=True, flat=True, compute=True, keep_index=False):
         dim = dataset.get_dimension(dimension, strict=True)
-        paths = dataset.data
-        if not expanded and paths and dim not in dataset.kdims[:2]:
-            x = dataset.kdims[0].name
-            if all(isinstance(path, dict) and dim.name in path and hv_util.isscalar(path[dim.name])
-                   and len(path.get(x, ())) for path in paths):
+        x, y = (kdim.name for kdim in dataset.kdims[:2])
+        paths = None if expanded else cls._dicts(dataset, x, y, dim.name)
+        if paths is not None and all(len(path[x]) and "geom_type" not in path for path in paths):
+            if dim.name in (x, y):   # each outline, a polygon's rings closed (as MultiInterface closes them)
+                close = cls.geom_type(dataset) in ("Polygon", "Ring")
+                outlines = np.empty(len(paths), dtype=object)
+                outlines[:] = [ensure_ring(np.column_stack([path[x], path[y]]), np.asarray(path[dim.name]))
+                               if close else np.asarray(path[dim.name]) for path in paths]
+                return outlines
+            if all(hv_util.isscalar(path[dim.name]) for path in paths):
                 return np.concatenate([np.array([path[dim.name]]) for path in paths])
         return super().values(dataset, dimension, expanded, flat, compute, keep_index)
+
+    @classmethod
+    def holes(cls, dataset):
+        paths = cls._dicts(dataset, hv.Polygons._hole_key)
+        if paths is None:
+            return super().holes(dataset)
+        # DictInterface.holes for each path: a hole ring closed where its ends differ in both coordinates
+        return [[[hole if (hole[0] == hole[-1]).any() else np.concatenate([hole, hole[:1]])
+                  for hole in map(np.asarray, part)] for part in path[hv.Polygons._hole_key]] for path in paths]
+
+    @classmethod
+    def dtype(cls, dataset, dimension):
+        name = dataset.get_dimension(dimension, strict=True).name
+        paths = cls._dicts(dataset, name)
+        if paths is None:
+            return super().dtype(dataset, dimension)
+        first = paths[0][name]   # as the first path's Dataset (Interface.dtype) reads it
+        return np.array([first]).dtype if hv_util.isscalar(first) else np.asarray(first).dtype
 
 
 @functools.cache

@@ -434,25 +434,37 @@ def _as_lists(value):
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def test_one_value_per_path_columns_read_as_holoviews_reads_them():
+@pytest.mark.parametrize("element", [hv.Polygons, hv.Path])
+def test_one_value_per_path_columns_read_as_holoviews_reads_them(element):
+    """Every column, the outlines (a polygon's rings closed, a path's left open), the holes and the dtypes read as
+    HoloViews' own interface reads them: outlines of two parts with a hole, an open ring, per-vertex values."""
     square = {"x": np.array([0.0, 1, 1, 0, 0]), "y": np.array([0.0, 0, 1, 1, 0])}
+    hole = np.array([[0.2, 0.2], [0.8, 0.3], [0.5, 0.8]])   # open: closed when read
+    two_parts = {"x": np.array([0.0, 1, 1, 0, 0, np.nan, 3, 4, 4, 3]),   # the second part's ring open
+                 "y": np.array([0.0, 0, 1, 1, 0, np.nan, 0, 0, 1, 1]), "holes": [[hole], []]}
     paths = [
-        {**square, "value": 3.5, "state": "Goa", "tip": "<b>Goa</b>", "per_vertex": np.arange(5.0)},
-        {"x": square["x"] + 2, "y": square["y"], "value": float("nan"), "state": "Kerala & Mahé",
+        {**two_parts, "value": 3.5, "state": "Goa", "tip": "<b>Goa</b>", "per_vertex": np.arange(10.0)},
+        {"x": square["x"] + 2, "y": square["y"], "holes": [[]], "value": float("nan"), "state": "Kerala & Mahé",
          "tip": "<b>Kerala</b> · a longer text", "per_vertex": np.arange(5.0) * 2},
     ]
+    if element is hv.Path:
+        paths = [{key: value for key, value in path.items() if key != "holes"} for path in paths]
     vdims = ["value", "state", "tip", "per_vertex"]
-    ours = hv.Polygons(paths, vdims=vdims, datatype=[geography.one_value_per_path()])
-    theirs = hv.Polygons(paths, vdims=vdims, datatype=["multitabular"])
+    ours = element(paths, vdims=vdims, datatype=[geography.one_value_per_path()])
+    theirs = element(paths, vdims=vdims, datatype=["multitabular"])
     assert ours.interface is geography.OneValuePerPathInterface
     assert theirs.interface is not geography.OneValuePerPathInterface
     for dim in ours.dimensions():
+        assert ours.interface.dtype(ours, dim) == theirs.interface.dtype(theirs, dim), dim.name
         for expanded in (True, False):
             got = ours.dimension_values(dim, expanded=expanded)
             expected = theirs.dimension_values(dim, expanded=expanded)
             assert got.dtype == expected.dtype, (dim.name, expanded)
             assert _as_lists(got) == _as_lists(expected), (dim.name, expanded)
     assert ours.dimension_values("state", expanded=False).tolist() == ["Goa", "Kerala & Mahé"]
+    if element is hv.Polygons:
+        assert _as_lists(ours.holes()) == _as_lists(theirs.holes())
+        assert len(ours.holes()[0][0][0]) == 4   # the open hole ring, closed
 
 
 @pytest.mark.parametrize("plot", ["plot_choropleth", "plot_bubbles"])
