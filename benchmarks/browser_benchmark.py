@@ -933,17 +933,20 @@ def report(result: dict, targets: dict) -> str:
 
     switches = result.get("switch", {})
     if switches:
-        lines += ["", "First switch to each section: click → its first chart drawn (its content shown when it has "
-                      "no chart), all its charts drawn, the page settled; and how long the server stayed busy "
+        lines += ["", "First switch to each section: click → its first views shown (the first screen's tables and "
+                      "text; its top chart too, when it has one there), its first chart drawn (its content shown when "
+                      "it has no chart), all its charts drawn, the page settled; and how long the server stayed busy "
                       "after that (work in the background). Each click waits for an idle server.", "",
-                  "| section | charts | drawn | all charts | settled | server busy after (max) | target |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
+                  "| section | charts | first views shown | drawn | all charts | settled | server busy after (max) "
+                  "| target |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for title, runs in switches.items():
             drawn = summary([r["drawn"] for r in runs])
             figures = max(r["figures"] for r in runs)
             timeouts = sum(r["timed_out"] for r in runs)
             busy = [r["busy_after"] for r in runs if r.get("busy_after") is not None]
-            lines.append(f"| {title}{'' if figures else ' (no chart)'} | {figures} | {describe(drawn)} | "
+            lines.append(f"| {title}{'' if figures else ' (no chart)'} | {figures} | "
+                         f"{describe(summary([r['shown'] for r in runs]))} | {describe(drawn)} | "
                          f"{describe(summary([r['all'] for r in runs])) if figures else '–'} | "
                          f"{describe(summary([r['settled'] for r in runs]))}{f', {timeouts} timed out' if timeouts else ''} | "
                          f"{seconds(max(busy)) if busy else '–'} | {verdict(drawn, targets.get('switch'))} |")
