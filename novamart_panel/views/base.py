@@ -166,6 +166,7 @@ class Section(pn.viewable.Viewer):
         self._dependencies: dict[str, list] = {}
         self._refreshes: weakref.WeakSet[ViewRefresh] = weakref.WeakSet()   # views following the filters
         self._below: set[int] = set()   # ids of the views below the first screen (refreshed last, served)
+        self._below_objects: list = []   # the layout below the first screen (`views_below`)
         self._pending: set[str] = set()   # the later steps of a filter change not yet run (one callback waits)
         self._deferring = False   # building views empty (`deferring`)
         self._unfilled: list = []   # (view, what it shows) of the views built empty and not filled yet
@@ -232,6 +233,8 @@ class Section(pn.viewable.Viewer):
             else:
                 later.append((view, source))
         self._unfilled = later
+        if self._below_objects:   # views built just now (`later`) may be below the first screen
+            self._note_views_below()
 
     def later(self, viewer) -> pn.viewable.Viewable:
         """`viewer` (a view that computes what it shows when Panel asks for its layout), or while the section is
@@ -245,8 +248,13 @@ class Section(pn.viewable.Viewer):
 
     def views_below(self, objects: list) -> None:
         """Mark the views inside `objects` (the layout below the first screen): a filter change refreshes them
-        in a callback of their own, after the first screen has been sent."""
-        inside = _ids_within(objects)
+        in a callback of their own, after the first screen has been sent. Views built inside them later (`later`)
+        are marked when they are filled in."""
+        self._below_objects = list(objects)
+        self._note_views_below()
+
+    def _note_views_below(self) -> None:
+        inside = _ids_within(self._below_objects)
         self._below = {id(r) for r in self._refreshes if id(r.view) in inside}
 
     def _step(self, refresh: ViewRefresh) -> str:
@@ -337,6 +345,7 @@ class Section(pn.viewable.Viewer):
         """Let go of the views once the session has ended."""
         self._layout = None
         self._refreshes, self._below, self._unfilled, self._before_below = weakref.WeakSet(), set(), [], []
+        self._below_objects = []
 
     def _on_filters(self, *events) -> None:
         if self.active:

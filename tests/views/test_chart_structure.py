@@ -20,6 +20,7 @@ from bokeh.models import ColumnDataSource, FactorRange, Plot
 from panel.models.markup import HTML as HTMLModel
 
 from novamart_panel.app import SECTIONS, App, extension
+from novamart_panel.views import base
 from novamart_panel.views.base import Section
 
 # Filter states that change the shape of the data: everything, one channel, a zero-spend channel, one
@@ -313,8 +314,6 @@ def test_a_served_filter_change_redraws_nothing_below_the_first_screen_before_it
     follows by itself (`hv.DynamicMap(section.method)`) or a watcher on the filter values would redraw inside the
     change's first step, and the page would wait for it before drawing the top chart: a customers region change
     waited 0.7 s in one process for the scatter, the channel bubbles and the sunburst."""
-    from novamart_panel.views import base
-
     scheduled = []
     monkeypatch.setattr(base, "served", lambda: True)
     monkeypatch.setattr(base, "next_on_loop", lambda callback: scheduled.append(("loop", callback)))
@@ -344,6 +343,49 @@ def test_a_served_filter_change_redraws_nothing_below_the_first_screen_before_it
     assert first_steps[0] != before[0] and first_steps[1] == before[1]
     if slug == "customers":   # the scatter, the channel bubbles and the sunburst follow the filters
         assert data_drawn(below) != before[1]
+
+
+class _TwoScreens(Section):
+    """A section whose view below the first screen is built when it is sent (`Section.later`)."""
+
+    title, slug, tables = "Two screens", "two", ("campaigns",)
+    first_screen = 2
+
+    @param.depends("channels")
+    def channels_text(self) -> str:
+        return "Channels: " + (", ".join(self.channels) or "all")
+
+    def layout(self) -> pn.Column:
+        return pn.Column(base.markdown("## Two screens"), base.insight(self.channels_text),
+                         self.later(base.BuiltWhenAsked(lambda: base.insight(self.channels_text))))
+
+
+def test_a_view_built_when_the_views_below_are_sent_is_refreshed_with_them(reference_store, monkeypatch,
+                                                                          hold_execute):
+    """A view `Section.later` builds after a served first screen was sent is below that screen: a filter change
+    refreshes it in its last step, with the other views below, not in the steps the first screen waits for."""
+    from novamart_panel.views.filters import Filters
+
+    section = _TwoScreens(store=reference_store, filters=Filters(reference_store))
+    with section.deferring():   # as a served first switch builds it (App._first_views)
+        layout = section.__panel__()
+    section.views_below(layout.objects[section.first_screen:])
+    section.fill()   # the first screen's prose, then the views below: the later view is built now
+    top, below = (pane for obj in layout for pane in obj.select(pn.pane.Markdown) if "insight" in pane.css_classes)
+    assert top.object == below.object == "Channels: all"
+
+    scheduled = []
+    monkeypatch.setattr(base, "served", lambda: True)
+    monkeypatch.setattr(base, "next_on_loop", lambda callback: scheduled.append(("loop", callback)))
+    hold_execute(lambda callback: scheduled.append(("thread", callback)))
+    section.filters.channels = ["Email"]
+    while scheduled and scheduled[0][0] == "loop":
+        scheduled.pop(0)[1]()
+    assert top.object == "Channels: Email" and below.object == "Channels: all"
+    ((place, last),) = scheduled
+    assert place == "thread"
+    last()
+    assert below.object == "Channels: Email"
 
 
 def test_a_served_overview_filter_change_sends_the_kpi_cards_and_the_channel_chart_together(
