@@ -33,8 +33,8 @@ from ..data.store import DataStore
 from .. import palette
 from ..session import served, warm_up_after_load
 from ..format import change, count, escape_html, escape_markdown, percent, ratio, rupees
-from .base import (BAD, FILTER_DEPS, NEUTRAL, BuiltWhenAsked, Section, chart, csv_download, data_table, house_opts, html,
-                   kpi_card, markdown, notice, numeral_ticks, rupee_ticks, section_header, text_pane, view_card)
+from .base import (BAD, FILTER_DEPS, NEUTRAL, BuiltWhenAsked, Section, chart, csv_download, data_table, house_opts,
+                   html, kpi_card, markdown, notice, numeral_ticks, rupee_ticks, section_header, text_pane, view_card)
 from .filters import Filters
 
 SOCIAL = ("Facebook", "Instagram")
