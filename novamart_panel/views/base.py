@@ -223,17 +223,18 @@ class Section(pn.viewable.Viewer):
         """Compute and show what the deferred views inside `objects` (all of them when None) show; with
         `prose=False`, not the Markdown prose (insights, notes): the figures it explains go first."""
         inside = None if objects is None else _ids_within(objects)
-        later = []
+        later, built = [], False
         for view, source in self._unfilled:
             if (inside is None or id(view) in inside) and (prose or not is_prose(view)):
                 # a widget shows its value, a layout its objects (`later`), a pane its object
                 name = ("value" if isinstance(view, pn.widgets.Widget) else
                         "objects" if isinstance(view, pn.layout.ListLike) else "object")
                 view.param.update(**{name: source})
+                built |= name == "objects"
             else:
                 later.append((view, source))
         self._unfilled = later
-        if self._below_objects:   # views built just now (`later`) may be below the first screen
+        if built and self._below_objects:   # views `later` built just now may be below the first screen
             self._note_views_below()
 
     def later(self, viewer) -> pn.viewable.Viewable:
