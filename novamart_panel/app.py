@@ -14,8 +14,8 @@ import param
 
 from .data.store import DataStore
 from .format import escape_markdown
-from .session import (after_page_drawn, next_on_loop, recompute_models_when_changed, release_when_closed, served,
-                      shown_folder)
+from .session import (after_page_drawn, after_page_sent, next_on_loop, recompute_models_when_changed,
+                      release_when_closed, served, shown_folder)
 from .url_state import clean_url_values, shown
 from .views.attribution import AttributionSection
 from .views.base import Section, holoviews_defaults, html, markdown
@@ -209,7 +209,10 @@ class App(pn.viewable.Viewer):
         if self._holders is None:
             self._holders = [pn.Column(sizing_mode="stretch_width", visible=False, css_classes=[f"section-{s.slug}"])
                              for s in self.sections]
-            self._reveal()
+            if served():   # the page leaves first: the section is built while its scripts load
+                after_page_sent(self._reveal)
+            else:
+                self._reveal()
         return self._holders
 
     @property

@@ -10,6 +10,8 @@
   whose model graph the change altered, not every model of the page after every change.
 - `stream_registry_thread_safe()`: HoloViews' process-wide registry of streams can be read while another
   session's thread adds to it (Bokeh 3.10 runs each session's callbacks on a worker thread).
+- `after_page_sent(callback)`: a session's landing section is built once its page (the HTML) has been written,
+  while the browser loads the page's scripts.
 - `after_page_drawn(callback)`: a page's later steps wait until the page has drawn the session's first document.
 - `collect_when_idle()`: a server process makes its full garbage collections while idle, not during a click.
 - `warm_up_after_load(store, name, job)`: once per data store and process, a section's expensive unfiltered
@@ -102,6 +104,19 @@ def next_on_loop(callback: Callable[[], None]) -> None:
                 pn.state._handle_exception(error)
 
     doc.add_next_tick_callback(on_loop)
+
+
+def after_page_sent(callback: Callable[[], None]) -> None:
+    """Schedule `callback`, from the app script of a new session, to run once the server has written the session's
+    page (its HTML): a session callback of its own, with the document locked.
+
+    The server creates a session, runs the app script, then writes the page; the browser then loads the page's
+    scripts (0.3-0.6 s) and pulls the document over its websocket. Whatever the app script builds delays the page,
+    and while the browser loads its scripts the server waits. Built in this callback, the landing section is built
+    while they load, and the pull (which takes the document's lock) gets it. Bokeh (3.10) starts a new session's
+    callbacks after the request that created it has written the page, which Panel does in one turn of the event
+    loop, walking the document's models (tests/test_session.py checks that the callback runs after it)."""
+    pn.state.execute(callback, schedule=True)
 
 
 def after_page_drawn(callback: Callable[[], None]) -> None:

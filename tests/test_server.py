@@ -238,6 +238,11 @@ def test_a_served_section_sends_its_first_views_then_their_prose_then_the_rest(d
     monkeypatch.setattr(app_module, "served", lambda: True)
     hold_execute(scheduled.append)
     app = App(data_dirs["reference"])
+    # The page (its HTML) is written before any section is built: the landing section is built once it has left,
+    # while the browser loads the page's scripts.
+    assert not any(holder.objects for holder in app.holders)
+    assert [callback.__name__ for callback in scheduled] == ["_reveal"]
+    scheduled.pop(0)()
     holder = app.holders[[s.slug for s in app.sections].index("overview")]
     layout = holder.objects[0]
     overview = app.section_view("overview")
@@ -281,6 +286,8 @@ def test_a_sessions_first_page_computes_its_later_steps_once_the_page_has_drawn_
     monkeypatch.setattr(pn.state, "onload", onload.append)
     hold_execute(scheduled.append)
     app = App(data_dirs["reference"])
+    app.holders
+    scheduled.pop(0)()   # the page is written: the landing section is built
     layout = app.holders[[s.slug for s in app.sections].index("overview")].objects[0]
     assert not scheduled and len(onload) == 1
     assert app_module.PENDING_CLASS in layout[-1].css_classes and None in _sentences(layout.objects[:-1])
@@ -306,7 +313,8 @@ def _first_switch_served(folder, slug: str, monkeypatch, hold_execute) -> list:
     monkeypatch.setattr(app_module, "served", lambda: True)
     hold_execute(scheduled.append)
     app = App(folder)
-    app.holders   # the page: the overview's first views
+    app.holders   # the page
+    scheduled.pop(0)()   # the overview's first views, once the page is written
     scheduled.pop(0)()   # the overview's first prose, which schedules its rest
     scheduled.pop(0)()   # the overview's rest
     app.section = slug

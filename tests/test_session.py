@@ -531,6 +531,43 @@ def test_a_step_on_the_loop_waits_for_the_messages_before_it(monkeypatch, busy):
     assert len(ran) == 1
 
 
+def test_a_first_page_is_built_once_its_html_is_written(monkeypatch):
+    """`after_page_sent` runs its callback after the server has written the session's page (Panel then walks the
+    document's models, which the callback must not change meanwhile), with the document current and locked, so
+    the browser's pull of the document gets what it built."""
+    import panel as pn
+    from panel.io import server as panel_server
+
+    seen, done, writing = [], threading.Event(), [False]
+    write_page = panel_server.server_html_page_for_session
+
+    def slow_write(*args, **kwargs):   # a big page: Panel walks many models while it writes it
+        writing[0] = True
+        time.sleep(0.3)
+        try:
+            return write_page(*args, **kwargs)
+        finally:
+            writing[0] = False
+
+    monkeypatch.setattr(panel_server, "server_html_page_for_session", slow_write)
+
+    def page():
+        doc = pn.state.curdoc
+
+        def build():
+            locked = doc.session_context._session._pending_writes is not None
+            seen.append((not writing[0] and "dist_url" in doc.template_variables,
+                         pn.state.curdoc is doc, locked))
+            done.set()
+
+        session.after_page_sent(build)
+        return pn.pane.Str("a page")
+
+    with _served_page(page):
+        assert done.wait(30), "the callback never ran"
+    assert seen == [(True, True, True)]
+
+
 def test_panel_still_has_what_the_wait_for_messages_reads():
     """`next_on_loop` reads Panel's private write queue and socket lock; if a Panel release renames them the
     wait would silently stop, so this says so first."""
