@@ -255,8 +255,14 @@ def test_a_served_section_sends_its_first_views_then_their_prose_then_the_rest(d
     scheduled.pop(0)()
     sentences = _sentences(layout.objects[:-1])
     assert None not in sentences and overview.insight_top() in sentences and overview.insight_channels() in sentences
+    # The trend chart and the alerts table, below the first screen, are built when they are sent.
+    def built() -> tuple[int, int]:
+        return len(layout.select(pn.pane.HoloViews)), len(layout.select(pn.widgets.Tabulator))
+
+    assert built() == (1, 0)   # the channel chart
     scheduled.pop(0)()
     assert len(layout) == full and all(app_module.PENDING_CLASS not in obj.css_classes for obj in layout)
+    assert built() == (2, 1)
     app.section = "campaigns"   # served: the switch itself is scheduled, then the campaigns' prose and rest
     scheduled.pop(0)()
     campaigns = app.holders[1].objects[0]

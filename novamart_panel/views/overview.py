@@ -23,8 +23,8 @@ from ..data.customer_queries import customer_count
 from ..data.queries import (FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals,
                             daily_campaign_activity, last_campaign_day, revenue_trend)
 from ..format import change, count, percent, ratio, rupees
-from .base import (FILTER_DEPS, Section, card, chart, data_table, house_opts, html, html_download, insight, kpi_card,
-                   markdown, memoized, rupee_ticks, section_header)
+from .base import (FILTER_DEPS, BuiltWhenAsked, Section, card, chart, data_table, house_opts, html, html_download,
+                   insight, kpi_card, markdown, memoized, rupee_ticks, section_header)
 from .campaigns import NO_DATES
 
 # KPI cards from campaign sums: name → (label, formatter).
@@ -374,11 +374,6 @@ class OverviewSection(Section):
                 "rolling-median trend and the weekday pattern (relative, on a log scale).")
 
     def layout(self) -> pn.viewable.Viewable:
-        threshold = pn.widgets.FloatSlider.from_param(self.param.threshold, name="Alert threshold (|z|)",
-                                                      width=260)
-        alerts = data_table(self.anomaly_table, show_index=False, pagination="local", page_size=8,
-                            disabled=True, sizing_mode="stretch_width", layout="fit_columns",
-                            titles=ANOMALY_TITLES)
         kpi_controls = pn.Row(
             pn.widgets.RadioButtonGroup.from_param(self.param.kpi_period, name="KPI period", width=300,
                                                    css_classes=["kpi-period"]),
@@ -390,6 +385,9 @@ class OverviewSection(Section):
                                       "days against the 90 days before (or a year earlier, or all the selected "
                                       "dates); unusual days; the channels behind it.")
         header.append(html_download(self.chart_objects, "novamart_overview_charts.html"))
+        # Below the first screen: built after it has been sent, on a served page (Section.later). This section is
+        # the landing page: its first screen is on every new session's path to the first chart.
+        below = self.later(BuiltWhenAsked(lambda: pn.Column(*self._cards_below(), sizing_mode="stretch_width")))
         return pn.Column(
             header,
             kpi_controls,
@@ -399,10 +397,19 @@ class OverviewSection(Section):
                 card("Channel comparison", chart(self.plot_channels), insight(self.insight_channels)),
                 sizing_mode="stretch_width",
             ),
-            card("Revenue trend", chart(self.plot_trend), insight(self.insight_trend)),
-            card("Alerts: unusual days", threshold, alerts, insight(self.insight_alerts)),
+            below,
             sizing_mode="stretch_width",
         )
+
+    def _cards_below(self) -> list[pn.Card]:
+        """The views below the first screen: the revenue trend and the unusual days."""
+        threshold = pn.widgets.FloatSlider.from_param(self.param.threshold, name="Alert threshold (|z|)",
+                                                      width=260)
+        alerts = data_table(self.anomaly_table, show_index=False, pagination="local", page_size=8,
+                            disabled=True, sizing_mode="stretch_width", layout="fit_columns",
+                            titles=ANOMALY_TITLES)
+        return [card("Revenue trend", chart(self.plot_trend), insight(self.insight_trend)),
+                card("Alerts: unusual days", threshold, alerts, insight(self.insight_alerts))]
 
 
 def _campaign_kpis(store, state: FilterState) -> dict[str, float]:
