@@ -247,6 +247,11 @@ class Section(pn.viewable.Viewer):
         self.defer(holder, [viewer])
         return holder
 
+    def cards_later(self, make) -> pn.viewable.Viewable:
+        """The cards `make()` returns, in a column built when Panel asks for it (`later`): a section's cards below
+        its first screen, which a served first switch (or a new session's page) builds when it sends them."""
+        return self.later(BuiltWhenAsked(lambda: pn.Column(*make(), sizing_mode="stretch_width")))
+
     def views_below(self, objects: list) -> None:
         """Mark the views inside `objects` (the layout below the first screen): a filter change refreshes them
         in a callback of their own, after the first screen has been sent. Views built inside them later (`later`)

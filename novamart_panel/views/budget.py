@@ -33,7 +33,7 @@ from ..data.store import DataStore
 from .. import palette
 from ..session import served, warm_up_after_load
 from ..format import change, count, escape_html, escape_markdown, percent, ratio, rupees
-from .base import (BAD, FILTER_DEPS, NEUTRAL, BuiltWhenAsked, Section, chart, csv_download, data_table, house_opts,
+from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, csv_download, data_table, house_opts,
                    html, kpi_card, markdown, notice, numeral_ticks, rupee_ticks, section_header, text_pane, view_card)
 from .filters import Filters
 
@@ -932,7 +932,7 @@ class BudgetSection(Section):
             "move budget along its response curves; forecasts look 30 days ahead. The date filter chooses the "
             "training window; channel, region and type filters narrow the data.")
         # Below the first screen: built after it has been sent, on a served first switch (Section.later).
-        below = self.later(BuiltWhenAsked(lambda: pn.Column(*self._cards_below(), sizing_mode="stretch_width")))
+        below = self.cards_later(self._cards_below)
         return pn.Column(section_header(self, description), status, self.model_notes, model_card, below,
                          sizing_mode="stretch_width")
 

@@ -23,7 +23,7 @@ from ..data.customer_queries import customer_count
 from ..data.queries import (FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals,
                             daily_campaign_activity, last_campaign_day, revenue_trend)
 from ..format import change, count, percent, ratio, rupees
-from .base import (FILTER_DEPS, BuiltWhenAsked, Section, card, chart, data_table, house_opts, html, html_download,
+from .base import (FILTER_DEPS, Section, card, chart, data_table, house_opts, html, html_download,
                    insight, kpi_card, markdown, memoized, rupee_ticks, section_header)
 from .campaigns import NO_DATES
 
@@ -387,7 +387,7 @@ class OverviewSection(Section):
         header.append(html_download(self.chart_objects, "novamart_overview_charts.html"))
         # Below the first screen: built after it has been sent, on a served page (Section.later). This section is
         # the landing page: its first screen is on every new session's path to the first chart.
-        below = self.later(BuiltWhenAsked(lambda: pn.Column(*self._cards_below(), sizing_mode="stretch_width")))
+        below = self.cards_later(self._cards_below)
         return pn.Column(
             header,
             kpi_controls,
