@@ -591,8 +591,13 @@ class AttributionSection(Section):
             section_header(self, description),
             self._card("Conversion funnel", ("funnel",), self._funnel_view),
             self._card("Channel credit by attribution model", ("attribution", "journeys"), self._donut_view),
-            self._card("Computed from journeys vs provided", ("journeys",), self._comparison_view),
-            self._card("How the metrics move together", ("correlations",), self._correlation_view),
-            self._card("Customer journeys", ("journeys",), self._journey_view),
+            # Below the first screen: built after it has been sent, on a served page (Section.later).
+            self.cards_later(self._cards_below),
             sizing_mode="stretch_width",
         )
+
+    def _cards_below(self) -> list[pn.Card]:
+        """The views below the first screen: computed vs provided credit, the correlations, the journeys."""
+        return [self._card("Computed from journeys vs provided", ("journeys",), self._comparison_view),
+                self._card("How the metrics move together", ("correlations",), self._correlation_view),
+                self._card("Customer journeys", ("journeys",), self._journey_view)]

@@ -620,6 +620,26 @@ class CampaignSection(Section):
         return campaign_rows(self.store, self._state())
 
     def layout(self) -> pn.viewable.Viewable:
+        description = ("Where the marketing money goes and what it earns: by channel, region, campaign type, "
+                       "day and campaign. Hover any chart for the numbers; each chart's toolbar saves it as PNG.")
+        header = section_header(self, description)
+        header.append(html_download(self.chart_objects, "novamart_campaigns_charts.html"))
+        # Below the first screen: built after it has been sent, on a served page (Section.later).
+        return pn.Column(header, *self._top_cards(), self.cards_later(self._cards_below), sizing_mode="stretch_width")
+
+    def _top_cards(self) -> list[pn.Card]:
+        """The first screen's views: the channel comparison and revenue by region and quarter."""
+        views = [
+            ("1. Revenue, conversions or ROAS by channel", [self.widget("channel_metric", pn.widgets.RadioButtonGroup,
+                                                                  name="Metric")],
+             chart(self.plot_channels, height=340), self.insight_channels),
+            ("2. Revenue by region and quarter", [self.widget("year", pn.widgets.RadioButtonGroup, name="Year")],
+             chart(self.plot_region_quarter), self.insight_region_quarter),
+        ]
+        return [view_card(*view) for view in views]
+
+    def _cards_below(self) -> list[pn.Card]:
+        """The views below the first screen: spend, trends, the calendar, the channel table, the leaderboard."""
         channel_table = data_table(
             self.channel_table, formatters=self._table_formatters(), show_index=False, disabled=True,
             layout="fit_columns", sizing_mode="stretch_width", header_align="center",
@@ -628,11 +648,6 @@ class CampaignSection(Section):
             stylesheets=[":host .tabulator { font-size: 0.9em; }"],
             text_align={"Channel": "left", **{name: "right" for name in self._table_formatters()}})
         views = [
-            ("1. Revenue, conversions or ROAS by channel", [self.widget("channel_metric", pn.widgets.RadioButtonGroup,
-                                                                  name="Metric")],
-             chart(self.plot_channels, height=340), self.insight_channels),
-            ("2. Revenue by region and quarter", [self.widget("year", pn.widgets.RadioButtonGroup, name="Year")],
-             chart(self.plot_region_quarter), self.insight_region_quarter),
             ("3. Monthly spend by campaign type", [self.widget("spend_mode", pn.widgets.RadioButtonGroup, name="Stacking")],
              chart(self.plot_monthly_spend), self.insight_monthly_spend),
             ("4. Revenue trend", [self.widget("trend_grain", pn.widgets.RadioButtonGroup, name="Aggregation"),
@@ -660,12 +675,7 @@ class CampaignSection(Section):
                                                    show_loop_controls=False, sizing_mode="stretch_width")],
              chart(self.plot_month_bubbles), self.insight_month),
         ]
-        description = ("Where the marketing money goes and what it earns: by channel, region, campaign type, "
-                       "day and campaign. Hover any chart for the numbers; each chart's toolbar saves it as PNG.")
-        header = section_header(self, description)
-        header.append(html_download(self.chart_objects, "novamart_campaigns_charts.html"))
-        return pn.Column(header, *[view_card(*view) for view in views], sizing_mode="stretch_width")
-
+        return [view_card(*view) for view in views]
 
 
 def _as_date(value) -> dt.date | None:

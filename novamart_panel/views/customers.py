@@ -804,6 +804,35 @@ class CustomerSection(Section):
         return io.BytesIO(page.encode("utf-8"))
 
     def layout(self) -> pn.viewable.Viewable:
+        description = ("Who the customers are, what they are worth, how satisfied they are, which channels convert, "
+                       "where they live and who is about to leave. Hover any chart for the numbers; each chart's "
+                       "toolbar saves it as PNG.")
+        header = section_header(self, description)
+        header.append(pn.widgets.FileDownload(callback=self.charts_html, filename="novamart_customers_charts.html",
+                                              label="Download charts (HTML)", color="primary", variant="outline",
+                                              embed=False, width=220))
+        # Below the first screen: built after it has been sent, on a served page (Section.later).
+        return pn.Column(header, *self._top_cards(), self.cards_later(self._cards_below),
+                         sizing_mode="stretch_width")
+
+    def _top_cards(self) -> list[pn.Card]:
+        """The first screen's views: the age distribution and lifetime value by segment."""
+        views = [
+            ("1. Age distribution", [self.widget("age_bin_width", pn.widgets.IntSlider),
+                                     self.widget("age_by_segment", pn.widgets.Checkbox, css_classes=["age-by-segment"]),
+                                     self.widget("age_segments", TextMultiChoice, placeholder="All segments")],
+             chart(self.plot_age), self.insight_age),
+            ("2. Lifetime value by segment", [self.widget("ltv_outliers", pn.widgets.Checkbox, css_classes=["ltv-outliers"]),
+                                              self.widget("ltv_points", pn.widgets.Checkbox, css_classes=["ltv-points"]),
+                                              self.widget("ltv_log", pn.widgets.Checkbox, css_classes=["ltv-log"]),
+                                              markdown(self.ltv_note, css_classes=["ltv-note"])],
+             chart(self.plot_ltv_box, rebuild_on=("ltv_log",)), self.insight_ltv),
+        ]
+        return [view_card(*view) for view in views]
+
+    def _cards_below(self) -> list[pn.Card]:
+        """The views below the first screen: satisfaction, income vs value, channels, the sunburst, churn risk
+        and the at-risk customers."""
         bubble_pane = holoviews_pane((self._bubbles * follow_map(self.plot_channel_labels)).opts(framewise=True),
                                      min_height=CHART_HEIGHT)
         clear = pn.widgets.Button(label="Clear channel filter", color="light", sizing_mode="stretch_width")
@@ -826,15 +855,6 @@ class CustomerSection(Section):
                                   sizing_mode="stretch_width")
         self._sunburst_refresh.view = sunburst_box
         views = [
-            ("1. Age distribution", [self.widget("age_bin_width", pn.widgets.IntSlider),
-                                     self.widget("age_by_segment", pn.widgets.Checkbox, css_classes=["age-by-segment"]),
-                                     self.widget("age_segments", TextMultiChoice, placeholder="All segments")],
-             chart(self.plot_age), self.insight_age),
-            ("2. Lifetime value by segment", [self.widget("ltv_outliers", pn.widgets.Checkbox, css_classes=["ltv-outliers"]),
-                                              self.widget("ltv_points", pn.widgets.Checkbox, css_classes=["ltv-points"]),
-                                              self.widget("ltv_log", pn.widgets.Checkbox, css_classes=["ltv-log"]),
-                                              markdown(self.ltv_note, css_classes=["ltv-note"])],
-             chart(self.plot_ltv_box, rebuild_on=("ltv_log",)), self.insight_ltv),
             ("3. Satisfaction by NPS category and acquisition channel",
              [self.widget("violin_channel", pn.widgets.Select),
               markdown(self.satisfaction_note, css_classes=["violin-note"])],
@@ -859,20 +879,12 @@ class CustomerSection(Section):
                                suggest, markdown(self.threshold_note, css_classes=["threshold-note"])],
              chart(self.plot_churn), self.insight_churn),
         ]
-        description = ("Who the customers are, what they are worth, how satisfied they are, which channels convert, "
-                       "where they live and who is about to leave. Hover any chart for the numbers; each chart's "
-                       "toolbar saves it as PNG.")
-        header = section_header(self, description)
-        header.append(pn.widgets.FileDownload(callback=self.charts_html, filename="novamart_customers_charts.html",
-                                              label="Download charts (HTML)", color="primary", variant="outline",
-                                              embed=False, width=220))
         at_risk = pn.Card(
             at_risk_table,
             csv_download(self.at_risk, "novamart_at_risk_customers.csv", "Download at-risk list (CSV)"),
             title=f"At-risk customers (highest expected loss first; the table lists the first "
                   f"{count(self.AT_RISK_ROWS)}, the download all)", collapsible=False, sizing_mode="stretch_width")
-        cards = [view_card(*view) for view in views]
-        return pn.Column(header, *cards, at_risk, sizing_mode="stretch_width")
+        return [*(view_card(*view) for view in views), at_risk]
 
 
 def segment_legend(caption: str) -> str:

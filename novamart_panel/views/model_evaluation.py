@@ -500,12 +500,6 @@ class ModelEvaluationSection(Section):
         retrain.on_click(run_retrain)
         model_choice = pn.widgets.Select.from_param(self.param.retrain_model, label="Model", width=200)
 
-        costs = pn.Row(
-            pn.widgets.FloatInput.from_param(self.param.cost_per_contact, label="Cost per contacted lead (₹)",
-                                             start=0, width=220),
-            pn.widgets.FloatInput.from_param(self.param.value_per_conversion, label="Value per converted lead (₹)",
-                                             start=0, width=220),
-        )
         description = ("How well the lead-scoring model ranks leads, and which probability threshold to "
                        "contact them at. The threshold moves the confusion matrix, the metrics and the "
                        "points marked on the ROC, precision-recall and profit curves.")
@@ -524,6 +518,20 @@ class ModelEvaluationSection(Section):
                 pn.Row(model_choice, retrain, align="end"),
                 insight(self.insight_retrain),
             )),
+            # Below the first screen: built after it has been sent, on a served page (Section.later).
+            self.cards_later(self._cards_below),
+            sizing_mode="stretch_width",
+        )
+
+    def _cards_below(self) -> list[pn.viewable.Viewable]:
+        """The views below the first screen: the cost-aware threshold, the learning curve, feature importance."""
+        costs = pn.Row(
+            pn.widgets.FloatInput.from_param(self.param.cost_per_contact, label="Cost per contacted lead (₹)",
+                                             start=0, width=220),
+            pn.widgets.FloatInput.from_param(self.param.value_per_conversion, label="Value per converted lead (₹)",
+                                             start=0, width=220),
+        )
+        return [
             _card("Cost-aware threshold", pn.Column(
                 costs, _marked_chart(self.plot_profit, self.profit_marker, **PROFIT_OPTIONS),
                 insight(self.insight_profit))),
@@ -538,8 +546,7 @@ class ModelEvaluationSection(Section):
                     self._table_or_notice("feature_importance", self.plot_importance),
                     insight(self.insight_importance))),
             ),
-            sizing_mode="stretch_width",
-        )
+        ]
 
     def _table_or_notice(self, table: str, plot_fn) -> pn.viewable.Viewable:
         return chart(plot_fn) if self.store.has(table) else notice(self.missing_message(table), "warning")

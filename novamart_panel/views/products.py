@@ -79,6 +79,12 @@ def tile_label(name: str, margin_text: str, width_px: float, height_px: float) -
     return ""
 
 
+def side_card(title: str, body, *side, side_width: int = 320) -> pn.Card:
+    """A card of one chart with its controls and insight beside it."""
+    return pn.Card(pn.Row(body, pn.Column(*side, width=side_width, margin=(10, 10)), sizing_mode="stretch_width"),
+                   title=title, collapsible=False, sizing_mode="stretch_width", margin=(10, 0))
+
+
 class ProductSection(Section):
     """Product performance: which categories, subcategories and products sell, and at what margin."""
 
@@ -425,11 +431,6 @@ class ProductSection(Section):
         return shows(pn.pane.HoloViews(treemap, linked_axes=False, css_classes=["treemap"]), treemap)
 
     def layout(self) -> pn.viewable.Viewable:
-        def card(title, body, *side, side_width=320):
-            return pn.Card(pn.Row(body, pn.Column(*side, width=side_width, margin=(10, 10)),
-                                  sizing_mode="stretch_width"),
-                           title=title, collapsible=False, sizing_mode="stretch_width", margin=(10, 0))
-
         back = pn.widgets.Button(label="⬑ Back up", color="primary", variant="outline", width=110,
                                  disabled=self.param.path.rx.pipe(lambda path: not path),
                                  css_classes=["treemap-back"], margin=(5, 10))
@@ -441,6 +442,19 @@ class ProductSection(Section):
                                                    min_width=200, margin=(10, 10)), sizing_mode="stretch_width"),
             title="Product hierarchy: sales (area) and profit margin (colour) — click a tile to drill down",
             collapsible=False, sizing_mode="stretch_width", margin=(10, 0))
+        description = ("Which categories, subcategories and products sell, and at what margin. Click a treemap "
+                       "tile to drill down, *Back up* or the breadcrumb to go up. Hover any chart for the numbers; "
+                       "each chart's toolbar saves it as PNG.")
+        header = section_header(self, description)
+        header.append(html_download(self.chart_objects, "novamart_products_charts.html"))
+        categories = side_card("Category comparison", chart(self.plot_categories),
+                               self.widget("category_metric", pn.widgets.RadioButtonGroup, name="Metric"),
+                               insight(self.insight_categories))
+        # Below the first screen: built after it has been sent, on a served page (Section.later).
+        return pn.Column(header, treemap, categories, self.cards_later(self._cards_below), sizing_mode="stretch_width")
+
+    def _cards_below(self) -> list[pn.Card]:
+        """The views below the first screen: regions by quarter, quarter by quarter, high volume and low margin."""
         table = data_table(
             self.flagged_table, show_index=False, disabled=True, layout="fit_columns", sizing_mode="stretch_width",
             formatters={title: NumberFormatter(format=number, nan_format="n/a", null_format="n/a")
@@ -448,30 +462,20 @@ class ProductSection(Section):
             text_align={title: "right" for title, number in TABLE_COLUMNS.values() if number},
             widths={"Product": 170, "Subcategory": 120, "Category": 120},
             configuration={"columnDefaults": {"headerWordWrap": True}})
-        views = [
-            treemap,
-            card("Category comparison", chart(self.plot_categories),
-                 self.widget("category_metric", pn.widgets.RadioButtonGroup, name="Metric"),
-                 insight(self.insight_categories)),
-            card("Regional performance by quarter", chart(self.plot_region_quarter, height=320),
-                 self.widget("region_metric", name="Metric"), self.widget("region_category", name="Category"),
-                 insight(self.insight_region_quarter)),
-            card("Quarter by quarter (press play; metric and category as above)", chart(self.plot_quarter_regions),
-                 self.widget("quarter", pn.widgets.DiscretePlayer, name="Quarter", interval=1200, loop_policy="once",
-                        show_loop_controls=False),
-                 insight(self.insight_quarter)),
-            card("High volume, low margin", chart(self.plot_volume_margin),
-                 self.widget("volume_percentile", pn.widgets.IntSlider, name="Volume above percentile", step=5),
-                 self.widget("margin_percentile", pn.widgets.IntSlider, name="Margin below percentile", step=5),
-                 insight(self.insight_volume_margin)),
+        return [
+            side_card("Regional performance by quarter", chart(self.plot_region_quarter, height=320),
+                      self.widget("region_metric", name="Metric"), self.widget("region_category", name="Category"),
+                      insight(self.insight_region_quarter)),
+            side_card("Quarter by quarter (press play; metric and category as above)", chart(self.plot_quarter_regions),
+                      self.widget("quarter", pn.widgets.DiscretePlayer, name="Quarter", interval=1200,
+                                  loop_policy="once", show_loop_controls=False),
+                      insight(self.insight_quarter)),
+            side_card("High volume, low margin", chart(self.plot_volume_margin),
+                      self.widget("volume_percentile", pn.widgets.IntSlider, name="Volume above percentile", step=5),
+                      self.widget("margin_percentile", pn.widgets.IntSlider, name="Margin below percentile", step=5),
+                      insight(self.insight_volume_margin)),
             pn.Card(table, csv_download(self.flagged_products, "novamart_high_volume_low_margin.csv",
                                         "Download list (CSV)"),
                     title="High-volume low-margin products (click a column to sort)", collapsible=False,
                     sizing_mode="stretch_width", margin=(10, 0)),
         ]
-        description = ("Which categories, subcategories and products sell, and at what margin. Click a treemap "
-                       "tile to drill down, *Back up* or the breadcrumb to go up. Hover any chart for the numbers; "
-                       "each chart's toolbar saves it as PNG.")
-        header = section_header(self, description)
-        header.append(html_download(self.chart_objects, "novamart_products_charts.html"))
-        return pn.Column(header, *views, sizing_mode="stretch_width")

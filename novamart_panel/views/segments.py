@@ -1206,13 +1206,25 @@ class SegmentSection(Section):
         if self.crm_k is None and model is not None and model.segmentation is not None:
             self.crm_k = model.segmentation.chosen_k
 
+        description = ("Who the customers are, what each is worth, who is slipping away, and whom the next campaign "
+                       "should contact. Hover any chart for the numbers.")
+        header = section_header(self, description)
+        header.append(html_download(self.chart_objects, "novamart_segments_charts.html"))
+        if not self.has_orders:
+            header.append(notice(f"{self.orders_problem()} {DERIVED_NOTE}", kind="warning"))
+        # Below the first screen: built after it has been sent, on a served page (Section.later).
+        return pn.Column(header, markdown("### 1. The customer base: segments and value"),
+                         view_card("RFM grid", [markdown(_rule_markdown())],
+                                   chart(self.plot_rfm_grid, height=420), self.insight_rfm_grid),
+                         self.cards_later(self._cards_below), sizing_mode="stretch_width")
+
+    def _cards_below(self) -> list[pn.viewable.Viewable]:
+        """The views below the first screen: the segments and clusters, lifetime value, cohorts and the CRM
+        export's part."""
         clv_controls = [self.widget("horizon_months", pn.widgets.IntSlider),
                         self.widget("discount_rate", pn.widgets.FloatSlider, format="0.00%"),
                         self.widget("margin", pn.widgets.FloatSlider, format="0%")]
         part1 = [
-            markdown("### 1. The customer base: segments and value"),
-            view_card("RFM grid", [markdown(_rule_markdown())],
-                      chart(self.plot_rfm_grid, height=420), self.insight_rfm_grid),
             view_card("RFM segments", [csv_download(self.export_frame, "novamart_customer_segments.csv",
                                                     "Download customers (CSV)")],
                       self._table(self.segment_display), self.insight_segments, wide=True),
@@ -1259,13 +1271,7 @@ class SegmentSection(Section):
             part2 = [markdown("### 2. The CRM export"),
                      notice(f"Campaign response, acceptance by segment and the contact policy need the CRM export: "
                             f"{self._crm_missing()}")]
-        description = ("Who the customers are, what each is worth, who is slipping away, and whom the next campaign "
-                       "should contact. Hover any chart for the numbers.")
-        header = section_header(self, description)
-        header.append(html_download(self.chart_objects, "novamart_segments_charts.html"))
-        if not self.has_orders:
-            header.append(notice(f"{self.orders_problem()} {DERIVED_NOTE}", kind="warning"))
-        return pn.Column(header, *part1, *part2, sizing_mode="stretch_width")
+        return [*part1, *part2]
 
     def crm_quality(self) -> pd.DataFrame:
         """The CRM ETL's data-quality checks for display."""
