@@ -43,6 +43,19 @@ def complete_periods(trend: pd.DataFrame, grain: str, start=None, end=None) -> p
     return inside
 
 
+def with_empty_periods(trend: pd.DataFrame, grain: str) -> pd.DataFrame:
+    """`trend` (one row per period, `period` = its first day, the other columns sums) with a row of zeros for each
+    period between its first and its last that has no rows: a line through the rows would otherwise bridge the
+    gap, as if those periods had values between their neighbours'. `period` comes back as timestamps."""
+    if trend.empty:
+        return trend
+    trend = trend.assign(period=pd.to_datetime(trend["period"]))
+    every = pd.date_range(trend["period"].min(), trend["period"].max(), freq=GRAIN_LENGTHS[grain])
+    if len(every) == len(trend):
+        return trend
+    return trend.set_index("period").reindex(every, fill_value=0).rename_axis("period").reset_index()
+
+
 def day_label(day) -> str:
     """'Fri 29 Nov 2024'."""
     day = pd.Timestamp(day)

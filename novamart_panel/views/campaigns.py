@@ -229,8 +229,10 @@ class CampaignSection(Section):
     @param.depends(*FILTER_DEPS, "trend_grain", "trend_range", "trend_channels")
     @memoized
     def revenue_trend(self) -> pd.DataFrame:
-        """Sums per period for the trend's own dates and channels within the global filters."""
-        return _sums_over_time(self.store, self._trend_state(), self.trend_grain)
+        """Sums per period for the trend's own dates and channels within the global filters; a period without
+        campaign rows between the first and the last is a row of zeros (the line drops to 0, not across)."""
+        return ci.with_empty_periods(_sums_over_time(self.store, self._trend_state(), self.trend_grain),
+                                     self.trend_grain)
 
     @param.depends(*FILTER_DEPS, "cumulative_regions")
     @memoized
@@ -444,10 +446,11 @@ class CampaignSection(Section):
     @param.depends(*FILTER_DEPS, "roas_scale")
     @memoized
     def roas_trend(self) -> pd.DataFrame:
-        """Monthly ROAS of each channel that spent, every month present (n/a gaps break the line);
-        on the log scale ROAS of 0 cannot be drawn and is left out."""
+        """Monthly ROAS of each channel that spent, every month from the first to the last (n/a gaps break the
+        line, also where no channel had rows); on the log scale ROAS of 0 cannot be drawn and is left out."""
         frame = self.monthly_channel_sums()
-        months = pd.DatetimeIndex(sorted(frame["month"].unique()), name="month")
+        months = (pd.DatetimeIndex([], name="month") if frame.empty else
+                  pd.date_range(frame["month"].min(), frame["month"].max(), freq="MS", name="month"))
         paid = frame.groupby("channel")["spend"].sum().loc[lambda s: s > 0].index
         grid = (frame[frame["channel"].isin(paid)].set_index(["month", "channel"])
                 .reindex(pd.MultiIndex.from_product([months, paid], names=["month", "channel"])).reset_index())

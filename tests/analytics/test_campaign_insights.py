@@ -88,6 +88,29 @@ def test_complete_periods_flags_weeks_cut_by_the_range():
     assert ci.complete_periods(months, "monthly", None, dt.date(2024, 2, 28)).tolist() == [False]
 
 
+@pytest.mark.parametrize("grain, periods, every", [
+    ("weekly", ["2024-01-01", "2024-01-22"], ["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]),
+    ("monthly", ["2023-11-01", "2024-02-01"], ["2023-11-01", "2023-12-01", "2024-01-01", "2024-02-01"]),
+    ("quarterly", ["2023-10-01", "2024-04-01"], ["2023-10-01", "2024-01-01", "2024-04-01"]),
+    ("daily", ["2024-02-28", "2024-03-01"], ["2024-02-28", "2024-02-29", "2024-03-01"]),
+])
+def test_with_empty_periods_puts_zeros_in_the_gaps(grain, periods, every):
+    # A channel without campaigns for a while: its line drops to 0 there instead of bridging the gap.
+    trend = pd.DataFrame({"period": [dt.date.fromisoformat(p) for p in periods], "revenue": [5.0, 7.0],
+                          "spend": [1.0, 2.0]})
+    filled = ci.with_empty_periods(trend, grain)
+    assert filled["period"].tolist() == list(pd.to_datetime(every))
+    assert filled["revenue"].tolist() == [5.0, *[0.0] * (len(every) - 2), 7.0]
+    assert filled["spend"].tolist() == [1.0, *[0.0] * (len(every) - 2), 2.0]
+
+
+def test_with_empty_periods_leaves_a_full_or_empty_trend_as_it_is():
+    full = pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2024-01-08"]), "revenue": [1.0, 2.0]})
+    pd.testing.assert_frame_equal(ci.with_empty_periods(full, "weekly"), full)
+    empty = pd.DataFrame(columns=["period", "revenue"])
+    assert ci.with_empty_periods(empty, "weekly").empty
+
+
 def test_revenue_trend_summary_leaves_out_partial_periods():
     trend = pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]),
                           "revenue": [10.0, 400.0, 200.0, 300.0]})

@@ -242,6 +242,20 @@ def test_trend_grain(section, rows, grain):
     assert pd.to_datetime(got.index).tolist() == expected.index.tolist()
 
 
+def test_trend_weeks_without_rows_are_zero_not_bridged(section, rows):
+    # Email has no campaign rows for months in the reference data: the line must drop to 0 there.
+    section.trend_grain = "weekly"
+    section.filters.channels = ["Email"]
+    email = rows[rows["channel"] == "Email"]
+    weekly = email.groupby(week_start(email["date"]))["revenue"].sum()
+    expected = weekly.reindex(pd.date_range(weekly.index.min(), weekly.index.max(), freq="7D"), fill_value=0.0)
+    assert (expected == 0).sum() > 4   # the gap this test is about
+    got = section.revenue_trend().set_index("period")["revenue"]
+    assert got.index.tolist() == expected.index.tolist()
+    assert np.allclose(got.to_numpy(), expected.to_numpy())
+    assert "(₹0)" in section.insight_revenue_trend()   # the lowest week is one without Email campaigns
+
+
 def test_trend_dates_and_channels_intersect_the_global_filters(section, rows):
     section.trend_grain = "monthly"
     section.param.update(trend_range=(dt.date(2024, 1, 1), dt.date(2024, 6, 30)),
@@ -319,6 +333,19 @@ def test_channel_metrics_are_ratios_of_sums(section, rows):
     shown = section.channel_table()
     assert "Spend (₹ L)" in shown and "Revenue (₹ Cr)" in shown
     assert shown["Revenue (₹ Cr)"].sum() == pytest.approx(totals["revenue"].sum() / 1e7)
+
+
+def test_roas_trend_months_without_rows_break_the_line(section):
+    # Email alone has months without any campaign row: they are n/a (a break), not bridged by the line.
+    section.filters.channels = ["Email"]
+    trend = section.roas_trend()
+    months = pd.date_range(trend["month"].min(), trend["month"].max(), freq="MS")
+    assert trend["month"].tolist() == list(months)
+    assert trend["roas"].isna().sum() >= 3 and trend["roas"].notna().sum() > 0
+    hv.render(section.plot_roas_trend())
+    section.filters.date_range = (dt.date(2024, 2, 1), dt.date(2024, 3, 31))   # inside Email's gap: no rows at all
+    assert section.roas_trend().empty
+    hv.render(section.plot_roas_trend())
 
 
 def test_roas_trend_scale_and_break_even(section, rows):
