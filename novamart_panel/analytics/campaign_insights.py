@@ -43,17 +43,24 @@ def complete_periods(trend: pd.DataFrame, grain: str, start=None, end=None) -> p
     return inside
 
 
-def with_empty_periods(trend: pd.DataFrame, grain: str) -> pd.DataFrame:
-    """`trend` (one row per period, `period` = its first day, the other columns sums) with a row of zeros for each
-    period between its first and its last that has no rows: a line through the rows would otherwise bridge the
-    gap, as if those periods had values between their neighbours'. `period` comes back as timestamps."""
+def with_empty_periods(trend: pd.DataFrame, grain: str, by: str | None = None) -> pd.DataFrame:
+    """`trend` (rows per period, `period` = its first day, optionally split by the column `by`; the other columns
+    sums) with zeros for each period between its first and its last that has no rows, one row per value of `by`:
+    a line through the rows would otherwise bridge the gap, as if those periods had values between their
+    neighbours', and bars on a category axis would leave the periods out. `period` comes back as timestamps."""
     if trend.empty:
         return trend
     trend = trend.assign(period=pd.to_datetime(trend["period"]))
-    every = pd.date_range(trend["period"].min(), trend["period"].max(), freq=GRAIN_LENGTHS[grain])
-    if len(every) == len(trend):
+    every = pd.date_range(trend["period"].min(), trend["period"].max(), freq=GRAIN_LENGTHS[grain], name="period")
+    missing = every.difference(pd.DatetimeIndex(trend["period"].unique()))
+    if missing.empty:
         return trend
-    return trend.set_index("period").reindex(every, fill_value=0).rename_axis("period").reset_index()
+    blank = (pd.DataFrame({"period": missing}) if by is None else
+             pd.MultiIndex.from_product([missing, trend[by].unique()], names=["period", by]).to_frame(index=False))
+    for column in trend.columns.difference(blank.columns):
+        blank[column] = np.zeros(len(blank), dtype=trend[column].dtype)
+    filled = pd.concat([trend, blank[trend.columns]], ignore_index=True)
+    return filled.sort_values("period", kind="stable", ignore_index=True)
 
 
 def day_label(day) -> str:

@@ -213,12 +213,14 @@ class CampaignSection(Section):
     @param.depends(*FILTER_DEPS, "spend_mode")
     @memoized
     def monthly_spend(self) -> pd.DataFrame:
-        """Spend per month and campaign type, its share of the month, and `value` as the mode draws it."""
-        frame = _sums_over_time(self.store, self._state(), "monthly", "campaign_type")
+        """Spend per month and campaign type, its share of the month, and `value` as the mode draws it; a month
+        without campaign rows between the first and the last has zero spend (an empty slot, not left out)."""
+        frame = ci.with_empty_periods(_sums_over_time(self.store, self._state(), "monthly", "campaign_type"),
+                                      "monthly", by="campaign_type")
         frame = frame.rename(columns={"period": "month"})[["month", "campaign_type", "spend"]]
         month_total = frame.groupby("month")["spend"].transform("sum")
         frame["share"] = frame["spend"] / month_total.where(month_total > 0)
-        frame["value"] = frame["spend"] if self.spend_mode == SPEND_MODES[0] else frame["share"] * 100
+        frame["value"] = frame["spend"] if self.spend_mode == SPEND_MODES[0] else frame["share"].fillna(0.0) * 100
         frame["month_label"] = [f"{pd.Timestamp(m):%b %Y}" for m in frame["month"]]
         return frame
 

@@ -104,6 +104,18 @@ def test_with_empty_periods_puts_zeros_in_the_gaps(grain, periods, every):
     assert filled["spend"].tolist() == [1.0, *[0.0] * (len(every) - 2), 2.0]
 
 
+def test_with_empty_periods_split_by_a_column_gets_a_zero_row_per_value():
+    trend = pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-03-01"]),
+                          "campaign_type": ["Brand", "Retargeting", "Brand"], "spend": [3.0, 4.0, 5.0],
+                          "clicks": [1, 2, 3]})
+    filled = ci.with_empty_periods(trend, "monthly", by="campaign_type")
+    assert filled[["period", "campaign_type"]].astype(str).values.tolist() == [
+        ["2024-01-01", "Brand"], ["2024-01-01", "Retargeting"], ["2024-02-01", "Brand"],
+        ["2024-02-01", "Retargeting"], ["2024-03-01", "Brand"]]   # March keeps its own rows: no gap there
+    assert filled["spend"].tolist() == [3.0, 4.0, 0.0, 0.0, 5.0]
+    assert filled["clicks"].tolist() == [1, 2, 0, 0, 3] and filled["clicks"].dtype == trend["clicks"].dtype
+
+
 def test_with_empty_periods_leaves_a_full_or_empty_trend_as_it_is():
     full = pd.DataFrame({"period": pd.to_datetime(["2024-01-01", "2024-01-08"]), "revenue": [1.0, 2.0]})
     pd.testing.assert_frame_equal(ci.with_empty_periods(full, "weekly"), full)

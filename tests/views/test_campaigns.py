@@ -229,6 +229,21 @@ def test_spend_mode_switches_absolute_and_share(section, rows):
     assert np.allclose(share.set_index(["month", "campaign_type"])["value"].sort_index(), expected_share)
 
 
+def test_spend_months_without_rows_are_empty_slots_not_left_out(section):
+    # Email has no campaign rows from January to June 2024: those months stay on the axis with no spend.
+    section.filters.channels = ["Email"]
+    spend = section.monthly_spend()
+    months = pd.date_range(spend["month"].min(), spend["month"].max(), freq="MS")
+    assert sorted(spend["month"].unique()) == list(months)
+    by_month = spend.groupby("month")["spend"].sum()
+    assert (by_month == 0).sum() >= 5 and by_month.loc["2024-03-01"] == 0
+    section.spend_mode = "100 % stacked"
+    shares = section.monthly_spend().groupby("month")["value"].sum()
+    assert shares.loc["2024-03-01"] == 0 and np.allclose(shares[by_month > 0], 100.0)
+    hv.render(section.plot_monthly_spend())
+    assert "peaked in" in section.insight_monthly_spend()
+
+
 # -- 4. revenue trend: grain, own dates, own channels ----------------------------------------------
 
 @pytest.mark.parametrize("grain", ["daily", "weekly", "monthly"])
