@@ -591,7 +591,6 @@ class AttributionSection(Section):
             section_header(self, description),
             self._card("Conversion funnel", ("funnel",), self._funnel_view),
             self._card("Channel credit by attribution model", ("attribution", "journeys"), self._donut_view),
-            # Below the first screen: built after it has been sent, on a served page (Section.later).
             self.cards_later(self._cards_below),
             sizing_mode="stretch_width",
         )

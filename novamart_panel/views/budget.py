@@ -931,7 +931,6 @@ class BudgetSection(Section):
             "splits revenue into a baseline and what each paid channel adds; the optimizer and the scenario planner "
             "move budget along its response curves; forecasts look 30 days ahead. The date filter chooses the "
             "training window; channel, region and type filters narrow the data.")
-        # Below the first screen: built after it has been sent, on a served first switch (Section.later).
         below = self.cards_later(self._cards_below)
         return pn.Column(section_header(self, description), status, self.model_notes, model_card, below,
                          sizing_mode="stretch_width")

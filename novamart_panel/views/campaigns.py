@@ -629,7 +629,6 @@ class CampaignSection(Section):
                        "day and campaign. Hover any chart for the numbers; each chart's toolbar saves it as PNG.")
         header = section_header(self, description)
         header.append(html_download(self.chart_objects, "novamart_campaigns_charts.html"))
-        # Below the first screen: built after it has been sent, on a served page (Section.later).
         return pn.Column(header, *self._top_cards(), self.cards_later(self._cards_below), sizing_mode="stretch_width")
 
     def _top_cards(self) -> list[pn.Card]:

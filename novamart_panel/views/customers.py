@@ -811,7 +811,6 @@ class CustomerSection(Section):
         header.append(pn.widgets.FileDownload(callback=self.charts_html, filename="novamart_customers_charts.html",
                                               label="Download charts (HTML)", color="primary", variant="outline",
                                               embed=False, width=220))
-        # Below the first screen: built after it has been sent, on a served page (Section.later).
         return pn.Column(header, *self._top_cards(), self.cards_later(self._cards_below),
                          sizing_mode="stretch_width")
 

@@ -518,7 +518,6 @@ class ModelEvaluationSection(Section):
                 pn.Row(model_choice, retrain, align="end"),
                 insight(self.insight_retrain),
             )),
-            # Below the first screen: built after it has been sent, on a served page (Section.later).
             self.cards_later(self._cards_below),
             sizing_mode="stretch_width",
         )

@@ -385,8 +385,7 @@ class OverviewSection(Section):
                                       "days against the 90 days before (or a year earlier, or all the selected "
                                       "dates); unusual days; the channels behind it.")
         header.append(html_download(self.chart_objects, "novamart_overview_charts.html"))
-        # Below the first screen: built after it has been sent, on a served page (Section.later). This section is
-        # the landing page: its first screen is on every new session's path to the first chart.
+        # The landing page: its first screen is on every new session's path to the first chart.
         below = self.cards_later(self._cards_below)
         return pn.Column(
             header,

@@ -450,7 +450,6 @@ class ProductSection(Section):
         categories = side_card("Category comparison", chart(self.plot_categories),
                                self.widget("category_metric", pn.widgets.RadioButtonGroup, name="Metric"),
                                insight(self.insight_categories))
-        # Below the first screen: built after it has been sent, on a served page (Section.later).
         return pn.Column(header, treemap, categories, self.cards_later(self._cards_below), sizing_mode="stretch_width")
 
     def _cards_below(self) -> list[pn.Card]:
