@@ -413,12 +413,25 @@ class ModelEvaluationSection(Section):
             if np.isclose(youden_t, best_t, atol=0.005):
                 text += f" Youden's threshold {youden_t:.2f} agrees with the profit optimum."
             else:
-                side = "lower" if best_t < youden_t else "higher"
-                why = ("a missed converter costs more than a wasted contact" if side == "lower"
-                       else "contacts cost more than the converters they add")
-                text += (f" The profit optimum is {side} than Youden's threshold {youden_t:.2f} "
-                         f"({rupees(at_youden['profit'])}) because at these economics {why}.")
+                text += " " + self._versus_youden(best, at_youden, youden_t)
         return text
+
+    def _versus_youden(self, best: pd.Series, at_youden: pd.Series, youden_t: float) -> str:
+        """Why the profit optimum and Youden's threshold differ: the leads scored between the two, whose
+        conversion rate against the break-even rate (cost ÷ value) decides whether contacting them pays."""
+        lower = best["threshold"] < youden_t
+        low, high = (best, at_youden) if lower else (at_youden, best)
+        between = int(low["contacted"] - high["contacted"])
+        text = (f"The profit optimum is {'lower' if lower else 'higher'} than Youden's threshold {youden_t:.2f} "
+                f"({rupees(at_youden['profit'])}), which weighs recall against false positives and ignores costs")
+        if between <= 0:
+            return text + "; both contact the same leads."
+        rate = (low["converted_contacted"] - high["converted_contacted"]) / between
+        even = self.cost_per_contact / self.value_per_conversion if self.value_per_conversion > 0 else np.inf
+        return text + (f": the {count(between)} leads scored between them convert at {percent(rate)}, "
+                       f"{'above' if lower else 'below'} the break-even rate of {percent(even)} (cost ÷ value), so "
+                       f"contacting them {'adds' if lower else 'would lose'} "
+                       f"{rupees(abs(best['profit'] - at_youden['profit']))}.")
 
     def insight_learning(self) -> str:
         table = self.learning

@@ -18,7 +18,7 @@ from sklearn.metrics import (
 
 from novamart_panel.analytics.classification import feature_labels
 from novamart_panel.data.store import DataStore
-from novamart_panel.format import percent
+from novamart_panel.format import count, percent
 from novamart_panel.views.filters import Filters
 from novamart_panel.views.base import house_opts
 from novamart_panel.views.model_evaluation import PROFIT_OPTIONS, THRESHOLD_GRID, ModelEvaluationSection
@@ -211,6 +211,26 @@ def test_profit_optimal_marker_moves_with_the_costs(section, leads):
     assert moved["threshold"] > optimum["threshold"]
     text = section.insight_profit()
     assert text != cheap_insight and f"threshold **{expected_t2:.2f}**" in text
+
+
+def test_profit_sentence_explains_youden_by_the_leads_between(section, leads):
+    """Why the profit optimum differs from Youden's threshold: the leads scored between the two and their
+    conversion rate against cost ÷ value, counted by hand (the reason once claimed the opposite economics)."""
+    youden = section.youden_point["threshold"]
+    for cost, value in ((3000, 5000), (4500, 5000)):
+        section.param.update(cost_per_contact=cost, value_per_conversion=value)
+        best, profit = brute_force_profit_optimum(leads, cost, value)
+        low, high = sorted((best, youden))
+        at_low, at_high = sklearn_counts(leads, low), sklearn_counts(leads, high)
+        between = (at_low["tp"] + at_low["fp"]) - (at_high["tp"] + at_high["fp"])
+        rate = (at_low["tp"] - at_high["tp"]) / between
+        lower = best < youden
+        assert (rate > cost / value) == lower   # contacting them pays exactly when the optimum reaches them
+        text = section.insight_profit()
+        assert f"The profit optimum is {'lower' if lower else 'higher'} than Youden's threshold {youden:.2f}" in text
+        assert (f"the {count(between)} leads scored between them convert at {percent(rate)}, "
+                f"{'above' if lower else 'below'} the break-even rate of {percent(cost / value)}") in text
+        assert "missed converter costs more" not in text
 
 
 def test_profit_table_equals_counting(section, leads):
