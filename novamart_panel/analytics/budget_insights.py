@@ -110,7 +110,7 @@ def roi_summary(model) -> str:
     if below:
         text += f" The interval of {_names(below)} reaches below break-even (ROI 1): not proven to pay back."
     margin = c["marginal_roi"].idxmax()
-    text += (f" At today's spend the next rupee earns most in {_name(margin)} "
+    text += (f" At the current spend the next rupee earns most in {_name(margin)} "
              f"({ratio(c.loc[margin, 'marginal_roi'])} marginal ROI).")
     return text
 
@@ -125,7 +125,7 @@ def response_summary(model, optimal: pd.DataFrame | None) -> str:
     text = (f"{_name(flat)} is the most saturated: its next rupee earns {percent(ratio_margin[flat])} of what "
             f"its average rupee does; {_name(steep)} the least ({percent(ratio_margin[steep])}).")
     if optimal is not None and len(optimal):
-        text += " Circles mark today's spend, diamonds the optimizer's."
+        text += " Circles mark the current spend, diamonds the optimizer's."
     return text
 
 
@@ -136,9 +136,15 @@ def optimizer_summary(result: pd.DataFrame, period: str) -> str:
     attrs = result.attrs
     moves = result["change"].sort_values()
     cut, add = moves.index[0], moves.index[-1]
-    text = (f"Moving the same {rupees(attrs['total'])} per {period} to the optimal mix is predicted to change revenue "
-            f"from {rupees(attrs['predicted_current'])} to {rupees(attrs['predicted'])} per {period} "
-            f"({change(attrs['lift'])}).")
+    now = float(result["current"].sum())
+    revenue = (f"predicted to change revenue from {rupees(attrs['predicted_current'])} to {rupees(attrs['predicted'])} "
+               f"per {period} ({change(attrs['lift'])})")
+    if np.isclose(attrs["total"], now, rtol=1e-3):
+        text = f"Moving the same {rupees(attrs['total'])} per {period} to the optimal mix is {revenue}."
+    else:   # a budget other than the current spend: the gain is the money's and the mix's together
+        text = (f"Spending {rupees(attrs['total'])} per {period} instead of the current {rupees(now)} "
+                f"({change(attrs['total'] / now - 1 if now > 0 else np.nan)}), in the optimal mix, is {revenue}: "
+                "the change comes from the budget and the mix together.")
     step = 1e-3 * max(attrs["total"], 1.0)
     grows, shrinks = moves[add] > step, moves[cut] < -step
     if grows and shrinks:
@@ -170,7 +176,7 @@ def scenario_summary(table: pd.DataFrame, period: str) -> str:
     gap = (best["revenue"] - mine["revenue"]) / (best["revenue"] - now["revenue"]) \
         if best is not None and best["revenue"] != now["revenue"] else np.nan
     text = (f"Your scenario spends {rupees(mine['spend'])} per {period} and is predicted to earn "
-            f"{rupees(mine['revenue'])} ({change(mine['revenue'] / now['revenue'] - 1)} against today, "
+            f"{rupees(mine['revenue'])} ({change(mine['revenue'] / now['revenue'] - 1)} against the current mix, "
             f"ROAS {ratio(mine['roas'])}).")
     if np.isfinite(gap):
         text += f" It captures {percent(1 - gap)} of the optimizer's gain."

@@ -170,8 +170,8 @@ class BudgetSection(Section):
 
     grain = param.Selector(default="daily", objects=["daily", "weekly"], doc="Period the model works in")
     budget = param.Number(default=0.0, bounds=(0, None), doc="Budget per period the optimizer allocates")
-    bounds = param.Dict(default={}, doc="Channel → (min, max) spend as % of today's, for the optimizer")
-    scenario = param.Dict(default={}, doc="Channel → spend as % of today's, the hand-made allocation")
+    bounds = param.Dict(default={}, doc="Channel → (min, max) spend as % of the current mix's, for the optimizer")
+    scenario = param.Dict(default={}, doc="Channel → spend as % of the current mix's, the hand-made allocation")
     scenario_name = param.String(default="Scenario A", doc="Name under which the scenario is saved")
     saved = param.List(default=[], doc="Saved scenarios: {'name', 'allocation': {channel: spend}}")
     forecast_channel = param.Selector(default=ALL_CHANNELS, objects=[ALL_CHANNELS], doc="Series to forecast")
@@ -392,7 +392,7 @@ class BudgetSection(Section):
 
     @param.depends("result", "budget", "bounds")
     def response_frame(self) -> pd.DataFrame:
-        """Steady-state response per paid channel over 0–300 % of today's spend (pct), with ₹ and marginal ROI."""
+        """Steady-state response per paid channel over 0–300 % of its current spend (pct), with ₹ and marginal ROI."""
         rows = []
         model = self.model
         for channel in self.paid_channels:
@@ -410,13 +410,13 @@ class BudgetSection(Section):
 
     @param.depends("result", "budget", "bounds")
     def marks_frame(self) -> pd.DataFrame:
-        """Today's and the optimizer's point on each curve: channel, which, pct, spend, response."""
+        """The current and the optimizer's point on each curve: channel, which, pct, spend, response."""
         rows = []
         optimal = self.optimal()
         if self.model is not None:
             for channel in self.model.channels:
                 current = float(self.model.current[channel])
-                points = [("Today", current)]
+                points = [("Current", current)]
                 if channel in optimal.index:
                     points.append(("Optimal", float(optimal.loc[channel, "spend"])))
                 for which, spend in points:
@@ -572,7 +572,7 @@ class BudgetSection(Section):
 
     @param.depends("result", "budget", "bounds")
     def plot_response(self) -> hv.Overlay:
-        """Response curves of every paid channel over 0–300 % of today's spend; today's and the optimal marked."""
+        """Response curves of every paid channel over 0–300 % of its current spend; the current and the optimal marked."""
         frame = self.response_frame()
         frame["spend_text"] = _text(frame["spend"], rupees)
         frame["response_text"] = _text(frame["response"], rupees)
@@ -594,16 +594,16 @@ class BudgetSection(Section):
                 tools=["hover"],
                 hover_tooltips=[("Channel", "@{channel}"), ("Point", "@{which}"), ("Spend", "@{spend_text}"),
                                 ("Revenue it adds", "@{response_text}")])
-            for which, label, marker in (("Today", "today", "circle"), ("Optimal", "optimal", "diamond"))
+            for which, label, marker in (("Current", "current", "circle"), ("Optimal", "optimal", "diamond"))
         ]
         return hv.Overlay([curves, *points]).opts(
             responsive=True, height=380, toolbar="above", legend_position="right", yformatter=rupee_ticks(),
-            xlabel="Spend as % of today's", title="Response curves at steady state (circle: today, diamond: optimal)",
+            xlabel="Spend as % of current", title="Response curves at steady state (circle: current, diamond: optimal)",
             active_tools=["wheel_zoom"])
 
     @param.depends("result", "budget", "bounds")
     def plot_allocation(self) -> hv.Bars:
-        """Today's and the optimal spend per channel, side by side."""
+        """The current and the optimal spend per channel, side by side."""
         optimal = self.optimal()
         # "Current" sorts before "Optimal": HoloViews orders the groups alphabetically.
         # Before a fit, the paid channels with no bars: the axis is categorical from the first draw (an empty
@@ -621,7 +621,7 @@ class BudgetSection(Section):
                           multi_level=False, legend_position="top_right", height=340,
                           hover_tooltips=[("Channel", "@{channel}"), ("Allocation", "@{allocation}"),
                                           ("Spend", "@{spend_text}")],
-                          title=f"Spend per {self.period}: today and optimal")
+                          title=f"Spend per {self.period}: current and optimal")
 
     @param.depends("forecast")
     def plot_forecast(self) -> hv.Overlay:
@@ -738,12 +738,13 @@ class BudgetSection(Section):
 
     @param.depends("result", "budget", "bounds")
     def optimizer_figures(self) -> pn.pane.HTML:
-        """The predicted revenue today and with the optimal mix, as figures (read by the browser tests too)."""
+        """The predicted revenue of the current and of the optimal mix, as figures (read by the browser tests too)."""
         optimal = self.optimal()
         if self.model is None or not len(optimal):
             return html('<div class="budget-optimizer" data-predicted=""></div>', sizing_mode="stretch_width")
         a = optimal.attrs
-        cards = [kpi_card(f"Revenue per {self.period} today", rupees(a["predicted_current"])),
+        cards = [kpi_card(f"Revenue per {self.period}, current mix", rupees(a["predicted_current"]),
+                          caption=f"spend {rupees(optimal['current'].sum())} per {self.period}"),
                  kpi_card("With the optimal mix", rupees(a["predicted"]), change(a["lift"]), a["lift"] > 0,
                           f"budget {rupees(a['total'])} per {self.period}")]
         return html(f'<div class="budget-optimizer" data-predicted="{a["predicted"]:.0f}" style="display:flex;'
@@ -751,21 +752,21 @@ class BudgetSection(Section):
 
     @param.depends("result", "budget", "bounds")
     def optimizer_table(self) -> pd.DataFrame:
-        """Today's and the optimal spend per channel, the change, and the revenue each adds."""
+        """The current and the optimal spend per channel, the change, and the revenue each adds."""
         optimal = self.optimal()
         return pd.DataFrame({
             # Text even when empty: Tabulator keeps the formatter of the first frame it was given.
             "Channel": optimal.index.astype(str),
-            f"Today (₹/{self.period})": optimal["current"].to_numpy(dtype=float),
+            f"Current (₹/{self.period})": optimal["current"].to_numpy(dtype=float),
             f"Optimal (₹/{self.period})": optimal["spend"].to_numpy(dtype=float),
             "Change": optimal["change_pct"].to_numpy(dtype=float),
-            f"Revenue it adds today (₹/{self.period})": optimal["response_current"].to_numpy(dtype=float),
+            f"Revenue it adds, current (₹/{self.period})": optimal["response_current"].to_numpy(dtype=float),
             f"Revenue it adds, optimal (₹/{self.period})": optimal["response"].to_numpy(dtype=float),
             "Next rupee returns (optimal)": optimal["marginal_roi"].to_numpy(dtype=float)})
 
     @param.depends("result", "budget", "bounds", "scenario", "saved")
     def scenario_figures(self) -> pn.pane.HTML:
-        """The working scenario's predicted revenue and ROAS beside today's and the optimal (browser-test hooks)."""
+        """The working scenario's predicted revenue and ROAS beside the current and the optimal (browser-test hooks)."""
         table = self.scenario_table()
         if table.empty:
             return html('<div class="budget-scenario" data-revenue=""></div>', sizing_mode="stretch_width")
@@ -789,7 +790,7 @@ class BudgetSection(Section):
         return table.rename(columns={"scenario": "Scenario", "spend": f"Spend (₹/{self.period})",
                                      "revenue": f"Predicted revenue (₹/{self.period})",
                                      "media_revenue": f"From media (₹/{self.period})", "roas": "ROAS",
-                                     "media_roas": "Media ROAS", "vs_current": "Revenue vs today"})
+                                     "media_roas": "Media ROAS", "vs_current": "Revenue vs current"})
 
     @param.depends("result", "budget", "bounds", "scenario", "saved")
     def insight_scenario(self) -> str:
@@ -863,12 +864,12 @@ class BudgetSection(Section):
                 self.plot_response(), self.plot_allocation(), self.plot_forecast()]
 
     def _percent_sliders(self, target: str, range_mode: bool) -> pn.Column:
-        """One slider per modelled channel writing into the `target` dict param (% of today's spend)."""
+        """One slider per modelled channel writing into the `target` dict param (% of the current mix's spend)."""
         sliders = {}
         for channel in self.model_channels:
             value = getattr(self, target).get(channel, DEFAULT_BOUNDS if range_mode else 100)
             kind = pn.widgets.IntRangeSlider if range_mode else pn.widgets.IntSlider
-            slider = kind(label=f"{channel} (% of today)", start=PERCENT_RANGE[0], end=PERCENT_RANGE[1], step=5,
+            slider = kind(label=f"{channel} (% of current)", start=PERCENT_RANGE[0], end=PERCENT_RANGE[1], step=5,
                           value=tuple(value) if range_mode else int(value), sizing_mode="stretch_width",
                           css_classes=[f"{target}-slider"])
 
@@ -930,7 +931,8 @@ class BudgetSection(Section):
             "Where should the next rupee go? A marketing-mix model (adstock, saturation, cross-validated regression) "
             "splits revenue into a baseline and what each paid channel adds; the optimizer and the scenario planner "
             "move budget along its response curves; forecasts look 30 days ahead. The date filter chooses the "
-            "training window; channel, region and type filters narrow the data.")
+            "training window; channel, region and type filters narrow the data. The current mix is each channel's "
+            "average spend per day (or week) over those dates.")
         below = self.cards_later(self._cards_below)
         return pn.Column(section_header(self, description), status, self.model_notes, model_card, below,
                          sizing_mode="stretch_width")
@@ -939,7 +941,7 @@ class BudgetSection(Section):
         """The views below the model card: contributions, shares, ROI, response curves, the optimizer, the
         scenario planner, the forecast and the mediation check."""
         period_money = [f"{word} (₹/{period})" for period in ("day", "week")
-                        for word in ("Today", "Optimal", "Revenue it adds today", "Revenue it adds, optimal")]
+                        for word in ("Current", "Optimal", "Revenue it adds, current", "Revenue it adds, optimal")]
         optimizer_table = self._table(self.optimizer_table, money_columns=period_money, percent_columns=["Change"],
                                       ratio_columns=["Next rupee returns (optimal)"])
         scenario_money = [f"{word} (₹/{period})" for period in ("day", "week")
@@ -947,11 +949,11 @@ class BudgetSection(Section):
         # Tabulator draws column titles as HTML: the per-channel columns carry channel names from the data.
         channel_columns = [f"spend: {c}" for c in self.paid_channels]
         scenario_table = self._table(self.scenario_display, money_columns=scenario_money + channel_columns,
-                                     percent_columns=["Revenue vs today"], ratio_columns=["ROAS", "Media ROAS"],
+                                     percent_columns=["Revenue vs current"], ratio_columns=["ROAS", "Media ROAS"],
                                      titles={c: escape_html(c) for c in channel_columns})
         save = pn.widgets.Button(label="Save scenario", color="primary", width=140)
         save.on_click(self.save_scenario)
-        reset = pn.widgets.Button(label="Back to today", width=140)
+        reset = pn.widgets.Button(label="Back to current", width=140)
         reset.on_click(self.reset_scenario)
         views = [
             ("Contribution over time", [], chart(self.plot_contributions), self.insight_contributions),
@@ -962,7 +964,7 @@ class BudgetSection(Section):
              [pn.widgets.FloatInput.from_param(self.param.budget, label="Budget per period (₹)", step=1000,
                                                format="0,0", css_classes=["budget-total"],
                                                sizing_mode="stretch_width"),
-              markdown("**Bounds per channel** (% of today's spend)"), self.bounds_sliders,
+              markdown("**Bounds per channel** (% of the current mix's spend)"), self.bounds_sliders,
               self.optimizer_figures],
              pn.Column(chart(self.plot_allocation), optimizer_table, sizing_mode="stretch_width"),
              self.insight_optimizer),

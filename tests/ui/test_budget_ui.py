@@ -35,7 +35,9 @@ def test_budget_input_and_scenario_slider_move_the_predictions(page, browser_log
     budget.press("Enter")
     expect(page.locator(".budget-optimizer").first).not_to_have_attribute("data-predicted", optimal)
     assert int(page.locator(".budget-optimizer").first.get_attribute("data-predicted")) > int(optimal)
-    expect(page.get_by_text(re.compile(r"Moving the same ₹[\d.]+ L per day"))).to_be_visible()
+    # 30 % more money than the current mix spends: the sentence says so, not "the same" budget
+    expect(page.get_by_text(re.compile(r"Spending ₹[\d.]+ L per day instead of the current ₹[\d.]+ L \(\+30\.0%\)"))
+           ).to_be_visible()
 
     handle = page.locator(".scenario-slider").first.locator(".noUi-handle")
     handle.focus()

@@ -18,7 +18,7 @@ from novamart_panel.analytics.budget_insights import trust_verdict
 from novamart_panel.data.budget_queries import channel_periods, mix_frame
 from novamart_panel.data.queries import FilterState
 from novamart_panel.data.store import DataStore
-from novamart_panel.format import escape_markdown
+from novamart_panel.format import escape_markdown, rupees
 from novamart_panel.views.budget import ALL_CHANNELS, MAX_SCENARIOS, BudgetSection, fit_mix
 from novamart_panel.views.filters import Filters
 
@@ -237,7 +237,13 @@ def test_budget_input_moves_the_optimal_allocation(section):
     assert second["spend"].sum() == pytest.approx(section.budget)
     assert second.attrs["predicted"] > first.attrs["predicted"]
     assert section.optimizer_figures().object != figures
-    assert "per day" in section.insight_optimizer()
+    # 20 % more money: the sentence must not call it "the same" budget, and says the gain is partly the money's
+    text = section.insight_optimizer()
+    assert "per day" in text and "the same" not in text
+    assert f"instead of the current {rupees(first['current'].sum())} (+20.0%)" in text
+    assert "the budget and the mix together" in text
+    section.budget = float(first["current"].sum())
+    assert section.insight_optimizer().startswith("Moving the same ")
 
 
 def test_bounds_limit_the_allocation(section):
