@@ -92,6 +92,9 @@ def share_summary(model) -> str:
     gap = (effect_share - spend_share).dropna()
     if gap.empty:
         return "No paid channel adds measurable revenue under these filters."
+    if len(gap) == 1:   # nothing to compare it with
+        return (f"{_name(gap.index[0])} is the only paid channel modelled under these filters: it takes all of the "
+                "paid spend and adds all of what paid media adds. Widen the channel filter to compare channels.")
     under, over = gap.idxmax(), gap.idxmin()
     return (f"{_name(under)} earns {percent(effect_share[under])} of what paid media adds on "
             f"{percent(spend_share[under])} of the paid spend; {_name(over)} takes {percent(spend_share[over])} of the "
@@ -104,14 +107,15 @@ def roi_summary(model) -> str:
     c = model.contributions.sort_values("roi", ascending=False)
     best, worst = c.index[0], c.index[-1]
     text = (f"Each rupee in {_name(best)} returned {ratio(c.loc[best, 'roi'])} in revenue "
-            f"({ratio(c.loc[best, 'roi_low'])}–{ratio(c.loc[best, 'roi_high'])}); "
-            f"{_name(worst)} the least, {ratio(c.loc[worst, 'roi'])}.")
+            f"({ratio(c.loc[best, 'roi_low'])}–{ratio(c.loc[best, 'roi_high'])})")
+    text += f"; {_name(worst)} the least, {ratio(c.loc[worst, 'roi'])}." if len(c) > 1 else "."
     below = c.index[c["roi_low"] < 1].tolist()
     if below:
         text += f" The interval of {_names(below)} reaches below break-even (ROI 1): not proven to pay back."
     margin = c["marginal_roi"].idxmax()
     text += (f" At the current spend the next rupee earns most in {_name(margin)} "
-             f"({ratio(c.loc[margin, 'marginal_roi'])} marginal ROI).")
+             f"({ratio(c.loc[margin, 'marginal_roi'])} marginal ROI)." if len(c) > 1 else
+             f" At the current spend its next rupee earns {ratio(c.loc[margin, 'marginal_roi'])} (marginal ROI).")
     return text
 
 
@@ -122,6 +126,12 @@ def response_summary(model, optimal: pd.DataFrame | None) -> str:
     if ratio_margin.empty:
         return "No channel has a response curve under these filters."
     flat, steep = ratio_margin.idxmin(), ratio_margin.idxmax()
+    if len(ratio_margin) == 1:
+        state = "it is saturating" if ratio_margin[flat] < 1 else "it is not saturated yet"
+        text = (f"{_name(flat)}'s next rupee earns {percent(ratio_margin[flat])} of what its average rupee does: "
+                f"{state}.")
+        return text + (" Circles mark the current spend, diamonds the optimizer's."
+                       if optimal is not None and len(optimal) else "")
     text = (f"{_name(flat)} is the most saturated: its next rupee earns {percent(ratio_margin[flat])} of what "
             f"its average rupee does; {_name(steep)} the least ({percent(ratio_margin[steep])}).")
     if optimal is not None and len(optimal):
@@ -188,7 +198,7 @@ def forecast_summary(frame: pd.DataFrame, backtest, metric: str, channel: str, m
     ahead = frame.dropna(subset=["forecast"])
     fmt = rupees if money else (lambda v: f"{v:,.0f}")
     days = len(ahead)
-    text = (f"Next {days} days of {metric.lower()} ({_name(channel)}): about {fmt(ahead['forecast'].sum())} in all, "
+    text = (f"Next {days} days of {metric.lower()}, {_name(channel)}: about {fmt(ahead['forecast'].sum())} in all, "
             f"{fmt(ahead['forecast'].mean())} a day (a typical day between {fmt(ahead['lo80'].median())} and "
             f"{fmt(ahead['hi80'].median())} with 80 % probability).")
     if backtest is not None:

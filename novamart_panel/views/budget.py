@@ -623,6 +623,14 @@ class BudgetSection(Section):
                                           ("Spend", "@{spend_text}")],
                           title=f"Spend per {self.period}: current and optimal")
 
+    def forecast_subject(self) -> str:
+        """What the forecast covers, in words: its channel, or with "All channels" and a channel filter, the
+        channels the filter keeps (the forecast sums only those)."""
+        if self.forecast_channel != ALL_CHANNELS or not self.channels:
+            return self.forecast_channel
+        kept = sorted(self.channels)
+        return (" + ".join(kept) if len(kept) <= 3 else f"{len(kept)} channels") + " (the channel filter)"
+
     @param.depends("forecast")
     def plot_forecast(self) -> hv.Overlay:
         """History, the forecast and its 80 % and 95 % prediction bands."""
@@ -650,7 +658,7 @@ class BudgetSection(Section):
         options = {"yformatter": rupee_ticks()} if money else {}
         return hv.Overlay([*bands, history, line]).opts(
             responsive=True, height=360, toolbar="above", legend_position="top_left", xlabel="Date",
-            title=f"{label}, {self.forecast_channel}: the last {HISTORY_SHOWN_DAYS} days and the next {self.horizon}",
+            title=f"{label}, {self.forecast_subject()}: the last {HISTORY_SHOWN_DAYS} days and the next {self.horizon}",
             active_tools=["wheel_zoom"], **options)
 
     # -- text ------------------------------------------------------------------------------------------
@@ -809,7 +817,7 @@ class BudgetSection(Section):
             return escape_markdown(self.forecast.error)
         metric = FORECAST_METRICS[self.forecast_metric]
         return bi.forecast_summary(self.forecast.frame, self.forecast.backtest, self.forecast_metric,
-                                   self.forecast_channel, money=metric != "conversions")
+                                   self.forecast_subject(), money=metric != "conversions")
 
     @param.depends("forecast")
     def backtest_table(self) -> pd.DataFrame:

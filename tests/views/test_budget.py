@@ -211,6 +211,27 @@ def test_channel_filter_narrows_the_model_and_charts_keep_their_layers(section):
     assert set(section.decomposition_frame().columns) == {"date", "Baseline", *section.paid_channels}
 
 
+def test_one_channel_kept_reads_as_one_channel(section):
+    """With one paid channel the comparisons have nothing to compare ("Email the least", "Email takes 100 %…"),
+    and the forecast of "All channels" sums that channel alone."""
+    section.filters.channels = ["Email"]
+    assert section.model.channels == ["Email"]
+    shares, roi, response = section.insight_shares(), section.insight_roi(), section.insight_response()
+    assert shares.startswith("Email is the only paid channel modelled under these filters")
+    assert "the least" not in roi and roi.startswith("Each rupee in Email returned")
+    assert "At the current spend its next rupee earns" in roi
+    assert "most saturated" not in response and response.startswith("Email's next rupee earns")
+    assert section.forecast_channel == ALL_CHANNELS
+    assert section.forecast_subject() == "Email (the channel filter)"
+    assert "Email (the channel filter)" in section.plot_forecast().opts.get().kwargs["title"]
+    assert "revenue, Email (the channel filter):" in section.insight_forecast()
+    section.filters.channels = ["Email", "Google Ads"]
+    assert "the least" in section.insight_roi() and "most saturated" in section.insight_response()
+    assert section.forecast_subject() == "Email + Google Ads (the channel filter)"
+    section.filters.channels = []
+    assert section.forecast_subject() == ALL_CHANNELS
+
+
 def test_too_little_data_says_so(section):
     section.filters.date_range = (dt.date(2024, 12, 1), dt.date(2024, 12, 31))
     assert section.model is None
@@ -320,7 +341,7 @@ def test_forecast_follows_channel_and_metric(section, packaged_dir):
     email = rows[rows["channel"] == "Email"].groupby("date")["conversions"].sum()
     history = section.forecast.frame.dropna(subset=["actual"]).set_index("date")["actual"]
     assert np.allclose(history.reindex(email.index), email)
-    assert "conversions (Email)" in section.insight_forecast()
+    assert "conversions, Email:" in section.insight_forecast()
     section.horizon = 14
     assert section.forecast_frame()["forecast"].notna().sum() == 14
     assert section.param.forecast_channel.objects[0] == ALL_CHANNELS
