@@ -19,6 +19,7 @@ import functools
 import io
 import weakref
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import ClassVar
 
 import holoviews as hv
@@ -106,6 +107,56 @@ def chart_model(key: tuple, make) -> Model:
 def rupee_ticks() -> CustomJSTickFormatter:
     """The tick formatter for money axes (₹, lakh, crore; see `chart_model`)."""
     return chart_model(("rupee",), lambda: CustomJSTickFormatter(code=RUPEE_TICKS_JS))
+
+
+# Tick labels for every kind of metric a chart's control can switch to. One formatter per chart whose `kind`
+# argument changes (`value_ticks_follow`): an axis or colour bar shown in the browser repaints when its
+# formatter's arguments change, not when the formatter is replaced.
+VALUE_TICKS_JS = """
+const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : 1;
+const digits = step >= 1 ? 0 : Math.min(3, Math.ceil(-Math.log10(step)));
+const size = Math.abs(tick);
+switch (kind) {
+  case 'money':
+    if (size >= 1e7) return (tick < 0 ? '-' : '') + '₹' + +(size / 1e7).toPrecision(3) + ' Cr';
+    if (size >= 1e5) return (tick < 0 ? '-' : '') + '₹' + +(size / 1e5).toPrecision(3) + ' L';
+    return (tick < 0 ? '-' : '') + '₹' + size.toLocaleString('en-IN');
+  case 'count': return tick.toLocaleString('en-US');
+  case 'percent': return tick.toFixed(digits) + '%';
+  case 'growth': return (tick > 0 ? '+' : tick < 0 ? '\u2212' : '') + size.toFixed(digits) + '%';
+  case 'ratio': return tick.toFixed(digits) + '×';
+  default: return tick.toFixed(Math.max(digits, 1));
+}
+"""
+
+
+def value_ticks(kind: str) -> CustomJSTickFormatter:
+    """The tick formatter for a metric of `kind` ("money", "count", "percent", "growth", "ratio"; else plain
+    numbers). In a chart, one per chart (`chart_model`): `value_ticks_follow` sets its kind for each frame."""
+    return chart_model(("value ticks",), lambda: CustomJSTickFormatter(code=VALUE_TICKS_JS, args={"kind": kind}))
+
+
+def value_ticks_follow(where: str, kinds: Mapping[str, str]):
+    """A plot hook: the value axis (`where`: "x" or "y", as drawn) or the colour bar ("colorbar") labels its ticks
+    for the metric each frame shows, its first value dimension's label (`kinds`: label -> kind), and the colour
+    bar takes that label as its title. An in-place update keeps the first frame's formatter and colour-bar title,
+    so a chart whose control switches between rupees, counts and ratios needs this; its `value_ticks` formatter
+    must be the axis's (or colour bar's) formatter. Build it once per chart (a module constant): HoloViews
+    compares each frame's options with the last one's."""
+    def hook(plot, element) -> None:
+        label = element.vdims[0].label
+        if label not in kinds:
+            return
+        if where == "colorbar":
+            target = next((model for name, model in plot.handles.items() if name.endswith("colorbar")), None)
+            if target is not None and target.title != label:
+                target.title = label
+        else:
+            target = plot.handles.get(f"{where}axis")
+        formatter = getattr(target, "formatter", None)
+        if isinstance(formatter, CustomJSTickFormatter) and formatter.args.get("kind") != kinds[label]:
+            formatter.args = {"kind": kinds[label]}
+    return hook
 
 
 def numeral_ticks(fmt: str) -> NumeralTickFormatter:

@@ -21,11 +21,18 @@ from ..data.queries import FilterState, campaign_rows, campaign_sums_by, campaig
     date_bounds, distinct_values
 from ..format import CRORE, LAKH, count, percent, ratio, rupees
 from .base import (BAD, FILTER_DEPS, GOOD, Section, TextMultiChoice, chart, csv_download, data_table, house_opts,
-                   html_download, markdown, memoized, numeral_ticks, rupee_ticks, section_header, view_card)
+                   html_download, markdown, memoized, numeral_ticks, rupee_ticks, section_header, value_ticks,
+                   value_ticks_follow, view_card)
 
 CHANNEL_METRICS = {"Revenue": "revenue", "Conversions": "conversions", "ROAS": "roas"}
 CALENDAR_METRICS = {"Revenue": "revenue", "Spend": "spend", "Conversions": "conversions", "Clicks": "clicks",
                     "Impressions": "impressions", "ROAS": "roas"}
+METRIC_KINDS = {"revenue": "money", "spend": "money", "conversions": "count", "clicks": "count",
+                "impressions": "count", "roas": "ratio"}   # how each metric's ticks read (base.value_ticks)
+# The channel bars' value axis and the calendar's colour bar follow the metric chosen (base.value_ticks_follow).
+CHANNEL_TICKS = value_ticks_follow("x", {label: METRIC_KINDS[column] for label, column in CHANNEL_METRICS.items()})
+CALENDAR_TICKS = value_ticks_follow("colorbar", {label: METRIC_KINDS[column]
+                                                 for label, column in CALENDAR_METRICS.items()})
 TREND_GRAINS = ("daily", "weekly", "monthly")
 NO_DATES = ("campaign_performance.csv has no date that can be read (dates must be written YYYY-MM-DD; see the "
             "Data quality tab), so {views}, which are all over time, cannot be drawn.")
@@ -308,10 +315,10 @@ class CampaignSection(Section):
         bars = hv.Bars(frame, kdims=[hv.Dimension("channel", label="Channel")],
                        vdims=[hv.Dimension("value", label=metric), "revenue_text", "conversions_text",
                               "spend_text", "roas_text"])
-        options = {"xformatter": rupee_ticks()} if metric == "Revenue" else {}
         return house_opts(bars, invert_axes=True, color="channel", cmap=self.colors["channel"], show_legend=False,
                           hover_tooltips=tooltips("revenue", "conversions", "spend", "roas", first=CHANNEL_TIP),
-                          title=f"{metric} by channel", height=340, **options)
+                          title=f"{metric} by channel", height=340,
+                          xformatter=value_ticks(METRIC_KINDS[CHANNEL_METRICS[metric]]), hooks=[CHANNEL_TICKS])
 
     @param.depends(*FILTER_DEPS, "year")
     def plot_region_quarter(self) -> hv.Element:
@@ -405,10 +412,9 @@ class CampaignSection(Section):
         month_ticks = list(zip(calendar_week(firsts, year).tolist(), [f"{m:%b}" for m in firsts], strict=True))
         heatmap = hv.HeatMap(days, kdims=[hv.Dimension("week", label="Week"), hv.Dimension("weekday", label="Weekday")],
                              vdims=[hv.Dimension("value", label=metric), "date_text", "value_text"])
-        money = CALENDAR_METRICS[metric] in ("revenue", "spend")
-        ticks = rupee_ticks() if money else numeral_ticks("0,0.[00]")
         return house_opts(heatmap, cmap="Greens_r" if self._dark() else "Greens", colorbar=True, height=250,
-                          colorbar_opts={"formatter": ticks},
+                          colorbar_opts={"formatter": value_ticks(METRIC_KINDS[CALENDAR_METRICS[metric]])},
+                          hooks=[CALENDAR_TICKS],
                           invert_yaxis=True, yticks=list(enumerate(WEEKDAY_ABBR)), xticks=month_ticks,
                           clipping_colors={"NaN": "transparent"}, line_color=None, xlabel="", ylabel="",
                           hover_tooltips=[("Date", "@{date_text}"), (metric, "@{value_text}")],

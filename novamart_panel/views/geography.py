@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import panel as pn
 import param
-from bokeh.models import CustomJSTickFormatter
 from holoviews.core import util as hv_util
 from holoviews.core.data import Interface
 from holoviews.core.data.multipath import MultiInterface, ensure_ring
@@ -30,7 +29,8 @@ from ..analytics.geo_insights import (
 )
 from ..data import geography_queries
 from ..format import escape_html, escape_markdown
-from .base import FILTER_DEPS, Section, chart, chart_model, house_opts, insight, memoized, notice, section_header
+from .base import (FILTER_DEPS, Section, chart, house_opts, insight, memoized, notice, section_header,
+                   value_ticks, value_ticks_follow)
 
 # The metrics a user may colour the states by (a closed set: label -> contract column).
 METRICS = {STATE_METRICS[column].label: column for column in (
@@ -51,31 +51,6 @@ LOCATED_BY_FILE, LOCATED_BY_SHAPE = "latitude/longitude in the file", "state cen
 # rendering several times slower. Every data-derived text in it is escaped.
 HOVER_TOOLTIPS = '<div style="max-width:260px">@{details}{safe}</div>'
 
-# Colour-bar tick labels for every kind of state metric. One formatter whose `kind` argument changes: a
-# colour bar shown in the browser repaints when its formatter changes, not when it is replaced.
-_COLOUR_BAR_TICKS_JS = """
-const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : 1;
-const digits = step >= 1 ? 0 : Math.min(3, Math.ceil(-Math.log10(step)));
-const size = Math.abs(tick);
-switch (kind) {
-  case 'money':
-    if (size >= 1e7) return '₹' + (tick / 1e7).toFixed(1) + ' Cr';
-    if (size >= 1e5) return '₹' + (tick / 1e5).toFixed(1) + ' L';
-    return '₹' + tick.toLocaleString('en-IN');
-  case 'count': return tick.toLocaleString('en-US');
-  case 'percent': return tick.toFixed(digits) + '%';
-  case 'growth': return (tick > 0 ? '+' : tick < 0 ? '\u2212' : '') + size.toFixed(digits) + '%';
-  default: return tick.toFixed(Math.max(digits, 1));
-}
-"""
-
-
-def colorbar_formatter(kind: str) -> CustomJSTickFormatter:
-    """A Bokeh tick formatter for a colour bar of this kind of metric (see VALUE_FORMATS and `chart_model`)."""
-    return chart_model(("colour bar", kind),
-                       lambda: CustomJSTickFormatter(code=_COLOUR_BAR_TICKS_JS, args={"kind": kind}))
-
-
 def state_details(rows: pd.DataFrame) -> list[str]:
     """Tooltip HTML per row: state, region, status and every metric formatted (data text escaped)."""
     details = []
@@ -90,14 +65,8 @@ def state_details(rows: pd.DataFrame) -> list[str]:
     return details
 
 
-def follow_colour_dimension(plot, element) -> None:
-    """Plot hook: the colour bar names and ticks the metric now shown (HoloViews keeps the first ones)."""
-    colour_bar = plot.handles.get("color_colorbar")  # HoloViews names it by the mapped style, 'color'.
-    kinds = {metric.label: metric.kind for metric in STATE_METRICS.values()}
-    label = element.vdims[0].label
-    if colour_bar is not None and label in kinds:
-        colour_bar.title = label
-        colour_bar.formatter.args = {"kind": kinds[label]}
+# The choropleth's colour bar follows the metric chosen (its ticks and title).
+COLOUR_BAR_FOLLOWS = value_ticks_follow("colorbar", {metric.label: metric.kind for metric in STATE_METRICS.values()})
 
 
 def map_chart(plot_fn) -> pn.viewable.Viewable:
@@ -297,8 +266,8 @@ class GeographySection(Section):
         element = state_polygons(polygons, [colour_dim, *drawn[1:]], "choropleth")
         element = self._map_opts(
             element, color="value", cmap=DIVERGING_CMAP if diverging else SEQUENTIAL_CMAP, symmetric=diverging,
-            colorbar=True, clabel=metric.label, cformatter=colorbar_formatter(metric.kind),
-            clipping_colors={"NaN": NO_DATA_COLOUR}, hooks=[follow_colour_dimension],
+            colorbar=True, clabel=metric.label, cformatter=value_ticks(metric.kind),
+            clipping_colors={"NaN": NO_DATA_COLOUR}, hooks=[COLOUR_BAR_FOLLOWS],
             line_color=OUTLINE_COLOUR, line_width=0.6,
             title=f"{metric.label} by state")
         return self._with_tiles(hv.Overlay([element]))
@@ -315,7 +284,7 @@ class GeographySection(Section):
         bubbles = self._map_opts(
             bubbles, color="customer_satisfaction", cmap=SEQUENTIAL_CMAP, size=hv.dim("bubble_size"),
             colorbar=True, clabel="Customer satisfaction (1-5)",
-            cformatter=colorbar_formatter("score"), line_color=OUTLINE_COLOUR, alpha=0.9,
+            cformatter=value_ticks("score"), line_color=OUTLINE_COLOUR, alpha=0.9,
             title="Stores (area) and satisfaction (colour)")
         return self._with_tiles(base * bubbles)
 

@@ -22,8 +22,8 @@ from ..analytics.treemap import layout_children, tile_at
 from ..data import product_queries as pq
 from ..format import LAKH, escape_html, strong
 from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, contrast_labels, csv_download, data_table, follow_map,
-                   house_opts, html, html_download, insight, memoized, readable_text_colours, rupee_ticks,
-                   section_header, shows)
+                   house_opts, html, html_download, insight, memoized, readable_text_colours,
+                   section_header, shows, value_ticks, value_ticks_follow)
 from .filters import FILTER_LABELS
 
 LEVELS = ("category", "subcategory", "product_name")
@@ -44,6 +44,9 @@ LABEL_CHAR_PX, LABEL_LINE_PX = 7.0, 16.0  # rough size of a 9pt label character 
 
 # The metrics a user may choose (a closed set: label -> column of PRODUCT_METRICS).
 METRICS = {metric.label: column for column, metric in PRODUCT_METRICS.items()}
+# The value axes and the heatmap's colour bar follow the metric chosen (base.value_ticks_follow).
+METRIC_KINDS = {metric.label: metric.kind for metric in PRODUCT_METRICS.values()}
+Y_TICKS, COLOUR_BAR_TICKS = value_ticks_follow("y", METRIC_KINDS), value_ticks_follow("colorbar", METRIC_KINDS)
 ALL_CATEGORIES = "All categories"
 
 HOVER = [("Sales", "sales"), ("Profit", "profit"), ("Margin", "margin"), ("Units sold", "units_sold")]
@@ -316,12 +319,12 @@ class ProductSection(Section):
                                      hv.Dimension("year_label", label="Year")],
                        vdims=[hv.Dimension("value", label=self.category_metric),
                               *(text_column(c) for _, c in HOVER)])
-        options = {"yformatter": rupee_ticks()} if PRODUCT_METRICS[column].kind == "money" else {}
         years = sorted(frame["year_label"].unique())
         return house_opts(bars, cmap=dict(zip(years, Category10_10 * 3)), legend_position="right",
                           multi_level=False, show_legend=True,
                           hover_tooltips=hover_tooltips([("Category · year", "@category · @year_label")]),
-                          title=f"{self.category_metric} by category and year", **options)
+                          title=f"{self.category_metric} by category and year",
+                          yformatter=value_ticks(PRODUCT_METRICS[column].kind), hooks=[Y_TICKS])
 
     @param.depends(*FILTER_DEPS, "region_metric", "region_category")
     def plot_region_quarter(self) -> hv.Overlay:
@@ -336,7 +339,8 @@ class ProductSection(Section):
                                     *(text_column(c) for _, c in HOVER)])
         heatmap = house_opts(heatmap, cmap=HEATMAP_CMAP, clim=clim, colorbar=True, line_color=None, invert_yaxis=True,
                              active_tools=[], hover_tooltips=hover_tooltips([("Region · quarter", "@region · @quarter")]),
-                             colorbar_opts={"formatter": rupee_ticks()} if PRODUCT_METRICS[column].kind == "money" else {})
+                             colorbar_opts={"formatter": value_ticks(PRODUCT_METRICS[column].kind)},
+                             hooks=[COLOUR_BAR_TICKS])
         labels = contrast_labels(frame, ["quarter", "region"], "value_text", "8pt")
         return (heatmap * labels).opts(
             title=f"{self.region_metric} by region and quarter — {self.region_category.lower()}")
@@ -353,12 +357,11 @@ class ProductSection(Section):
         regions = sorted(every_quarter["region"].unique())
         bars = hv.Bars(frame, kdims=[hv.Dimension("region", label="Region")],
                        vdims=[hv.Dimension("value", label=self.region_metric), *(text_column(c) for _, c in HOVER)])
-        options = {"yformatter": rupee_ticks()} if PRODUCT_METRICS[column].kind == "money" else {}
         return house_opts(bars, color="region", cmap=palette.colours("region", regions), show_legend=False,
                           ylim=(bottom * 1.1, max(top, 0.0) * 1.1 or 1.0), active_tools=[],
                           hover_tooltips=hover_tooltips([("Region", "@region")]),
                           title=f"{self.region_metric} by region in {self.quarter} — {self.region_category.lower()}",
-                          **options)
+                          yformatter=value_ticks(PRODUCT_METRICS[column].kind), hooks=[Y_TICKS])
 
     @param.depends(*FILTER_DEPS, "volume_percentile", "margin_percentile")
     def plot_volume_margin(self) -> hv.Overlay:

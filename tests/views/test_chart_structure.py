@@ -447,3 +447,38 @@ def test_charts_take_the_axes_of_a_fresh_render_across_their_own_controls(packag
             section.catch_up()
     assert not stale, "\n".join(stale)
     assert checked >= 30
+
+
+# (section, plot method, the control, its values and the tick kind each must give, where the ticks are)
+METRIC_SWITCHES = (
+    ("campaigns", "plot_channels", "channel_metric", {"ROAS": "ratio", "Conversions": "count", "Revenue": "money"},
+     "x"),
+    ("campaigns", "plot_calendar", "calendar_metric", {"Conversions": "count", "ROAS": "ratio", "Spend": "money"},
+     "colorbar"),
+    ("products", "plot_categories", "category_metric", {"Profit margin": "percent", "Units sold": "count",
+                                                        "Profit": "money"}, "y"),
+    ("products", "plot_region_quarter", "region_metric", {"Profit margin": "percent", "Sales": "money"}, "colorbar"),
+    ("products", "plot_quarter_regions", "region_metric", {"Units sold": "count", "Sales": "money"}, "y"),
+    ("geography", "plot_choropleth", "metric", {"YoY growth": "growth", "Revenue": "money"}, "colorbar"),
+)
+
+
+@pytest.mark.parametrize(("slug", "method", "control", "kinds", "where"), METRIC_SWITCHES,
+                         ids=[f"{slug}.{method}" for slug, method, *_ in METRIC_SWITCHES])
+def test_a_metric_switch_relabels_the_ticks_in_place(reference_dir, slug, method, control, kinds, where):
+    # The chart updates in place, and HoloViews keeps the first frame's formatter and colour-bar title: the
+    # channel bars once read "₹0 … ₹160" for ROAS, the margin heatmap "₹33 … ₹38" under a "Sales" colour bar.
+    section = App(reference_dir).section_view(slug)
+    (pane,) = [p for p in pn.panel(section).select(lambda obj: hasattr(obj, "_novamart_chart"))
+               if p._novamart_chart[0].__name__ == method]
+    root = pane.get_root()
+    figure = root.select_one({"type": Plot})
+    for value, kind in kinds.items():
+        setattr(section, control, value)
+        assert root.select_one({"type": Plot}) is figure, "a metric switch updates the figure in place"
+        if where == "colorbar":
+            (ticked,) = [bar for bar in figure.right + figure.below if type(bar).__name__ == "ColorBar"]
+            assert ticked.title == value
+        else:
+            ticked = (figure.below if where == "x" else figure.left)[0]
+        assert ticked.formatter.args == {"kind": kind}, f"{value}: {ticked.formatter.args}"
