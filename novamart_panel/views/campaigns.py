@@ -180,16 +180,22 @@ class CampaignSection(Section):
         everything = campaign_sums_by(self.store, FilterState(), "channel")
         self.paid_channels = sorted(everything.loc[everything["spend"] > 0, "channel"])
         self.param.update(year=years[-1], calendar_year=years[-1], trend_range=(lo, hi), month=months[0].date())
+        self._controls_in_selection()   # filters set before this section (a shared link's dates)
 
     @param.depends("date_range", watch=True)
-    def _month_in_selection(self) -> None:
-        """The animated month moves to the first month of a date selection that leaves it out (else the bubbles
-        show a month with no data)."""
+    def _controls_in_selection(self) -> None:
+        """Controls that pick a period move into a date selection that leaves theirs out (else their charts show a
+        period with no data): the animated month to the selection's first month, the region × quarter and the
+        calendar years to its last year."""
         if self.date_range is None or self.month is None:
             return
         lo, hi = (_month_start(day) for day in self.date_range)
         if not lo <= self.month <= hi:
             self.month = lo
+        years = [year for year in self.param.year.objects if lo.year <= year <= hi.year]
+        for name in ("year", "calendar_year"):
+            if years and getattr(self, name) not in years:
+                setattr(self, name, years[-1])
 
     # -- data (DuckDB aggregates; pandas only reshapes the small results) -------------------------
     def _state(self) -> FilterState:

@@ -120,6 +120,18 @@ class ProductSection(Section):
         self.param.quarter.objects = quarters
         if self.quarter is None and quarters:
             self.quarter = quarters[0]
+        if self.date_range != self.filters.full_range:   # filters set before this section (a shared link's dates)
+            self._quarter_in_selection()
+
+    @param.depends("date_range", watch=True)
+    def _quarter_in_selection(self) -> None:
+        """The player's quarter moves to the first quarter of a date selection that leaves it out (else its
+        chart shows a quarter with no data)."""
+        if not self.param.quarter.objects:   # no products file (the section says so instead)
+            return
+        shown = list(dict.fromkeys(self.region_quarter()["quarter"]))   # the selection's quarters, in time order
+        if shown and self.quarter not in shown:
+            self.quarter = shown[0]
 
     # -- filters ---------------------------------------------------------------------------------
     def filter_note(self) -> str:

@@ -459,6 +459,26 @@ def test_a_date_selection_moves_the_month_player_into_it(section):
     assert section.month == dt.date(2024, 6, 1)   # a month inside the selection stays
 
 
+def test_a_date_selection_moves_the_year_controls_into_it(section, rows):
+    # The region × quarter bars and the calendar stayed on 2024 under a 2023 selection: empty charts, "No
+    # revenue in 2024".
+    assert section.year == section.calendar_year == 2024
+    section.filters.date_range = (dt.date(2023, 3, 1), dt.date(2023, 3, 31))
+    assert section.year == section.calendar_year == 2023
+    march = rows[(rows["date"] >= "2023-03-01") & (rows["date"] <= "2023-03-31")]
+    assert section.region_quarter_revenue()["revenue"].sum() == pytest.approx(march["revenue"].sum())
+    assert section.calendar_days()["value"].sum() == pytest.approx(march["revenue"].sum())
+    section.filters.date_range = (dt.date(2023, 6, 1), dt.date(2024, 2, 29))
+    assert section.year == section.calendar_year == 2023   # a year inside the selection stays
+
+
+def test_dates_set_before_the_section_place_its_period_controls(reference_store):
+    filters = Filters(reference_store)   # a shared link's dates reach the filters before the sections exist
+    filters.date_range = (dt.date(2023, 3, 1), dt.date(2023, 3, 31))
+    section = CampaignSection(store=reference_store, filters=filters)
+    assert (section.year, section.calendar_year, section.month) == (2023, 2023, dt.date(2023, 3, 1))
+
+
 # -- global filters, exports, insights, render -----------------------------------------------------
 
 def test_global_filters_narrow_every_view(section, rows):

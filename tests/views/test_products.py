@@ -184,6 +184,20 @@ def test_region_quarter_metric_and_category(section, products, label, category):
     assert list(dict.fromkeys(heatmap.dimension_values("quarter"))) == quarter_order(products["quarter"])
 
 
+def test_a_date_selection_moves_the_quarter_player_into_it(section, products):
+    # The player stayed on Q1 2023 under a March 2024 selection: an empty chart, "No sales in Q1 2023".
+    section.quarter = "Q1 2023"
+    section.filters.date_range = (dt.date(2024, 3, 1), dt.date(2024, 3, 31))
+    assert section.quarter == "Q1 2024"
+    expected = products[products["quarter"] == "Q1 2024"].groupby("region")["sales"].sum()
+    assert section.quarter_regions().set_index("region")["sales"].to_dict() == pytest.approx(expected.to_dict())
+    section.filters.date_range = (dt.date(2023, 10, 1), dt.date(2024, 6, 30))
+    assert section.quarter == "Q1 2024"   # a quarter inside the selection stays
+    filters = Filters(section.store)   # a shared link's dates reach the filters before the sections exist
+    filters.date_range = (dt.date(2024, 3, 1), dt.date(2024, 3, 31))
+    assert ProductSection(store=section.store, filters=filters).quarter == "Q1 2024"
+
+
 def test_quarter_player_shows_one_quarter_on_a_fixed_scale(section, products):
     assert section.param.quarter.objects == quarter_order(products["quarter"])
     section.region_metric = "Sales"
