@@ -217,7 +217,10 @@ def cumulative_conversions_summary(daily: pd.DataFrame) -> str:
 
 
 def weekday_profile(days: pd.DataFrame, metric: str) -> pd.Series:
-    """The metric per weekday (Monday first): mean per day for sums, ratio of sums for ROAS."""
+    """The metric per weekday (Monday first): mean per day for sums (over the days with campaign rows, when
+    `days` has a `live` column: days without any would drag a weekday down), ratio of sums for ROAS."""
+    if "live" in days and metric != "roas":
+        days = days[days["live"].astype(bool)]
     weekday = pd.to_datetime(days["date"]).dt.day_of_week
     if metric == "roas":
         grouped = days.groupby(weekday)[["revenue", "spend"]].sum()
@@ -238,7 +241,8 @@ def calendar_summary(days: pd.DataFrame, metric: str, year: int) -> str:
     text = f"In {year}, the strongest day for {words} was {strong(day_label(best.date))} ({fmt(values.max())})."
     profile = weekday_profile(days, metric).dropna()
     if len(profile) > 1:
-        per_day = "" if metric == "roas" else " per day"
+        idle = "live" in days and not days["live"].astype(bool).all()
+        per_day = "" if metric == "roas" else " per day with campaigns" if idle else " per day"
         text += (f" {strong(profile.idxmax())} is the best weekday ({fmt(profile.max())}{per_day} on average) and "
                  f"{profile.idxmin()} the weakest ({fmt(profile.min())}).")
     return text

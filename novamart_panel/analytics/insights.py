@@ -114,7 +114,8 @@ def revenue_change(current: pd.DataFrame, previous: pd.DataFrame | None, days: i
 
 
 def seasonality(daily_revenue: pd.DataFrame) -> str | None:
-    """The strongest full month, and festive-season (Oct–Nov) daily revenue against the other days."""
+    """The strongest full month, and festive-season (Oct–Nov) daily revenue against the other days (those with
+    campaign rows, when the frame's `live` column says which)."""
     frame = daily_revenue.assign(date=pd.to_datetime(daily_revenue["date"]))
     if frame.empty or frame["revenue"].sum() <= 0:
         return None
@@ -126,15 +127,20 @@ def seasonality(daily_revenue: pd.DataFrame) -> str | None:
         best = full["revenue"].idxmax()
         parts.append(f"The strongest full month was {strong(best.strftime('%B %Y'))} "
                      f"({rupees(full.loc[best, 'revenue'])}).")
-    festive = frame["date"].dt.month.isin(FESTIVE_MONTHS)
+    # The season against the rest on days with campaign rows (`live`, when given): the days without any (a
+    # channel not yet started, or paused) would pull one side's average to zero and make a season of it.
+    live = frame[frame["live"].astype(bool)] if "live" in frame else frame
+    festive = live["date"].dt.month.isin(FESTIVE_MONTHS)
     if festive.any() and (~festive).any():
-        festive_daily = frame.loc[festive, "revenue"].mean()
-        other_daily = frame.loc[~festive, "revenue"].mean()
+        festive_daily = live.loc[festive, "revenue"].mean()
+        other_daily = live.loc[~festive, "revenue"].mean()
         lift = relative_change(festive_daily, other_daily)
         if np.isfinite(lift):
-            word = "above" if lift > 0 else "below"
-            parts.append(f"Festive-season days (Oct–Nov) average {rupees(festive_daily)} of revenue, "
-                         f"{percent(abs(lift))} {word} the other days ({rupees(other_daily)}).")
+            which = "days with campaigns" if len(live) < len(frame) else "days"
+            against = (f"about the same as the other {which}" if abs(lift) < 0.0005 else
+                       f"{percent(abs(lift))} {'above' if lift > 0 else 'below'} the other {which}")
+            parts.append(f"Festive-season {which} (Oct–Nov) average {rupees(festive_daily)} of revenue, "
+                         f"{against} ({rupees(other_daily)}).")
     return " ".join(parts) or None
 
 

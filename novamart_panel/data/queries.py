@@ -176,25 +176,26 @@ WITH calendar AS (
 ), daily AS (
     SELECT date, sum(revenue) AS revenue FROM {source} {where} GROUP BY date
 ), series AS (
-    SELECT calendar.date, coalesce(daily.revenue, 0) AS revenue
+    SELECT calendar.date, coalesce(daily.revenue, 0) AS revenue, daily.date IS NOT NULL AS live
     FROM calendar LEFT JOIN daily ON calendar.date = daily.date
 ), smoothed AS (
-    SELECT date, revenue,
+    SELECT date, revenue, live,
            CASE WHEN count(*) OVER week = 7 THEN avg(revenue) OVER week END AS ma7,
            CASE WHEN count(*) OVER month = 30 THEN avg(revenue) OVER month END AS ma30
     FROM series
     WINDOW week AS (ORDER BY date ROWS BETWEEN 6 PRECEDING AND CURRENT ROW),
            month AS (ORDER BY date ROWS BETWEEN 29 PRECEDING AND CURRENT ROW)
 )
-SELECT date, revenue, ma7, ma30 FROM smoothed
+SELECT date, revenue, ma7, ma30, live FROM smoothed
 WHERE date BETWEEN ? AND ?
 ORDER BY date
 """
 
 
 def revenue_trend(store: DataStore, state: FilterState) -> pd.DataFrame:
-    """Daily revenue in the date window (0 on days of the data's calendar without rows) under the other
-    filters, with 7- and 30-day moving averages (n/a until a full window of earlier days exists).
+    """Daily revenue in the date window (0 on days of the data's calendar without rows; `live` says which days
+    have rows) under the other filters, with 7- and 30-day moving averages (n/a until a full window of earlier
+    days exists).
 
     Read from the daily rollup: a chart of any window costs one pass over date × channel × region × type.
     """

@@ -269,15 +269,16 @@ class CampaignSection(Section):
     @param.depends(*FILTER_DEPS, "calendar_year", "calendar_metric")
     @memoized
     def calendar_days(self) -> pd.DataFrame:
-        """Every day of the selected year within the global dates: sums (0 without activity), `value`,
-        week column and weekday row."""
+        """Every day of the selected year within the global dates: sums (0 without activity), `live` (the day
+        has campaign rows), `value`, week column and weekday row."""
         year = self.calendar_year
         state = narrowed(self._state(), start=dt.date(year, 1, 1), end=dt.date(year, 12, 31))
         daily = _sums_over_time(self.store, state, "daily").rename(columns={"period": "date"})
         days = pd.DataFrame({"date": pd.date_range(state.start, state.end, freq="D") if state else
                              pd.DatetimeIndex([])})
         daily["date"] = pd.to_datetime(daily["date"])
-        days = days.merge(daily, on="date", how="left").fillna({c: 0.0 for c in SUM_COLUMNS})
+        days = days.merge(daily.assign(live=True), on="date", how="left").fillna({c: 0.0 for c in SUM_COLUMNS})
+        days["live"] = days["live"].notna() & days["live"].astype(bool)
         days = add_ratios(days)
         days["value"] = days[CALENDAR_METRICS[self.calendar_metric]]
         days["week"] = calendar_week(days["date"], year)

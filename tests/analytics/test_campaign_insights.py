@@ -159,6 +159,16 @@ def test_weekday_profile_roas_is_a_ratio_of_sums():
     assert ci.weekday_profile(days, "revenue")["Monday"] == pytest.approx(54.5)
 
 
+def test_weekday_profile_averages_the_days_with_campaigns():
+    # Mondays ₹10 and (no rows) ₹0, a Tuesday ₹20: per day with campaigns Monday is ₹10, not ₹5.
+    days = _days({"2024-01-01": (1.0, 10.0), "2024-01-08": (0.0, 0.0), "2024-01-02": (1.0, 20.0)})
+    days["live"] = [True, False, True]
+    assert ci.weekday_profile(days, "revenue")["Monday"] == pytest.approx(10.0)
+    assert ci.weekday_profile(days.drop(columns="live"), "revenue")["Monday"] == pytest.approx(5.0)
+    assert "₹20 per day with campaigns on average" in ci.calendar_summary(days, "revenue", 2024)
+    assert "per day on average" in ci.calendar_summary(days.assign(live=True), "revenue", 2024)
+
+
 def test_calendar_summary_best_day_and_weekdays():
     days = _days({"2024-01-01": (1.0, 10.0), "2024-01-08": (1.0, 30.0), "2024-01-02": (1.0, 5.0)})
     assert ci.calendar_summary(days, "revenue", 2024) == (

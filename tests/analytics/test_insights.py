@@ -99,6 +99,19 @@ def test_seasonality_strongest_month_and_festive_lift():
     assert "Festive-season days (Oct–Nov) average ₹50,000 of revenue, 50.0% below the other days" in lower
 
 
+def test_seasonality_compares_days_with_campaigns():
+    # A channel live only in Oct–Nov and March: every other day is ₹0 without rows. Over all days the season
+    # looked far above the rest; on live days it earns the same (₹1 L against ₹1 L).
+    year = daily("2024-01-01", "2024-12-31", lambda d: 1_00_000.0 if d.month in (3, 10, 11) else 0.0)
+    year["live"] = year["revenue"] > 0
+    text = seasonality(year)
+    assert ("Festive-season days with campaigns (Oct–Nov) average ₹1 L of revenue, about the same as the other days "
+            "with campaigns (₹1 L).") in text
+    assert "days with campaigns" not in seasonality(year.assign(live=True))   # all live: plain "days"
+    lifted = seasonality(year.drop(columns="live"))   # without the flag, every day counts (as before)
+    assert "Festive-season days (Oct–Nov) average ₹1 L of revenue" in lifted and "above the other days" in lifted
+
+
 def revenue_days(start, end, value_of) -> pd.DataFrame:
     return daily(start, end, value_of)
 

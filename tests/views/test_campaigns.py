@@ -560,3 +560,15 @@ def test_button_tooltips_open_below_the_buttons(reference_store):
     assert groups and all(isinstance(w.description, Tooltip) and w.description.position == "bottom" for w in groups)
     stacking = [w for w in groups if w.value in ("Absolute", "100 % stacked")][0]
     assert stacking.description.content == "Absolute spend or shares"
+
+
+def test_calendar_weekdays_average_the_days_a_channel_ran(section, rows):
+    # Email ran on 141 days of 2024: the weekday averages once spread its revenue over all 366.
+    section.filters.channels = ["Email"]
+    email = rows[(rows["channel"] == "Email") & (rows["date"].dt.year == 2024)].groupby("date")["revenue"].sum()
+    by_weekday = email.groupby(email.index.day_of_week).mean()
+    days = section.calendar_days()
+    assert days["live"].sum() == len(email) and len(days) == 366
+    text = section.insight_calendar()
+    assert (f"**Sunday** is the best weekday ({rupees(by_weekday[6])} per day with campaigns on average) and "
+            f"Friday the weakest ({rupees(by_weekday[4])})") in text

@@ -390,3 +390,18 @@ def test_downloads_label_rates_with_their_unit_and_open_offline(reference_store,
     assert page.lstrip().startswith("<!DOCTYPE html>") and page.count("data-root-id") == 2
     assert not re.search(r"""<(?:script|link)\b[^>]*\s(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.I)
     assert "cdn.holoviz.org" not in page
+
+
+def test_festive_lift_compares_the_days_a_channel_ran(reference_store, campaigns):
+    # Email has no rows before Jun 2023 nor from Dec 2023 to Jun 2024: counted as ₹0 days, they made a festive
+    # "lift" of 180 % out of the months it was idle. On the days it ran, the season earns about what the rest do.
+    filters = Filters(reference_store)
+    section = OverviewSection(store=reference_store, filters=filters)
+    filters.channels = ["Email"]
+    email = campaigns[campaigns["channel"] == "Email"].groupby("date")["revenue"].sum()
+    festive = email.index.month.isin([10, 11])
+    lift = email[festive].mean() / email[~festive].mean() - 1
+    assert -0.05 < lift < 0
+    (sentence,) = [text for text in section.insight_list() if "Festive" in text]
+    assert (f"Festive-season days with campaigns (Oct–Nov) average {rupees(email[festive].mean())} of revenue, "
+            f"{abs(lift) * 100:.2f}% below the other days with campaigns ({rupees(email[~festive].mean())})") in sentence
