@@ -159,6 +159,11 @@ def _maximise(negative_ll, start: np.ndarray, what: str) -> tuple[np.ndarray, np
 
 
 # -- BG/NBD ------------------------------------------------------------------------------------------------
+# Below this mean dropout chance per purchase (a customer would make over 100 purchases before dropping out on
+# average), a BG/NBD fit has found no dropout in the histories (BGNBDModel.identifies_dropout).
+MIN_DROPOUT_CHANCE = 0.01
+
+
 @dataclass(frozen=True)
 class BGNBDModel:
     """A fitted BG/NBD model: purchase rate ~ Gamma(r, α), dropout probability ~ Beta(a, b)."""
@@ -173,6 +178,18 @@ class BGNBDModel:
 
     def _p(self):
         return self.params["r"], self.params["alpha"], self.params["a"], self.params["b"]
+
+    @property
+    def dropout_chance(self) -> float:
+        """The mean chance that a customer drops out after a purchase, a / (a + b)."""
+        return self.params["a"] / (self.params["a"] + self.params["b"])
+
+    @property
+    def identifies_dropout(self) -> bool:
+        """Whether the fit finds dropout at all (`MIN_DROPOUT_CHANCE`). Below it, P(alive) is about 1 for every
+        customer whatever their silence: the model has reduced to one without dropout, so P(alive) says nothing
+        about who has gone."""
+        return self.dropout_chance >= MIN_DROPOUT_CHANCE
 
     def probability_alive(self, frequency, recency, T) -> np.ndarray:
         """P(still active | history); 1 for customers without repeat purchases (as in `lifetimes`)."""

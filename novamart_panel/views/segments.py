@@ -316,6 +316,8 @@ class SegmentSection(Section):
                                                discount_rate=self.discount_rate, margin=self.margin)
         for column in predictions:
             out[column] = predictions[column].to_numpy()
+        if not model.bg.identifies_dropout:   # about 100 % for everyone: shown as n/a (insight_clv says why)
+            out["p_alive"] = np.nan
         return out
 
     @param.depends(*CUSTOMER_DEPS)
@@ -495,7 +497,9 @@ class SegmentSection(Section):
         fading = top[top["p_alive"] < 0.5]
         text = (f"The top {len(top)} customers carry {percent(top['clv'].sum() / total) if total else 'n/a'} of the "
                 f"expected value over {self.horizon_months} months. ")
-        if len(fading):
+        if top["p_alive"].isna().all():
+            text += "Whether they are still active cannot be told from these histories (see the CLV view)."
+        elif len(fading):
             text += (f"{len(fading)} of them {'is' if len(fading) == 1 else 'are'} more likely gone than active "
                      "(P(alive) < 50 %): contact them personally first.")
         else:
@@ -920,7 +924,9 @@ class SegmentSection(Section):
         if len(ranked):
             best, worst = ranked.iloc[0], ranked.iloc[-1]
             text = (f"**{best['label']}** have the highest expected value ({rupees(best['clv'])} per customer over "
-                    f"{self.horizon_months} months, P(alive) {percent(best['p_alive'])}); **{worst['label']}** the lowest "
+                    f"{self.horizon_months} months"
+                    f"{'' if np.isnan(best['p_alive']) else ', P(alive) ' + percent(best['p_alive'])}); "
+                    f"**{worst['label']}** the lowest "
                     f"({rupees(worst['clv'])}). ")
         at_risk = summary[summary["label"].isin(["At risk", "Can't lose"])]
         if len(at_risk):
@@ -1002,7 +1008,14 @@ class SegmentSection(Section):
         total = values["clv"].sum()
         ordered = np.sort(values["clv"].dropna().to_numpy())[::-1]
         top_decile = ordered[: max(1, len(ordered) // 10)].sum() / total if total else np.nan
-        dormant = (values["p_alive"] < 0.5).mean()
+        if model.bg.identifies_dropout:
+            alive = (f"{percent((values['p_alive'] < 0.5).mean())} of customers are more likely gone than active "
+                     "(P(alive) < 50 %).")
+        else:
+            alive = (f"The model finds almost no dropout in these histories (a {percent(model.bg.dropout_chance, 3)} "
+                     "chance after a purchase), so P(alive) would be about 100 % for every customer, however long "
+                     "their silence: it is not shown, and these values assume that customers keep buying at their own "
+                     "rate (an upper bound for those who have left).")
         p = model.bg.params
         g = model.gg.params
         sample = (f" (fitted on a random {count(model.bg.fitted_on)} of them)" if model.bg.fitted_on < model.bg.customers
@@ -1015,7 +1028,7 @@ class SegmentSection(Section):
             notes += " Gamma-Gamma's p ran to its bound: order values barely vary around each customer's own mean."
         return (f"Expected gross margin over the next {self.horizon_months} months: **{rupees(total)}** "
                 f"({rupees(total / len(values))} per customer); the top 10 % of customers carry {percent(top_decile)} of "
-                f"it. {percent(dormant)} of customers are more likely gone than active (P(alive) < 50 %). "
+                f"it. {alive} "
                 f"BG/NBD r = {p['r']:.3g}, α = {p['alpha']:.3g}, a = {p['a']:.3g}, b = {p['b']:.3g}; Gamma-Gamma "
                 f"p = {g['p']:.3g}, q = {g['q']:.3g}, v = {g['v']:.3g} on {count(model.gg.customers)} repeat buyers"
                 f"{sample} (frequency–value correlation {model.gg.frequency_value_correlation:.2f}; the model assumes "

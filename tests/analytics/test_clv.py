@@ -88,6 +88,21 @@ def test_bg_nbd_matches_the_documented_cdnow_fit(bg, cdnow_summary):
     assert bg.at_bound == ()
 
 
+def test_dropout_is_identified_on_cdnow_and_not_without_it(bg, cdnow_summary):
+    # CDNOW's documented fit: a = 0.793, b = 2.426, a dropout chance of 24.6 % after a purchase.
+    assert bg.dropout_chance == pytest.approx(0.793 / (0.793 + 2.426), rel=1e-2) and bg.identifies_dropout
+    # Regular buyers who never go quiet for long: the fit finds no dropout (lifetimes too: a and b run off
+    # together), so P(alive) is about 1 for everyone, the 150-day silent customer included.
+    rng = np.random.default_rng(3)
+    T = rng.uniform(300, 800, 600)
+    frequency = np.round(T / 30.0)
+    recency = T - rng.uniform(0, 45, 600)
+    recency[:3] = T[:3] - 150
+    flat = clv.fit_bg_nbd(frequency, recency, T)
+    assert not flat.identifies_dropout and flat.dropout_chance < clv.MIN_DROPOUT_CHANCE
+    assert flat.probability_alive(frequency, recency, T).min() > 0.5
+
+
 def test_gamma_gamma_matches_the_documented_cdnow_fit(gg):
     assert gg.customers == 946
     for name, value in CDNOW_GAMMA_GAMMA.items():

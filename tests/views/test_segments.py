@@ -508,3 +508,17 @@ def test_a_server_fits_the_customer_models_in_the_background(packaged_store, mon
     assert len(loaded) == 1   # warmed up already: no second warm-up
     view.customer_values(), view.segmentation(), view.clustering(), view.cohort_retention(), view.crm_model()
     assert calls == []
+
+
+def test_p_alive_is_not_shown_when_the_fit_finds_no_dropout(reference, reference_dir):
+    # The reference histories carry no dropout the BG/NBD fit can find (lifetimes agrees: a and b run to about
+    # 1e4 and 1e7). P(alive) was then ~98 % for churned customers ("Lost" at 97.6 %): shown as n/a, with why.
+    model = reference.customer_model()
+    assert not model.bg.identifies_dropout and model.bg.dropout_chance < 0.001
+    assert reference.customer_values()["p_alive"].isna().all()
+    assert set(reference.segment_display()["P(alive)"]) == {"n/a"}
+    assert set(reference.top_customers()["P(alive)"]) == {"n/a"}
+    clv_text = reference.insight_clv()
+    assert "The model finds almost no dropout in these histories" in clv_text and "more likely gone" not in clv_text
+    assert "cannot be told from these histories" in reference.insight_top_customers()
+    assert "P(alive)" not in reference.insight_segments()
