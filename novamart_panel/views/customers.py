@@ -200,7 +200,7 @@ class CustomerSection(Section):
         self._sunburst_refresh = self.follow_filters(self.hierarchy)[1]
         self._sunburst_refresh.param.watch(self._refresh_sunburst, "count")
         if "churn_threshold" not in params:
-            self.churn_threshold = self.suggested_threshold()
+            self.churn_threshold = self._suggested = self.suggested_threshold()
         in_session = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None   # served
         if in_session and not _WARM_UP_DONE and self.scatter_count() > self.RASTER_THRESHOLD and has_datashader():
             # Once the page has loaded (not to slow its first render), in the background while the user looks at
@@ -730,7 +730,15 @@ class CustomerSection(Section):
                                  self.include_churned)
 
     def use_suggested_threshold(self, event=None) -> None:
-        self.churn_threshold = self.suggested_threshold()
+        self.churn_threshold = self._suggested = self.suggested_threshold()
+
+    @param.depends(*CUSTOMER_DEPS, "top_value_share", "include_churned", watch=True)
+    def _follow_suggested_threshold(self) -> None:
+        """A threshold the user has not moved follows the data's suggestion for the new selection (else a region
+        filter read "threshold set to 17 %; the data's default is 18 %" when nobody had set it)."""
+        suggested = getattr(self, "_suggested", None)   # None: set by the user (or before __init__ chose one)
+        if suggested is not None and self.churn_threshold == suggested:
+            self.churn_threshold = self._suggested = self.suggested_threshold()
 
     @param.depends(*CUSTOMER_DEPS, "churn_threshold", "top_value_share", "include_churned")
     def churn_totals(self) -> pd.Series:

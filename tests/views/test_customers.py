@@ -701,6 +701,17 @@ def test_at_risk_list_and_csv_are_not_empty_by_default(request, folder):
     assert view.churn_threshold == pytest.approx(np.floor(round(decile * 100, 9)) / 100)
     assert CustomerSection(store=store, filters=Filters(store), churn_threshold=0.4).churn_threshold == 0.4
 
+    # A region filter: the threshold nobody moved follows the data's suggestion for that region, and says so.
+    north = rows[rows["region"] == "North"]
+    north_cut = north["lifetime_value"].quantile(0.75)
+    north_decile = north[(north["lifetime_value"] >= north_cut) & (north["is_churned"] == 0)]["churn_probability"]
+    view.filters.regions = ["North"]
+    assert view.churn_threshold == pytest.approx(np.floor(round(north_decile.quantile(0.9) * 100, 9)) / 100)
+    assert "was chosen from the data" in view.threshold_note()
+    view.churn_threshold = 0.5   # moved by the user: it stays when the filter changes
+    view.filters.regions = []
+    assert view.churn_threshold == 0.5 and "set to **50%**" in view.threshold_note()
+
 
 # -- section-wide ------------------------------------------------------------------------------------------
 def test_region_filter_narrows_every_customer_view_and_the_export(reference_store, customers):
