@@ -307,11 +307,12 @@ def roas_trend_summary(monthly: pd.DataFrame) -> str:
     below = frame[frame["roas"] < 1]
     months = frame["month"].nunique()
     if below.empty:
-        text = (f"Every channel with spend stayed above break-even (ROAS ≥ 1) in all {months} months; the lowest "
+        span = "the one month" if months == 1 else f"all {months} months"
+        text = (f"Every channel with spend stayed above break-even (ROAS ≥ 1) in {span}; the lowest "
                 f"monthly ROAS was {ratio(frame['roas'].min())} ({escape_markdown(frame.loc[frame['roas'].idxmin(), 'channel'])}).")
     else:
         worst = below.groupby("channel").size().sort_values(ascending=False)
-        text = (f"{strong(worst.index[0])} fell below break-even (ROAS < 1) in {worst.iloc[0]} of {months} months"
+        text = (f"{strong(worst.index[0])} fell below break-even (ROAS < 1) in {worst.iloc[0]} of {months} month{'' if months == 1 else 's'}"
                 + (f", and {len(worst) - 1} other channel(s) did at least once" if len(worst) > 1 else "") + ".")
     latest = frame[frame["month"] == frame["month"].max()]
     lead = latest.loc[latest["roas"].idxmax()]

@@ -217,6 +217,10 @@ def test_roas_trend_summary_counts_months_below_break_even():
     assert ci.roas_trend_summary(above).startswith(
         "Every channel with spend stayed above break-even (ROAS ≥ 1) in all 3 months; the lowest monthly ROAS "
         "was 2.50× (A).")
+    one_month = above[above["month"] == "2024-01-01"]   # a one-month selection: not "in all 1 months"
+    assert ci.roas_trend_summary(one_month).startswith(
+        "Every channel with spend stayed above break-even (ROAS ≥ 1) in the one month; the lowest")
+    assert "in 1 of 1 month." in ci.roas_trend_summary(monthly[monthly["month"] == "2024-01-01"])
 
 
 def test_campaign_roas_and_leaderboard_against_the_median():
