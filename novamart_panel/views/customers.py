@@ -553,9 +553,10 @@ class CustomerSection(Section):
             dense = dense.opts({"ImageStack": dict(cmap=colours, tools=["hover"], responsive=True,
                                                    height=CHART_HEIGHT)}, backend="bokeh")
             layers = dense * sparse * trends
+        # The axis titles: the first layer (the raster) names its axes by column, "income" and "lifetime_value".
         return layers.opts(
             responsive=True, height=CHART_HEIGHT, toolbar="above", legend_position="right",
-            title="Income vs lifetime value by segment")
+            title="Income vs lifetime value by segment", xlabel="Income", ylabel="Lifetime value")
 
     def scatter_snapshot(self) -> hv.Element:
         """The scatter for a saved page: the points, or above RASTER_THRESHOLD one fixed datashader image

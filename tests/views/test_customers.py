@@ -748,3 +748,10 @@ def test_missing_customer_file_shows_a_notice(tmp_path, reference_dir):
     layout.get_root()
     alerts = [a for a in layout.select(pn.pane.Alert) if CUSTOMER_FILE in a.object]
     assert alerts and "customer_data.csv" in alerts[0].object
+
+
+def test_scatter_axes_are_titled_in_words(reference_store):
+    # The raster layer comes first and named the axes by column: "income", "lifetime_value".
+    view = section(reference_store)
+    figure = hv.render(view.scatter_view())
+    assert (figure.xaxis[0].axis_label, figure.yaxis[0].axis_label) == ("Income", "Lifetime value")
