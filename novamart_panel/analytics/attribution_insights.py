@@ -90,15 +90,20 @@ def top_credit_sentence(shares: pd.Series, model: str, conversions: pd.Series | 
     if ranked.empty or ranked.iloc[0] <= 0:
         return f"{strong(model_label(model))} ({source}) credits no channel with any conversion."
     top, bottom = ranked.index[0], ranked.index[-1]
+    # Every channel tied at the bottom is named: one of five channels at zero is not "the least".
+    tied = [strong(name) for name in ranked.index[1:][ranked.iloc[1:] == ranked.iloc[-1]]]
+    names = tied[0] if len(tied) == 1 else ", ".join(tied[:-1]) + " and " + tied[-1]
+    each = " each" if len(tied) > 1 else ""
     if conversions is None:
         sentence = (f"Under {strong(model_label(model))} attribution ({source}), {strong(top)} gets the most credit: "
                     f"{_share(ranked.iloc[0])} of conversions")
-        tail = f"; {strong(bottom)} the least, {_share(ranked.iloc[-1])}."
+        tail = f"; {names} the least, {_share(ranked.iloc[-1])}{each}."
     else:
         total = float(conversions.sum())
         sentence = (f"Under {strong(model_label(model))} attribution ({source}), {strong(top)} is credited with "
                     f"{count(conversions[top])} of the {count(total)} conversions ({_share(ranked.iloc[0])})")
-        tail = f"; {strong(bottom)} the least, {count(conversions[bottom])} ({_share(ranked.iloc[-1])})."
+        tail = (f"; {names} {'get' if len(tied) > 1 else 'gets'} none." if ranked.iloc[-1] == 0 else
+                f"; {names} the least, {count(conversions[bottom])} ({_share(ranked.iloc[-1])}){each}.")
     return sentence + ("." if len(ranked) == 1 else tail)
 
 

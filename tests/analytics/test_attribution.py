@@ -312,3 +312,16 @@ def test_journeys_from_touchpoints_on_the_reference_file(reference_dir):
     table = attribute(data)
     assert table.sum().to_dict() == dict.fromkeys(MODEL_NAMES, pytest.approx(3950))
     assert table.loc["Website", "first_touch"] == 0  # Website is never a first touch
+
+
+def test_top_credit_sentence_names_every_channel_tied_at_the_bottom():
+    from novamart_panel.analytics.attribution_insights import top_credit_sentence
+    shares = pd.Series({"Email": 55.7, "Search": 44.3, "Direct": 0.0, "Display": 0.0})
+    conversions = pd.Series({"Email": 557.0, "Search": 443.0, "Direct": 0.0, "Display": 0.0})
+    text = top_credit_sentence(shares, "last_touch", conversions)
+    assert text.endswith("; **Direct** and **Display** get none.")
+    assert top_credit_sentence(shares.drop("Display"), "last_touch", conversions).endswith("; **Direct** gets none.")
+    provided = top_credit_sentence(pd.Series({"Email": 50.0, "Search": 25.0, "Direct": 25.0}), "linear")
+    assert provided.endswith("; **Search** and **Direct** the least, 25.0% each.")
+    single = top_credit_sentence(pd.Series({"Email": 60.0, "Search": 40.0}), "linear", pd.Series({"Email": 6.0, "Search": 4.0}))
+    assert single.endswith("; **Search** the least, 4 (40.0%).")
