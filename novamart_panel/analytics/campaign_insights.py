@@ -143,19 +143,29 @@ def missing_quarters_sentence(region_quarter: pd.DataFrame, year: int) -> str:
             "the current filters).")
 
 
-def region_quarter_summary(region_quarter: pd.DataFrame, year: int) -> str:
-    """The leading region of a year, its strongest and weakest quarters, and the regions missing a quarter."""
+def region_quarter_summary(region_quarter: pd.DataFrame, year: int,
+                           quarters: tuple[str, ...] | None = None, whole_year: bool = True) -> str:
+    """The leading region of a year, its strongest and weakest quarters, the regions missing a quarter, and the
+    `quarters` (those of the year the date selection covers) without any rows; `whole_year` whether the selection
+    covers the whole year."""
     if region_quarter.empty or region_quarter["revenue"].sum() <= 0:
         return f"No revenue in {year} under the current filters."
     by_region = region_quarter.groupby("region")["revenue"].sum().sort_values(ascending=False)
     by_quarter = region_quarter.groupby("quarter")["revenue"].sum().sort_values(ascending=False)
+    empty = [quarter for quarter in quarters or () if quarter not in by_quarter.index]
     total = by_region.sum()
+    whole = f"the year's {rupees(total)}" if whole_year else f"the {rupees(total)} of {year}'s selected dates"
     text = (f"In {year}, {strong(by_region.index[0])} earned the most revenue ({rupees(by_region.iloc[0])}, "
-            f"{percent(by_region.iloc[0] / total)} of the year's {rupees(total)})")
+            f"{percent(by_region.iloc[0] / total)} of {whole})")
     if len(by_quarter) > 1:
+        weakest = "the weakest quarter with campaign rows" if empty else "the weakest"
         text += (f"; {strong(by_quarter.index[0])} was the strongest quarter ({rupees(by_quarter.iloc[0])}) "
-                 f"and {escape_markdown(by_quarter.index[-1])} the weakest ({rupees(by_quarter.iloc[-1])})")
-    return text + "." + missing_quarters_sentence(region_quarter, year)
+                 f"and {escape_markdown(by_quarter.index[-1])} {weakest} ({rupees(by_quarter.iloc[-1])})")
+    text += "." + missing_quarters_sentence(region_quarter, year)
+    if empty:
+        text += (f" **No campaign rows at all** in {' and '.join(empty)} {year} under the current filters: "
+                 f"{'that quarter is' if len(empty) == 1 else 'those quarters are'} left off the chart.")
+    return text
 
 
 def spend_mix_summary(monthly_spend: pd.DataFrame) -> str:

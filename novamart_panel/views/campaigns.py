@@ -561,7 +561,19 @@ class CampaignSection(Section):
 
     @param.depends(*FILTER_DEPS, "year")
     def insight_region_quarter(self) -> str:
-        return ci.region_quarter_summary(self.region_quarter_revenue(), self.year)
+        quarters, whole_year = self.selected_quarters()
+        return ci.region_quarter_summary(self.region_quarter_revenue(), self.year, quarters, whole_year)
+
+    def selected_quarters(self) -> tuple[tuple[str, ...], bool]:
+        """The quarters of the region × quarter year that the date selection (within the data's dates) covers,
+        and whether it covers all of that year the data has."""
+        first, last = self.date_bounds
+        lo, hi = self.date_range or self.date_bounds
+        lo, hi = max(lo, first), min(hi, last)
+        starts = [dt.date(self.year, month, 1) for month in (1, 4, 7, 10)] + [dt.date(self.year + 1, 1, 1)]
+        quarters = tuple(f"Q{q + 1}" for q in range(4) if starts[q] <= hi and lo < starts[q + 1])
+        whole = lo <= max(starts[0], first) and hi >= min(starts[4] - dt.timedelta(days=1), last)
+        return quarters, whole
 
     @param.depends(*FILTER_DEPS)
     def insight_monthly_spend(self) -> str:

@@ -57,6 +57,17 @@ def test_region_quarter_summary():
     assert ci.region_quarter_summary(frame.iloc[0:0], 2023) == "No revenue in 2023 under the current filters."
 
 
+def test_region_quarter_summary_names_quarters_without_any_rows():
+    # Email in 2024: rows in Q3 and Q4 only. Q4 is not "the weakest" of four quarters; Q1 and Q2 had nothing.
+    frame = pd.DataFrame({"quarter": ["Q3", "Q3", "Q4"], "region": ["S", "W", "S"], "revenue": [200.0, 400.0, 260.0]})
+    text = ci.region_quarter_summary(frame, 2024, ("Q1", "Q2", "Q3", "Q4"))
+    assert "and Q4 the weakest quarter with campaign rows (₹260)." in text
+    assert text.endswith(" **No campaign rows at all** in Q1 and Q2 2024 under the current filters: those quarters "
+                         "are left off the chart.")
+    march = ci.region_quarter_summary(frame[frame["quarter"] == "Q3"], 2024, ("Q3",), whole_year=False)
+    assert march == "In 2024, **W** earned the most revenue (₹400, 66.7% of the ₹600 of 2024's selected dates)."
+
+
 def test_region_quarter_summary_says_which_bars_are_missing():
     frame = pd.DataFrame({"quarter": ["Q1", "Q1", "Q1", "Q2", "Q2", "Q3"], "region": ["N", "S", "W", "N", "W", "N"],
                           "revenue": [100.0, 300.0, 10.0, 50.0, 0.0, 20.0]})

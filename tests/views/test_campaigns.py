@@ -572,3 +572,14 @@ def test_calendar_weekdays_average_the_days_a_channel_ran(section, rows):
     text = section.insight_calendar()
     assert (f"**Sunday** is the best weekday ({rupees(by_weekday[6])} per day with campaigns on average) and "
             f"Friday the weakest ({rupees(by_weekday[4])})") in text
+
+
+def test_region_quarter_sentence_follows_the_date_selection(section, rows):
+    section.filters.date_range = (dt.date(2023, 3, 1), dt.date(2023, 3, 31))
+    assert section.selected_quarters() == (("Q1",), False)
+    march = rows[(rows["date"] >= "2023-03-01") & (rows["date"] <= "2023-03-31")]
+    assert f"of the {rupees(march['revenue'].sum())} of 2023's selected dates" in section.insight_region_quarter()
+    section.filters.param.update(date_range=section.filters.full_range, channels=["Email"])
+    section.year = 2024
+    assert section.selected_quarters() == (("Q1", "Q2", "Q3", "Q4"), True)
+    assert "**No campaign rows at all** in Q1 and Q2 2024" in section.insight_region_quarter()
