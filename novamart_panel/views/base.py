@@ -678,6 +678,16 @@ def insight(text_fn) -> pn.pane.Markdown:
                                                                "padding-left": "8px"})
 
 
+def category_slot(frame: pd.DataFrame, **row) -> pd.DataFrame:
+    """`frame`, or without rows one row of `row`'s values ("n/a" in its other `_text` columns, n/a elsewhere):
+    bars drawn first from no rows get a numeric axis, which an in-place update cannot make categorical (the chart
+    stayed blank, or its update failed, once the filters let data in)."""
+    if len(frame):
+        return frame
+    return pd.DataFrame([{column: row.get(column, "n/a" if column.endswith("_text") else np.nan)
+                          for column in frame.columns}])
+
+
 def house_opts(element: hv.Element, **options) -> hv.Element:
     """The options every chart shares: responsive, hover, a toolbar that stays out of the way.
 

@@ -20,9 +20,9 @@ from ..analytics.metrics import SUM_COLUMNS, add_ratios
 from ..data.queries import FilterState, campaign_rows, campaign_sums_by, campaign_sums_over_time, campaign_years, \
     date_bounds, distinct_values
 from ..format import CRORE, LAKH, count, percent, ratio, rupees
-from .base import (BAD, FILTER_DEPS, GOOD, Section, TextMultiChoice, chart, csv_download, data_table, house_opts,
-                   html_download, markdown, memoized, numeral_ticks, rupee_ticks, section_header, value_ticks,
-                   value_ticks_follow, view_card)
+from .base import (BAD, FILTER_DEPS, GOOD, Section, TextMultiChoice, category_slot, chart, csv_download, data_table,
+                   house_opts, html_download, markdown, memoized, numeral_ticks, rupee_ticks, section_header,
+                   value_ticks, value_ticks_follow, view_card)
 
 CHANNEL_METRICS = {"Revenue": "revenue", "Conversions": "conversions", "ROAS": "roas"}
 CALENDAR_METRICS = {"Revenue": "revenue", "Spend": "spend", "Conversions": "conversions", "Clicks": "clicks",
@@ -317,7 +317,7 @@ class CampaignSection(Section):
     @param.depends(*FILTER_DEPS, "channel_metric")
     def plot_channels(self) -> hv.Element:
         """1. Horizontal bars of the chosen metric by channel."""
-        frame = with_hover_text(self.channel_values())
+        frame = category_slot(with_hover_text(self.channel_values()), channel="no data", value=0.0)
         metric = self.channel_metric
         bars = hv.Bars(frame, kdims=[hv.Dimension("channel", label="Channel")],
                        vdims=[hv.Dimension("value", label=metric), "revenue_text", "conversions_text",
@@ -330,7 +330,8 @@ class CampaignSection(Section):
     @param.depends(*FILTER_DEPS, "year")
     def plot_region_quarter(self) -> hv.Element:
         """2. Grouped bars: revenue by region within each quarter of the selected year."""
-        frame = with_hover_text(add_ratios(self.region_quarter_revenue()))
+        frame = category_slot(with_hover_text(add_ratios(self.region_quarter_revenue())), quarter="no data",
+                              region="no data", revenue=0.0)
         bars = hv.Bars(frame, kdims=[hv.Dimension("quarter", label="Quarter"), hv.Dimension("region", label="Region")],
                        vdims=[hv.Dimension("revenue", label="Revenue"), "revenue_text", "spend_text", "roas_text"])
         return house_opts(bars, cmap=self.colors["region"], yformatter=rupee_ticks(), legend_position="right",
@@ -505,7 +506,8 @@ class CampaignSection(Section):
         """8. Campaigns ranked by ROAS with the median of all; campaigns without spend are not plotted. With more
         than 2 × LEADERBOARD_END campaigns only the best and the worst LEADERBOARD_END are drawn."""
         shown, median, ranked = ci.leaderboard_rows(self.campaign_metrics(), self.LEADERBOARD_END)
-        frame = with_hover_text(shown.iloc[::-1].reset_index(drop=True))
+        frame = category_slot(with_hover_text(shown.iloc[::-1].reset_index(drop=True)), label="no campaign with spend",
+                              roas=0.0, rank=0)
         frame["standing"] = np.where(frame["roas"] > median, "above median", "at or below median")
         frame["rank_text"] = [f"{count(r)} of {count(ranked)}" for r in frame["rank"]]
         bars = hv.Bars(frame, kdims=[hv.Dimension("label", label="Campaign")],

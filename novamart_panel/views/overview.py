@@ -23,7 +23,7 @@ from ..data.customer_queries import customer_count
 from ..data.queries import (FilterState, campaign_sums_by, campaign_sums_over_time, campaign_totals,
                             daily_campaign_activity, last_campaign_day, revenue_trend)
 from ..format import change, count, percent, ratio, rupees
-from .base import (FILTER_DEPS, Section, card, chart, data_table, house_opts, html, html_download,
+from .base import (FILTER_DEPS, Section, card, category_slot, chart, data_table, house_opts, html, html_download,
                    insight, kpi_card, markdown, memoized, rupee_ticks, section_header)
 from .campaigns import NO_DATES
 
@@ -335,6 +335,7 @@ class OverviewSection(Section):
                                   spend_text=by_channel["spend"].map(rupees),
                                   roas_text=by_channel["roas"].map(ratio),
                                   share_text=by_channel["share"].map(percent))
+        shown = category_slot(shown, channel="no data", revenue=0.0)
         bars = hv.Bars(shown, "channel", ["revenue", "revenue_text", "spend_text", "roas_text", "share_text"])
         # With inverted axes the formatter names the screen axis: revenue runs along x.
         return house_opts(bars, invert_axes=True, color="channel", cmap=self.colours("channel"), show_legend=False,
