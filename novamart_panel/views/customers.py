@@ -733,7 +733,12 @@ class CustomerSection(Section):
     def use_suggested_threshold(self, event=None) -> None:
         self.churn_threshold = self._suggested = self.suggested_threshold()
 
-    @param.depends(*CUSTOMER_DEPS, "top_value_share", "include_churned", watch=True)
+    @param.depends(*CUSTOMER_DEPS, watch=True)
+    def _filters_moved(self) -> None:
+        # The churn views are below the first screen: the threshold moves with them, not in the first step.
+        self.with_views_below(self._follow_suggested_threshold)
+
+    @param.depends("top_value_share", "include_churned", watch=True)
     def _follow_suggested_threshold(self) -> None:
         """A threshold the user has not moved follows the data's suggestion for the new selection (else a region
         filter read "threshold set to 17 %; the data's default is 18 %" when nobody had set it)."""
