@@ -45,11 +45,12 @@ NAVIGATION: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Marketing science", ("attribution", "budget", "experiments", "model")),
     ("Data", ("quality",)),
 )
-# Fixes to BokehJS 3.10 loaded into every page, by name: glyph updates serialised ("Size mismatch"), and a
-# figure's layout (laid out alone when its axis changed size, its styles read once per pass, left out of a pass
-# until it has a layout; see each file).
+# Fixes to BokehJS 3.10 loaded into every page, by name: glyph updates serialised ("Size mismatch"), a figure's
+# layout (laid out alone when its axis changed size, its styles read once per pass, left out of a pass until it
+# has a layout), and Panel's progress bar given values before it is drawn (see each file).
 PAGE_FIXES = {"novamart_glyph_updates": Path(__file__).parent / "assets" / "glyph_update_fix.js",
-              "novamart_plot_layout": Path(__file__).parent / "assets" / "plot_layout_fix.js"}
+              "novamart_plot_layout": Path(__file__).parent / "assets" / "plot_layout_fix.js",
+              "novamart_progress": Path(__file__).parent / "assets" / "progress_fix.js"}
 # Compact, left-aligned section buttons: eleven of them and the filters fit a 768-px-high laptop screen. The
 # shown section's button is filled through two CSS variables its column sets (see `nav_column_css`).
 NAV_BUTTON_CSS = (":host .bk-btn { padding: 2px 10px; text-align: left; font-size: 0.92em; }\n"
