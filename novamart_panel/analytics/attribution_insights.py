@@ -91,8 +91,8 @@ def top_credit_sentence(shares: pd.Series, model: str, conversions: pd.Series | 
         return f"{strong(model_label(model))} ({source}) credits no channel with any conversion."
     top, bottom = ranked.index[0], ranked.index[-1]
     # Every channel tied at the bottom is named: one of five channels at zero is not "the least".
-    tied = [strong(name) for name in ranked.index[1:][ranked.iloc[1:] == ranked.iloc[-1]]]
-    names = tied[0] if len(tied) == 1 else ", ".join(tied[:-1]) + " and " + tied[-1]
+    tied = ranked.index[1:][ranked.iloc[1:] == ranked.iloc[-1]]
+    names = _names(tied)
     each = " each" if len(tied) > 1 else ""
     if conversions is None:
         sentence = (f"Under {strong(model_label(model))} attribution ({source}), {strong(top)} gets the most credit: "
