@@ -142,8 +142,10 @@ def value_ticks_follow(where: str, kinds: Mapping[str, str]):
     bar takes that label as its title. An in-place update keeps the first frame's formatter and colour-bar title,
     so a chart whose control switches between rupees, counts and ratios needs this; its `value_ticks` formatter
     must be the axis's (or colour bar's) formatter. Build it once per chart (a module constant): HoloViews
-    compares each frame's options with the last one's."""
+    compares each frame's options with the last one's. On an overlay, its first layer names the metric."""
     def hook(plot, element) -> None:
+        if isinstance(element, hv.Overlay):
+            element = element.values()[0]
         label = element.vdims[0].label
         if label not in kinds:
             return

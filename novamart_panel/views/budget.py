@@ -34,13 +34,17 @@ from .. import palette
 from ..session import served, warm_up_after_load
 from ..format import change, count, escape_html, escape_markdown, percent, ratio, rupees
 from .base import (BAD, FILTER_DEPS, NEUTRAL, Section, chart, csv_download, data_table, house_opts,
-                   html, kpi_card, markdown, notice, numeral_ticks, rupee_ticks, section_header, text_pane, view_card)
+                   html, kpi_card, markdown, notice, numeral_ticks, rupee_ticks, section_header, text_pane,
+                   value_ticks, value_ticks_follow, view_card)
 from .filters import Filters
 
 SOCIAL = ("Facebook", "Instagram")
 SEARCH = "Google Ads"
 ALL_CHANNELS = "All channels"
 FORECAST_METRICS = {"Revenue": "revenue", "Conversions": "conversions", "Spend": "spend"}
+# The forecast's value axis follows the metric chosen: rupees or counts (base.value_ticks_follow).
+FORECAST_TICKS = value_ticks_follow("y", {label: "count" if column == "conversions" else "money"
+                                          for label, column in FORECAST_METRICS.items()})
 MAX_SCENARIOS = 3
 PERCENT_RANGE = (0, 300)
 DEFAULT_BOUNDS = (50, 150)
@@ -655,11 +659,11 @@ class BudgetSection(Section):
                                                                                ("Actual", "@{actual_text}")])
         line = hv.Curve(ahead, "date", [hv.Dimension("forecast", label=label), *texts], label="Forecast").opts(
             color="#0072B5", line_width=2, tools=["hover"], hover_tooltips=band_tips)
-        options = {"yformatter": rupee_ticks()} if money else {}
         return hv.Overlay([*bands, history, line]).opts(
             responsive=True, height=360, toolbar="above", legend_position="top_left", xlabel="Date",
             title=f"{label}, {self.forecast_subject()}: the last {HISTORY_SHOWN_DAYS} days and the next {self.horizon}",
-            active_tools=["wheel_zoom"], **options)
+            active_tools=["wheel_zoom"], yformatter=value_ticks("money" if money else "count"),
+            hooks=[FORECAST_TICKS])
 
     # -- text ------------------------------------------------------------------------------------------
     def _waiting(self) -> str:

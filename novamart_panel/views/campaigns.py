@@ -37,6 +37,9 @@ TREND_GRAINS = ("daily", "weekly", "monthly")
 NO_DATES = ("campaign_performance.csv has no date that can be read (dates must be written YYYY-MM-DD; see the "
             "Data quality tab), so {views}, which are all over time, cannot be drawn.")
 SPEND_MODES = ("Absolute", "100 % stacked")
+# The monthly spend's value axis: rupees, or the share of the month in percent (base.value_ticks_follow).
+SPEND_LABELS = {SPEND_MODES[0]: "Spend", SPEND_MODES[1]: "Share of the month's spend (%)"}
+SPEND_TICKS = value_ticks_follow("y", {SPEND_LABELS[SPEND_MODES[0]]: "money", SPEND_LABELS[SPEND_MODES[1]]: "percent"})
 WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 # column → (tooltip label, formatter): hover text is made by the one formatting module.
@@ -343,18 +346,17 @@ class CampaignSection(Section):
     @param.depends(*FILTER_DEPS, "spend_mode")
     def plot_monthly_spend(self) -> hv.Element:
         """3. Stacked bars of monthly spend by campaign type (absolute or 100 %)."""
-        frame = with_hover_text(self.monthly_spend())
-        if frame.empty:  # HoloViews cannot stack zero bars; one empty slot says there is nothing
-            frame = pd.DataFrame({"month_label": ["no spend"], "campaign_type": [""], "value": [0.0],
-                                  "spend_text": ["n/a"], "share_text": ["n/a"]})
+        # HoloViews cannot stack zero bars; one empty slot says there is nothing.
+        frame = category_slot(with_hover_text(self.monthly_spend()), month_label="no spend", campaign_type="",
+                              value=0.0)
         absolute = self.spend_mode == SPEND_MODES[0]
-        label = "Spend" if absolute else "Share of the month's spend (%)"
+        label = SPEND_LABELS[self.spend_mode]
         bars = hv.Bars(frame, kdims=[hv.Dimension("month_label", label="Month"),
                                      hv.Dimension("campaign_type", label="Campaign type")],
                        vdims=[hv.Dimension("value", label=label), "spend_text", "share_text"])
         tallest = float(frame.groupby("month_label")["value"].sum().max()) if absolute else 100.0
-        options = {"yformatter": rupee_ticks()} if absolute else {}
-        options["ylim"] = (0, 1.05 * tallest if tallest > 0 else 1.0)  # stacked tops are not in the auto range
+        options = {"yformatter": value_ticks("money" if absolute else "percent"), "hooks": [SPEND_TICKS],
+                   "ylim": (0, 1.05 * tallest if tallest > 0 else 1.0)}  # stacked tops are not in the auto range
         return house_opts(bars, stacked=True, cmap=self.colors["campaign_type"], xrotation=45, legend_position="right",
                           hover_tooltips=tooltips("spend", "share",
                                                   first=("Month · type", "@{month_label} · @{campaign_type}")),

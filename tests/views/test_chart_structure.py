@@ -487,6 +487,8 @@ METRIC_SWITCHES = (
     ("products", "plot_region_quarter", "region_metric", {"Profit margin": "percent", "Sales": "money"}, "colorbar"),
     ("products", "plot_quarter_regions", "region_metric", {"Units sold": "count", "Sales": "money"}, "y"),
     ("geography", "plot_choropleth", "metric", {"YoY growth": "growth", "Revenue": "money"}, "colorbar"),
+    ("campaigns", "plot_monthly_spend", "spend_mode", {"100 % stacked": "percent", "Absolute": "money"}, "y"),
+    ("budget", "plot_forecast", "forecast_metric", {"Conversions": "count", "Spend": "money"}, "y"),
 )
 
 
