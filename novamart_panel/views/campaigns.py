@@ -280,8 +280,8 @@ class CampaignSection(Section):
         days = pd.DataFrame({"date": pd.date_range(state.start, state.end, freq="D") if state else
                              pd.DatetimeIndex([])})
         daily["date"] = pd.to_datetime(daily["date"])
-        days = days.merge(daily.assign(live=True), on="date", how="left").fillna({c: 0.0 for c in SUM_COLUMNS})
-        days["live"] = days["live"].notna() & days["live"].astype(bool)
+        days = days.merge(daily, on="date", how="left").fillna({c: 0.0 for c in SUM_COLUMNS})
+        days["live"] = days["date"].isin(daily["date"])
         days = add_ratios(days)
         days["value"] = days[CALENDAR_METRICS[self.calendar_metric]]
         days["week"] = calendar_week(days["date"], year)

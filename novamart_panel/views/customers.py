@@ -38,8 +38,9 @@ from ..data import customer_queries as cq
 from ..data.contract import FILTER_COLUMNS, SEGMENTS
 from ..data.queries import FilterState, campaign_sums_by, distinct_values
 from ..format import count, percent, ratio, rupees
-from .base import (FILTER_DEPS, Section, TextMultiChoice, chart, csv_download, data_table, follow_map, holoviews_pane,
-                   house_opts, html, markdown, memoized, notice, numeral_ticks, rupee_ticks, section_header, view_card)
+from .base import (FILTER_DEPS, Section, TextMultiChoice, category_slot, chart, csv_download, data_table, follow_map,
+                   holoviews_pane, house_opts, html, markdown, memoized, notice, numeral_ticks, rupee_ticks,
+                   section_header, view_card)
 from .sunburst import Sunburst
 
 # The app's segment colours (novamart_panel.palette: Paul Tol's colour-blind-safe schemes).
@@ -686,10 +687,9 @@ class CustomerSection(Section):
     @param.depends(*CUSTOMER_DEPS)
     def plot_tier_mix(self) -> hv.Bars:
         """Segment mix of each city tier (100 % stacked bars), beside the sunburst: the tiers side by side."""
-        frame = cx.share_by_level(self.hierarchy(), HIERARCHY, "customers")
-        if frame.empty:   # HoloViews cannot stack zero bars
-            frame = pd.DataFrame({"city_tier": ["no customers"], "customer_segment": [""], "customers": [0],
-                                  "share": [0.0]})
+        # HoloViews cannot stack zero bars: one empty slot says there is nothing.
+        frame = category_slot(cx.share_by_level(self.hierarchy(), HIERARCHY, "customers"), city_tier="no customers",
+                              customer_segment="", customers=0, share=0.0)
         frame["percent"] = frame["share"].fillna(0.0) * 100
         frame["share_text"] = [percent(v, 1) for v in frame["share"]]
         frame["count_text"] = [count(v) for v in frame["customers"]]

@@ -1023,7 +1023,7 @@ class SegmentSection(Section):
         notes = ""
         if {"a", "b"} & set(model.bg.at_bound):
             notes += (f" The dropout parameters ran to their bound: every customer has about the same dropout chance "
-                      f"after a purchase ({percent(p['a'] / (p['a'] + p['b']), 3)}).")
+                      f"after a purchase ({percent(model.bg.dropout_chance, 3)}).")
         if "p" in model.gg.at_bound or "v" in model.gg.at_bound:
             notes += " Gamma-Gamma's p ran to its bound: order values barely vary around each customer's own mean."
         return (f"Expected gross margin over the next {self.horizon_months} months: **{rupees(total)}** "
